@@ -1,0 +1,444 @@
+//! A replica: a set of ops and the state they imply. The phone's local store and the server
+//! each keep one and feed it every op they hold; the server never re-implements the merge.
+//!
+//! Only this module decides a field's value or a record's standing. Its state depends only on
+//! the set of ops delivered (and, per op, the earliest receipt time seen), never on delivery
+//! order or repetition. `tests/convergence.rs` property-tests that.
+
+use crate::hlc::Hlc;
+use crate::ids::{DeviceId, GuardianId, HouseholdId, OpId, RecordId, StudentId};
+use crate::observation::Visit;
+use crate::op::{
+    EntityRef, FieldKey, FieldWrite, GuardianField, HouseholdField, Op, OpBody, OrderKey,
+    StudentField, Target,
+};
+use crate::people::{Guardian, Household, Student};
+use crate::register::Register;
+use crate::validation::FieldErrors;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use thiserror::Error;
+
+/// Why an op could not be merged.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum MergeError {
+    /// An op id arrived again with different content. Op ids are made once per change; a
+    /// second, different op under the same id is a bug or an attack, and the first one stays.
+    #[error("operation {0} was already received with different content")]
+    ConflictingDuplicate(OpId),
+}
+
+/// What merging one op did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Merged {
+    /// A new op.
+    New,
+    /// Already held; nothing changed.
+    Duplicate,
+    /// Already held; its receipt time was learned now (it may reorder).
+    ReceiptLearned,
+}
+
+/// The merged state of a set of ops.
+#[derive(Debug, Clone, Default)]
+pub struct Replica {
+    ops: HashMap<OpId, Op>,
+    registers: HashMap<FieldKey, Register>,
+    /// Record id → the ops claiming it, by order key. Normally one; two ops claiming one
+    /// record id (a bug) resolve to the lesser order key, the same everywhere.
+    records: HashMap<RecordId, Vec<(OrderKey, OpId)>>,
+    /// Record → the records that correct it.
+    corrected_by: HashMap<RecordId, BTreeSet<RecordId>>,
+    /// Record → void ops naming it.
+    voids: HashMap<RecordId, BTreeSet<OpId>>,
+    by_student: HashMap<StudentId, BTreeSet<RecordId>>,
+    by_household: HashMap<HouseholdId, BTreeSet<RecordId>>,
+    /// Every guardian ever written as a student's (filter by current value when reading).
+    guardians_of: HashMap<StudentId, BTreeSet<GuardianId>>,
+    /// Every student ever written as a household's (filter likewise).
+    students_of: HashMap<HouseholdId, BTreeSet<StudentId>>,
+}
+
+impl Replica {
+    /// An empty replica.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of distinct ops held.
+    pub fn len(&self) -> usize {
+        self.ops.len()
+    }
+
+    /// Holds no ops.
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+
+    /// An op by id.
+    pub fn op(&self, id: OpId) -> Option<&Op> {
+        self.ops.get(&id)
+    }
+
+    /// Every op held, in no particular order.
+    pub fn ops(&self) -> impl Iterator<Item = &Op> {
+        self.ops.values()
+    }
+
+    /// Merge one op.
+    pub fn apply(&mut self, op: Op) -> Result<Merged, MergeError> {
+        if let Some(held) = self.ops.get_mut(&op.id) {
+            if !same_change(held, &op) {
+                return Err(MergeError::ConflictingDuplicate(op.id));
+            }
+            let joined = match (held.received_at, op.received_at) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            if joined == held.received_at {
+                return Ok(Merged::Duplicate);
+            }
+            let old = held.order_key();
+            held.received_at = joined;
+            let new = held.order_key();
+            self.reorder(op.id, old, new);
+            return Ok(Merged::ReceiptLearned);
+        }
+        self.index(&op);
+        self.ops.insert(op.id, op);
+        Ok(Merged::New)
+    }
+
+    /// Merge many ops; returns how many were new. Stops at the first conflicting duplicate.
+    pub fn apply_all(&mut self, ops: impl IntoIterator<Item = Op>) -> Result<usize, MergeError> {
+        let mut new = 0;
+        for op in ops {
+            if self.apply(op)? == Merged::New {
+                new += 1;
+            }
+        }
+        Ok(new)
+    }
+
+    fn index(&mut self, op: &Op) {
+        let order = op.order_key();
+        match &op.body {
+            OpBody::Set(FieldWrite { target, prev }) => {
+                self.registers.entry(target.key()).or_default().insert(order, op.id, prev);
+                match target {
+                    Target::Guardian { id, set: GuardianField::Student(s) } => {
+                        self.guardians_of.entry(*s).or_default().insert(*id);
+                    }
+                    Target::Student { id, set: StudentField::Household(Some(h)) } => {
+                        self.students_of.entry(*h).or_default().insert(*id);
+                    }
+                    _ => {}
+                }
+            }
+            OpBody::Record(v) => {
+                insert_sorted(self.records.entry(v.id).or_default(), (order, op.id));
+                if let Some(orig) = v.corrects {
+                    self.corrected_by.entry(orig).or_default().insert(v.id);
+                }
+                for s in &v.students {
+                    self.by_student.entry(*s).or_default().insert(v.id);
+                }
+                if let Some(h) = v.household {
+                    self.by_household.entry(h).or_default().insert(v.id);
+                }
+            }
+            OpBody::Void { record, .. } => {
+                self.voids.entry(*record).or_default().insert(op.id);
+            }
+        }
+    }
+
+    fn reorder(&mut self, id: OpId, old: OrderKey, new: OrderKey) {
+        if old == new {
+            return;
+        }
+        let Some(op) = self.ops.get(&id) else { return };
+        match &op.body {
+            OpBody::Set(w) => {
+                if let Some(r) = self.registers.get_mut(&w.target.key()) {
+                    r.reorder(id, old, new);
+                }
+            }
+            OpBody::Record(v) => {
+                if let Some(claims) = self.records.get_mut(&v.id) {
+                    claims.retain(|c| *c != (old, id));
+                    insert_sorted(claims, (new, id));
+                }
+            }
+            OpBody::Void { .. } => {}
+        }
+    }
+
+    // ----- reading -----
+
+    /// The register of one field, if anything was ever written to it.
+    pub fn register(&self, key: &FieldKey) -> Option<&Register> {
+        self.registers.get(key)
+    }
+
+    /// The current value of a field, as the write that set it.
+    pub fn current(&self, entity: EntityRef, field: &'static str) -> Option<&Target> {
+        let key = FieldKey { entity, field };
+        let winner = self.registers.get(&key)?.winner()?;
+        match &self.ops.get(&winner)?.body {
+            OpBody::Set(w) => Some(&w.target),
+            _ => None,
+        }
+    }
+
+    /// The heads of a field's history: what a new write to it must name as `prev`.
+    pub fn heads(&self, entity: EntityRef, field: &'static str) -> Vec<OpId> {
+        self.registers
+            .get(&FieldKey { entity, field })
+            .map(|r| r.heads().collect())
+            .unwrap_or_default()
+    }
+
+    /// A write of `target` that supersedes everything this replica has seen of that field.
+    pub fn write_of(&self, target: Target) -> FieldWrite {
+        let k = target.key();
+        FieldWrite { prev: self.heads(k.entity, k.field), target }
+    }
+
+    /// Check a write against what its author had seen: a status change must be a legal move
+    /// from every value it supersedes. Writes whose `prev` this replica has not seen pass.
+    pub fn check_write(&self, w: &FieldWrite) -> Result<(), FieldErrors> {
+        let mut errs = FieldErrors::new();
+        if let Target::Student { set: StudentField::Status(to), .. } = &w.target {
+            for p in &w.prev {
+                if let Some(Op { body: OpBody::Set(FieldWrite { target: Target::Student { set: StudentField::Status(from), .. }, .. }), .. }) = self.ops.get(p)
+                    && let Err(e) = from.check_transition("set.status", *to)
+                {
+                    errs.push(e);
+                    break;
+                }
+            }
+        }
+        errs.into_result()
+    }
+
+    /// A student's current state, if its required fields (name, sex, birth date, status) have
+    /// arrived.
+    pub fn student(&self, id: StudentId) -> Option<Student> {
+        let e = EntityRef::Student(id);
+        let get = |f| match self.current(e, f) {
+            Some(Target::Student { set, .. }) => Some(set),
+            _ => None,
+        };
+        let name = match get("name")? { StudentField::Name(n) => n.clone(), _ => return None };
+        let sex = match get("sex")? { StudentField::Sex(s) => *s, _ => return None };
+        let birth_date = match get("birth_date")? { StudentField::BirthDate(d) => *d, _ => return None };
+        let status = match get("status")? { StudentField::Status(s) => *s, _ => return None };
+        let mut s = Student {
+            id,
+            name,
+            sex,
+            birth_date,
+            resident_id: None,
+            school: None,
+            grade: None,
+            class: None,
+            status,
+            focus_groups: BTreeSet::new(),
+            household: None,
+        };
+        for f in ["resident_id", "school", "grade", "class", "focus_groups", "household"] {
+            match get(f) {
+                Some(StudentField::ResidentId(v)) => s.resident_id = v.clone(),
+                Some(StudentField::School(v)) => s.school = *v,
+                Some(StudentField::Grade(v)) => s.grade = *v,
+                Some(StudentField::Class(v)) => s.class = v.clone(),
+                Some(StudentField::FocusGroups(v)) => s.focus_groups = v.clone(),
+                Some(StudentField::Household(v)) => s.household = *v,
+                _ => {}
+            }
+        }
+        Some(s)
+    }
+
+    /// A household's current state, if its head, area and address have arrived.
+    pub fn household(&self, id: HouseholdId) -> Option<Household> {
+        let e = EntityRef::Household(id);
+        let get = |f| match self.current(e, f) {
+            Some(Target::Household { set, .. }) => Some(set),
+            _ => None,
+        };
+        let head = match get("head")? { HouseholdField::Head(h) => h.clone(), _ => return None };
+        let area = match get("area")? { HouseholdField::Area(a) => a.clone(), _ => return None };
+        let address = match get("address") { Some(HouseholdField::Address(a)) => a.clone(), _ => String::new() };
+        let registered_poor = matches!(get("registered_poor"), Some(HouseholdField::RegisteredPoor(true)));
+        let location = match get("location") { Some(HouseholdField::Location(l)) => *l, _ => None };
+        Some(Household { id, head, address, area, registered_poor, location })
+    }
+
+    /// A guardian's current state, if name, relation and student have arrived.
+    pub fn guardian(&self, id: GuardianId) -> Option<Guardian> {
+        let e = EntityRef::Guardian(id);
+        let get = |f| match self.current(e, f) {
+            Some(Target::Guardian { set, .. }) => Some(set),
+            _ => None,
+        };
+        let student = match get("student")? { GuardianField::Student(s) => *s, _ => return None };
+        let name = match get("name")? { GuardianField::Name(n) => n.clone(), _ => return None };
+        let relation = match get("relation")? { GuardianField::Relation(r) => *r, _ => return None };
+        let phone = match get("phone") { Some(GuardianField::Phone(p)) => p.clone(), _ => None };
+        Some(Guardian { id, student, name, relation, phone })
+    }
+
+    /// The student's guardians now.
+    pub fn guardians_of(&self, student: StudentId) -> Vec<Guardian> {
+        self.guardians_of
+            .get(&student)
+            .into_iter()
+            .flatten()
+            .filter_map(|g| self.guardian(*g))
+            .filter(|g| g.student == student)
+            .collect()
+    }
+
+    /// The students whose household is `household` now.
+    pub fn students_of(&self, household: HouseholdId) -> Vec<StudentId> {
+        self.students_of
+            .get(&household)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|s| {
+                matches!(self.current(EntityRef::Student(*s), "household"),
+                    Some(Target::Student { set: StudentField::Household(Some(h)), .. }) if *h == household)
+            })
+            .collect()
+    }
+
+    /// Every student the replica knows of (written or visited).
+    pub fn student_ids(&self) -> BTreeSet<StudentId> {
+        let mut ids: BTreeSet<StudentId> = self.by_student.keys().copied().collect();
+        ids.extend(self.registers.keys().filter_map(|k| match k.entity {
+            EntityRef::Student(s) => Some(s),
+            _ => None,
+        }));
+        ids
+    }
+
+    /// The records about a student: those naming the student, and those about the student's
+    /// household (a device check is about the house the child learns in).
+    pub fn records_about(&self, student: StudentId) -> BTreeSet<RecordId> {
+        let mut ids = self.by_student.get(&student).cloned().unwrap_or_default();
+        if let Some(Target::Student { set: StudentField::Household(Some(h)), .. }) =
+            self.current(EntityRef::Student(student), "household")
+            && let Some(more) = self.by_household.get(h)
+        {
+            ids.extend(more.iter().copied());
+        }
+        ids
+    }
+
+    /// One record with the op that carried it.
+    pub fn record(&self, id: RecordId) -> Option<(&Op, &Visit)> {
+        let (_, owner) = self.records.get(&id)?.first()?;
+        let op = self.ops.get(owner)?;
+        match &op.body {
+            OpBody::Record(v) => Some((op, v)),
+            _ => None,
+        }
+    }
+
+    /// The records that correct `id`.
+    pub fn corrections_of(&self, id: RecordId) -> impl Iterator<Item = RecordId> + '_ {
+        self.corrected_by.get(&id).into_iter().flatten().copied()
+    }
+
+    /// The void ops naming `id`, oldest first.
+    pub fn voids_of(&self, id: RecordId) -> Vec<&Op> {
+        let mut v: Vec<&Op> = self
+            .voids
+            .get(&id)
+            .into_iter()
+            .flatten()
+            .filter_map(|o| self.ops.get(o))
+            .collect();
+        v.sort_by_key(|o| o.order_key());
+        v
+    }
+
+    /// A canonical summary of the merged state: every register's history and winner, every
+    /// record's owner, corrections and voids, with each op's order key. Two replicas that hold
+    /// the same ops have equal snapshots; tests and the server's self-check compare them.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut fields = BTreeMap::new();
+        for (k, r) in &self.registers {
+            fields.insert(
+                *k,
+                RegisterSnapshot {
+                    history: r
+                        .history()
+                        .map(|o| (self.ops[&o].order_key().stamp, self.ops[&o].device, o))
+                        .collect(),
+                    winner: r.winner(),
+                    conflicted: r.is_conflicted(),
+                },
+            );
+        }
+        let records = self
+            .records
+            .iter()
+            .filter_map(|(r, claims)| {
+                Some((
+                    *r,
+                    RecordSnapshot {
+                        op: claims.first()?.1,
+                        corrected_by: self.corrected_by.get(r).cloned().unwrap_or_default(),
+                        voids: self.voids.get(r).cloned().unwrap_or_default(),
+                    },
+                ))
+            })
+            .collect();
+        let receipts = self.ops.values().filter(|o| o.received_at.is_some()).count();
+        Snapshot { fields, records, ops: self.ops.len(), receipts }
+    }
+}
+
+fn insert_sorted(v: &mut Vec<(OrderKey, OpId)>, item: (OrderKey, OpId)) {
+    if let Err(at) = v.binary_search(&item) {
+        v.insert(at, item);
+    }
+}
+
+/// Two deliveries are the same change if they differ at most in receipt time.
+fn same_change(a: &Op, b: &Op) -> bool {
+    a.hlc == b.hlc
+        && a.device == b.device
+        && a.author == b.author
+        && a.device_time == b.device_time
+        && a.body == b.body
+}
+
+/// See [`Replica::snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub fields: BTreeMap<FieldKey, RegisterSnapshot>,
+    pub records: BTreeMap<RecordId, RecordSnapshot>,
+    pub ops: usize,
+    pub receipts: usize,
+}
+
+/// One register in a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegisterSnapshot {
+    pub history: Vec<(Hlc, DeviceId, OpId)>,
+    pub winner: Option<OpId>,
+    pub conflicted: bool,
+}
+
+/// One record in a [`Snapshot`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSnapshot {
+    pub op: OpId,
+    pub corrected_by: BTreeSet<RecordId>,
+    pub voids: BTreeSet<OpId>,
+}
+
