@@ -7,6 +7,7 @@
 //! UI, photo decoding.
 
 pub mod area;
+pub mod author;
 pub mod file;
 pub mod hlc;
 pub mod ids;
