@@ -66,12 +66,18 @@ pub struct Division {
 impl Division {
     /// A division known only by name.
     pub fn named(name: impl Into<String>) -> Self {
-        Self { name: name.into(), code: None }
+        Self {
+            name: name.into(),
+            code: None,
+        }
     }
 
     /// A division with its code.
     pub fn coded(name: impl Into<String>, code: &str) -> Result<Self, Reason> {
-        Ok(Self { name: name.into(), code: Some(AreaCode::parse(code)?) })
+        Ok(Self {
+            name: name.into(),
+            code: Some(AreaCode::parse(code)?),
+        })
     }
 }
 
@@ -100,7 +106,10 @@ impl AdminArea {
 
     /// "某县某镇某村3组", as written on a form.
     pub fn display_zh(&self) -> String {
-        let mut s = format!("{}{}{}", self.county.name, self.township.name, self.village.name);
+        let mut s = format!(
+            "{}{}{}",
+            self.county.name, self.township.name, self.village.name
+        );
         if let Some(g) = &self.group {
             s.push_str(g);
         }
@@ -121,7 +130,11 @@ impl AdminArea {
             AreaScope::Township { county, township } => {
                 same(&self.county, county) && same(&self.township, township)
             }
-            AreaScope::Village { county, township, village } => {
+            AreaScope::Village {
+                county,
+                township,
+                village,
+            } => {
                 same(&self.county, county)
                     && same(&self.township, township)
                     && same(&self.village, village)
@@ -135,8 +148,15 @@ impl AdminArea {
 #[serde(tag = "level", rename_all = "snake_case")]
 pub enum AreaScope {
     County(Division),
-    Township { county: Division, township: Division },
-    Village { county: Division, township: Division, village: Division },
+    Township {
+        county: Division,
+        township: Division,
+    },
+    Village {
+        county: Division,
+        township: Division,
+        village: Division,
+    },
 }
 
 #[cfg(test)]
@@ -168,7 +188,10 @@ mod tests {
     fn households_fall_within_their_township_not_the_neighbours() {
         let a = area();
         assert_eq!(a.display_zh(), "从江县加勉乡党扭村3组");
-        let mine = AreaScope::Township { county: a.county.clone(), township: a.township.clone() };
+        let mine = AreaScope::Township {
+            county: a.county.clone(),
+            township: a.township.clone(),
+        };
         assert!(a.within(&mine));
         let other = AreaScope::Township {
             county: a.county.clone(),

@@ -21,7 +21,11 @@ pub struct Author {
 impl Author {
     /// An author with a fresh clock.
     pub fn new(user: UserId, device: DeviceId) -> Self {
-        Self { user, device, clock: Clock::new() }
+        Self {
+            user,
+            device,
+            clock: Clock::new(),
+        }
     }
 
     /// An op with `body`, stamped at wall time `now`.
@@ -49,7 +53,13 @@ impl Author {
 
     /// Void a record with a reason.
     pub fn void(&mut self, record: RecordId, reason: &str, now: DateTime<Utc>) -> Op {
-        self.op(OpBody::Void { record, reason: reason.to_string() }, now)
+        self.op(
+            OpBody::Void {
+                record,
+                reason: reason.to_string(),
+            },
+            now,
+        )
     }
 
     /// The writes that put a whole student on the roster (or bring every field up to `s`).
@@ -67,7 +77,10 @@ impl Author {
             StudentField::FocusGroups(s.focus_groups.clone()),
             StudentField::Household(s.household),
         ];
-        fields.into_iter().map(|set| self.set(seen, Target::Student { id, set }, now)).collect()
+        fields
+            .into_iter()
+            .map(|set| self.set(seen, Target::Student { id, set }, now))
+            .collect()
     }
 
     /// The writes that put a household on the roster.
@@ -80,7 +93,10 @@ impl Author {
             HouseholdField::RegisteredPoor(h.registered_poor),
             HouseholdField::Location(h.location),
         ];
-        fields.into_iter().map(|set| self.set(seen, Target::Household { id, set }, now)).collect()
+        fields
+            .into_iter()
+            .map(|set| self.set(seen, Target::Household { id, set }, now))
+            .collect()
     }
 
     /// The writes that put a guardian on the roster.
@@ -92,6 +108,9 @@ impl Author {
             GuardianField::Relation(g.relation),
             GuardianField::Phone(g.phone.clone()),
         ];
-        fields.into_iter().map(|set| self.set(seen, Target::Guardian { id, set }, now)).collect()
+        fields
+            .into_iter()
+            .map(|set| self.set(seen, Target::Guardian { id, set }, now))
+            .collect()
     }
 }

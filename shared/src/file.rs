@@ -99,9 +99,16 @@ pub enum DueWork {
     /// No home visit (家访) yet this term; overdue once the term has ended.
     SemesterHomeVisit { term: Term, overdue: bool },
     /// A persuasion visit is due by `due` (the first one, if `last_attempt` is none).
-    PersuasionFollowUp { due: NaiveDate, overdue: bool, last_attempt: Option<RecordId> },
+    PersuasionFollowUp {
+        due: NaiveDate,
+        overdue: bool,
+        last_attempt: Option<RecordId>,
+    },
     /// A device problem found and not yet remedied.
-    DeviceProblem { record: RecordId, problem: ProblemKind },
+    DeviceProblem {
+        record: RecordId,
+        problem: ProblemKind,
+    },
     /// A registered-poor household's subsidy not confirmed this term.
     SubsidyUnverified { term: Term, overdue: bool },
 }
@@ -162,7 +169,10 @@ impl StudentFile {
     /// Build the file of `student` from everything `replica` holds.
     pub fn build(replica: &Replica, student: StudentId, cx: &FileContext<'_>) -> StudentFile {
         let current = replica.student(student);
-        let household = current.as_ref().and_then(|s| s.household).and_then(|h| replica.household(h));
+        let household = current
+            .as_ref()
+            .and_then(|s| s.household)
+            .and_then(|h| replica.household(h));
         let chains = chains(replica, student);
         let today = china_date(cx.now);
 
@@ -181,19 +191,33 @@ impl StudentFile {
                 },
             })
             .collect();
-        let status_key = FieldKey { entity: EntityRef::Student(student), field: "status" };
+        let status_key = FieldKey {
+            entity: EntityRef::Student(student),
+            field: "status",
+        };
         let mut conflicts = Vec::new();
         if let Some(reg) = replica.register(&status_key) {
             let winner = reg.winner();
             for id in reg.history() {
-                let Some((op, to, prev)) = status_write(replica, id) else { continue };
-                let from = prev.iter().filter_map(|p| status_write(replica, *p)).map(|(_, s, _)| s).next();
+                let Some((op, to, prev)) = status_write(replica, id) else {
+                    continue;
+                };
+                let from = prev
+                    .iter()
+                    .filter_map(|p| status_write(replica, *p))
+                    .map(|(_, s, _)| s)
+                    .next();
                 timeline.push(TimelineEntry {
                     at: op.device_time,
                     by: op.author,
                     device: op.device,
                     skew: op.skew(),
-                    event: Event::StatusChange { op: id, from, to, current: Some(id) == winner },
+                    event: Event::StatusChange {
+                        op: id,
+                        from,
+                        to,
+                        current: Some(id) == winner,
+                    },
                 });
             }
             if reg.is_conflicted() {
@@ -209,10 +233,14 @@ impl StudentFile {
                         showing: Some(op.id) == winner,
                     })
                     .collect();
-                conflicts.push(Conflict { field: "status", candidates });
+                conflicts.push(Conflict {
+                    field: "status",
+                    candidates,
+                });
             }
         }
-        timeline.sort_by(|a, b| b.at.cmp(&a.at));
+        // Stable sort over inputs in a fixed order: equal times keep one order on every replica.
+        timeline.sort_by_key(|e| std::cmp::Reverse(e.at));
 
         let live: Vec<&Chain> = chains.iter().filter(|c| c.voided.is_none()).collect();
         let mut due = Vec::new();
@@ -235,7 +263,10 @@ impl StudentFile {
             }
             for p in &c.visit.photos {
                 if !(cx.photo_present)(&p.sha256) {
-                    missing_evidence.push(MissingEvidence::PhotoPending { record: c.record, sha256: p.sha256 });
+                    missing_evidence.push(MissingEvidence::PhotoPending {
+                        record: c.record,
+                        sha256: p.sha256,
+                    });
                 }
             }
             if c.visit.kind.is_on_site() && c.visit.location.is_none() {
@@ -245,7 +276,10 @@ impl StudentFile {
 
         StudentFile {
             student,
-            resident_id_masked: current.as_ref().and_then(|s| s.resident_id.as_ref()).map(|r| r.masked()),
+            resident_id_masked: current
+                .as_ref()
+                .and_then(|s| s.resident_id.as_ref())
+                .map(|r| r.masked()),
             guardians: replica.guardians_of(student),
             current,
             household,
@@ -260,9 +294,14 @@ impl StudentFile {
 fn status_write(replica: &Replica, id: OpId) -> Option<(&Op, EnrolmentStatus, &[OpId])> {
     let op = replica.op(id)?;
     match &op.body {
-        OpBody::Set(FieldWrite { target: Target::Student { set: StudentField::Status(s), .. }, prev }) => {
-            Some((op, *s, prev))
-        }
+        OpBody::Set(FieldWrite {
+            target:
+                Target::Student {
+                    set: StudentField::Status(s),
+                    ..
+                },
+            prev,
+        }) => Some((op, *s, prev)),
         _ => None,
     }
 }
@@ -270,6 +309,7 @@ fn status_write(replica: &Replica, id: OpId) -> Option<(&Op, EnrolmentStatus, &[
 /// Group the student's records into correction chains and resolve each to its latest revision.
 fn chains(replica: &Replica, student: StudentId) -> Vec<Chain<'_>> {
     let ids = replica.records_about(student);
+    let home = replica.student(student).and_then(|s| s.household);
     let mut groups: BTreeMap<RecordId, BTreeSet<RecordId>> = BTreeMap::new();
     for id in &ids {
         groups.entry(root_of(replica, *id)).or_default().insert(*id);
@@ -281,33 +321,50 @@ fn chains(replica: &Replica, student: StudentId) -> Vec<Chain<'_>> {
         let latest = members
             .iter()
             .filter(|m| !replica.corrections_of(**m).any(|c| members.contains(&c)))
-            .filter_map(|m| replica.record(*m).map(|(op, v)| (op.order_key(), *m, op, v)))
+            .filter_map(|m| {
+                replica
+                    .record(*m)
+                    .map(|(op, v)| (op.order_key(), *m, op, v))
+            })
             .max_by_key(|(k, ..)| *k)
             .or_else(|| {
                 members
                     .iter()
-                    .filter_map(|m| replica.record(*m).map(|(op, v)| (op.order_key(), *m, op, v)))
+                    .filter_map(|m| {
+                        replica
+                            .record(*m)
+                            .map(|(op, v)| (op.order_key(), *m, op, v))
+                    })
                     .max_by_key(|(k, ..)| *k)
             });
-        let Some((_, record, op, visit)) = latest else { continue };
+        let Some((_, record, op, visit)) = latest else {
+            continue;
+        };
         let voided = std::iter::once(root)
             .chain(members.iter().copied())
             .flat_map(|m| replica.voids_of(m))
             .min_by_key(|o| o.order_key())
             .and_then(|o| match &o.body {
-                OpBody::Void { reason, .. } => {
-                    Some(VoidNote { by: o.author, at: o.device_time, reason: reason.clone() })
-                }
+                OpBody::Void { reason, .. } => Some(VoidNote {
+                    by: o.author,
+                    at: o.device_time,
+                    reason: reason.clone(),
+                }),
                 _ => None,
             });
-        // A chain whose latest revision no longer names this student (a correction moved it)
-        // is not this student's.
-        if !visit.students.contains(&student)
-            && !(visit.household.is_some() && visit.household == replica.student(student).and_then(|s| s.household))
-        {
+        // A chain whose latest revision no longer names this student or their household (a
+        // correction moved it) is not this student's.
+        let about_household = visit.household.is_some() && visit.household == home;
+        if !(visit.students.contains(&student) || about_household) {
             continue;
         }
-        out.push(Chain { record, op, visit, revisions: members.len(), voided });
+        out.push(Chain {
+            record,
+            op,
+            visit,
+            revisions: members.len(),
+            voided,
+        });
     }
     out
 }
@@ -324,18 +381,29 @@ fn root_of(replica: &Replica, mut id: RecordId) -> RecordId {
     id
 }
 
-fn due_home_visit(status: EnrolmentStatus, live: &[&Chain], cx: &FileContext, today: NaiveDate, due: &mut Vec<DueWork>) {
+fn due_home_visit(
+    status: EnrolmentStatus,
+    live: &[&Chain],
+    cx: &FileContext,
+    today: NaiveDate,
+    due: &mut Vec<DueWork>,
+) {
     use EnrolmentStatus::*;
     if !matches!(status, InSchool | Returned | RemoteTeaching) {
         return;
     }
-    let Some(term) = cx.terms.current_or_last(today) else { return };
+    let Some(term) = cx.terms.current_or_last(today) else {
+        return;
+    };
     let (start, end) = term.period();
-    let done = live
-        .iter()
-        .any(|c| c.visit.kind == VisitKind::HomeVisit && (start..end).contains(&c.visit.started_at));
+    let done = live.iter().any(|c| {
+        c.visit.kind == VisitKind::HomeVisit && (start..end).contains(&c.visit.started_at)
+    });
     if !done {
-        due.push(DueWork::SemesterHomeVisit { term: *term, overdue: today > term.last_day });
+        due.push(DueWork::SemesterHomeVisit {
+            term: *term,
+            overdue: today > term.last_day,
+        });
     }
 }
 
@@ -356,9 +424,14 @@ fn due_persuasion(
         .max_by_key(|c| c.visit.started_at);
     let (due_on, last_attempt) = match last {
         Some(c) => {
-            let d = c.visit.persuasion.as_ref().and_then(|p| p.next_follow_up).unwrap_or_else(|| {
-                china_date(c.visit.started_at) + Duration::days(DEFAULT_FOLLOW_UP_DAYS)
-            });
+            let d = c
+                .visit
+                .persuasion
+                .as_ref()
+                .and_then(|p| p.next_follow_up)
+                .unwrap_or_else(|| {
+                    china_date(c.visit.started_at) + Duration::days(DEFAULT_FOLLOW_UP_DAYS)
+                });
             (d, Some(c.record))
         }
         None => {
@@ -372,7 +445,11 @@ fn due_persuasion(
             (since + Duration::days(FIRST_ATTEMPT_DAYS), None)
         }
     };
-    due.push(DueWork::PersuasionFollowUp { due: due_on, overdue: today > due_on, last_attempt });
+    due.push(DueWork::PersuasionFollowUp {
+        due: due_on,
+        overdue: today > due_on,
+        last_attempt,
+    });
 }
 
 fn due_devices(live: &[&Chain], due: &mut Vec<DueWork>) {
@@ -384,20 +461,31 @@ fn due_devices(live: &[&Chain], due: &mut Vec<DueWork>) {
         && let Some(dc) = &c.visit.device_check
     {
         for p in dc.open_problems() {
-            due.push(DueWork::DeviceProblem { record: c.record, problem: p.kind });
+            due.push(DueWork::DeviceProblem {
+                record: c.record,
+                problem: p.kind,
+            });
         }
     }
 }
 
 fn due_subsidy(live: &[&Chain], cx: &FileContext, today: NaiveDate, due: &mut Vec<DueWork>) {
-    let Some(term) = cx.terms.current_or_last(today) else { return };
+    let Some(term) = cx.terms.current_or_last(today) else {
+        return;
+    };
     let (start, end) = term.period();
     let verified = live.iter().any(|c| {
         (start..end).contains(&c.visit.started_at)
-            && c.visit.subsidy.as_ref().is_some_and(|s| s.received == Answer::Yes)
+            && c.visit
+                .subsidy
+                .as_ref()
+                .is_some_and(|s| s.received == Answer::Yes)
     });
     if !verified {
-        due.push(DueWork::SubsidyUnverified { term: *term, overdue: today > term.last_day });
+        due.push(DueWork::SubsidyUnverified {
+            term: *term,
+            overdue: today > term.last_day,
+        });
     }
 }
 
@@ -475,7 +563,14 @@ mod tests {
         for op in admin.guardian_ops(&replica.clone(), &g, t0) {
             replica.apply(op).unwrap();
         }
-        World { replica, admin, teacher, student, household, terms: TermCalendar::typical(2025..=2026) }
+        World {
+            replica,
+            admin,
+            teacher,
+            student,
+            household,
+            terms: TermCalendar::typical(2025..=2026),
+        }
     }
 
     fn visit(w: &World, kind: VisitKind, when: DateTime<Utc>) -> Visit {
@@ -505,7 +600,15 @@ mod tests {
 
     fn build(w: &World, now: DateTime<Utc>) -> StudentFile {
         let all = |_: &Sha256| true;
-        StudentFile::build(&w.replica, w.student, &FileContext { now, terms: &w.terms, photo_present: &all })
+        StudentFile::build(
+            &w.replica,
+            w.student,
+            &FileContext {
+                now,
+                terms: &w.terms,
+                photo_present: &all,
+            },
+        )
     }
 
     fn add(w: &mut World, op: Op) {
@@ -517,12 +620,28 @@ mod tests {
         let w = world();
         let f = build(&w, at(11, 22, 2));
         assert_eq!(f.current.as_ref().unwrap().name, "吴小花");
-        assert_eq!(f.guardians[0].phone.as_ref().unwrap().as_str(), "13800138000");
+        assert_eq!(
+            f.guardians[0].phone.as_ref().unwrap().as_str(),
+            "13800138000"
+        );
         assert_eq!(f.household.as_ref().unwrap().head, "吴老三");
-        assert!(matches!(f.due[..], [DueWork::SemesterHomeVisit { overdue: false, .. }, DueWork::SubsidyUnverified { .. }]), "{:?}", f.due);
+        assert!(
+            matches!(
+                f.due[..],
+                [
+                    DueWork::SemesterHomeVisit { overdue: false, .. },
+                    DueWork::SubsidyUnverified { .. }
+                ]
+            ),
+            "{:?}",
+            f.due
+        );
         // After the term ends (holiday, 1 Feb) the home visit is overdue, listed first.
         let f = build(&w, Utc.with_ymd_and_hms(2027, 2, 1, 2, 0, 0).unwrap());
-        assert!(matches!(f.due[0], DueWork::SemesterHomeVisit { overdue: true, .. }));
+        assert!(matches!(
+            f.due[0],
+            DueWork::SemesterHomeVisit { overdue: true, .. }
+        ));
     }
 
     #[test]
@@ -532,8 +651,20 @@ mod tests {
         let op = w.teacher.record(v.clone(), at(10, 15, 3));
         add(&mut w, op);
         let f = build(&w, at(11, 22, 2));
-        assert!(!f.due.iter().any(|d| matches!(d, DueWork::SemesterHomeVisit { .. })));
-        let Event::Visit { record, revisions, voided, .. } = &f.timeline[0].event else { panic!("{:?}", f.timeline[0]) };
+        assert!(
+            !f.due
+                .iter()
+                .any(|d| matches!(d, DueWork::SemesterHomeVisit { .. }))
+        );
+        let Event::Visit {
+            record,
+            revisions,
+            voided,
+            ..
+        } = &f.timeline[0].event
+        else {
+            panic!("{:?}", f.timeline[0])
+        };
         assert_eq!((*record, *revisions, voided.is_none()), (v.id, 1, true));
         assert!(f.missing_evidence.is_empty(), "{:?}", f.missing_evidence);
     }
@@ -547,15 +678,28 @@ mod tests {
             devices_seen: [LearningDevice::Tv].into(),
             device_works: Answer::Yes,
             can_get_online: Answer::No,
-            problems: vec![DeviceProblem { kind: ProblemKind::NoTvSignal, note: "山区无信号".into(), remedy: None }],
+            problems: vec![DeviceProblem {
+                kind: ProblemKind::NoTvSignal,
+                note: "山区无信号".into(),
+                remedy: None,
+            }],
             ..Default::default()
         });
         let op = w.teacher.record(v.clone(), at(11, 3, 3));
         add(&mut w, op);
         let f = build(&w, at(11, 22, 2));
-        assert!(f.due.contains(&DueWork::DeviceProblem { record: v.id, problem: ProblemKind::NoTvSignal }));
-        assert!(f.missing_evidence.contains(&MissingEvidence::PhotoRequired { record: v.id }));
-        assert!(f.missing_evidence.contains(&MissingEvidence::NoLocation { record: v.id }));
+        assert!(f.due.contains(&DueWork::DeviceProblem {
+            record: v.id,
+            problem: ProblemKind::NoTvSignal
+        }));
+        assert!(
+            f.missing_evidence
+                .contains(&MissingEvidence::PhotoRequired { record: v.id })
+        );
+        assert!(
+            f.missing_evidence
+                .contains(&MissingEvidence::NoLocation { record: v.id })
+        );
 
         // A later check with the antenna installed and a photo clears both.
         let mut fixed = visit(&w, VisitKind::HouseholdVisit, at(11, 10, 2));
@@ -563,70 +707,174 @@ mod tests {
             problems: vec![DeviceProblem {
                 kind: ProblemKind::NoTvSignal,
                 note: String::new(),
-                remedy: Some(Remedy { kind: RemedyKind::AntennaInstalled, done: true, note: String::new() }),
+                remedy: Some(Remedy {
+                    kind: RemedyKind::AntennaInstalled,
+                    done: true,
+                    note: String::new(),
+                }),
             }],
             ..Default::default()
         });
         let photo = Sha256::of(b"photo of the antenna");
-        fixed.photos.push(PhotoRef { sha256: photo, bytes: 20, width: 1600, height: 1200, captured_at: None, gps: None });
+        fixed.photos.push(PhotoRef {
+            sha256: photo,
+            bytes: 20,
+            width: 1600,
+            height: 1200,
+            captured_at: None,
+            gps: None,
+        });
         let op = w.teacher.record(fixed.clone(), at(11, 10, 3));
         add(&mut w, op);
         let f = build(&w, at(11, 22, 2));
-        assert!(!f.due.iter().any(|d| matches!(d, DueWork::DeviceProblem { .. })), "{:?}", f.due);
+        assert!(
+            !f.due
+                .iter()
+                .any(|d| matches!(d, DueWork::DeviceProblem { .. })),
+            "{:?}",
+            f.due
+        );
         // Until its bytes arrive, the photo is pending.
         let none = |_: &Sha256| false;
-        let f = StudentFile::build(&w.replica, w.student, &FileContext { now: at(11, 22, 2), terms: &w.terms, photo_present: &none });
-        assert!(f.missing_evidence.contains(&MissingEvidence::PhotoPending { record: fixed.id, sha256: photo }));
+        let f = StudentFile::build(
+            &w.replica,
+            w.student,
+            &FileContext {
+                now: at(11, 22, 2),
+                terms: &w.terms,
+                photo_present: &none,
+            },
+        );
+        assert!(f.missing_evidence.contains(&MissingEvidence::PhotoPending {
+            record: fixed.id,
+            sha256: photo
+        }));
     }
 
     #[test]
     fn a_dropout_owes_persuasion_then_the_follow_up_the_attempt_set() {
         let mut w = world();
-        let op = w.teacher.set(&w.replica, Target::Student { id: w.student, set: StudentField::Status(EnrolmentStatus::DroppedOut) }, at(11, 1, 2));
+        let op = w.teacher.set(
+            &w.replica,
+            Target::Student {
+                id: w.student,
+                set: StudentField::Status(EnrolmentStatus::DroppedOut),
+            },
+            at(11, 1, 2),
+        );
         add(&mut w, op);
         let f = build(&w, at(11, 5, 2));
-        assert_eq!(f.current.as_ref().unwrap().status, EnrolmentStatus::DroppedOut);
-        assert!(f.due.contains(&DueWork::PersuasionFollowUp { due: NaiveDate::from_ymd_opt(2026, 11, 8).unwrap(), overdue: false, last_attempt: None }));
+        assert_eq!(
+            f.current.as_ref().unwrap().status,
+            EnrolmentStatus::DroppedOut
+        );
+        assert!(f.due.contains(&DueWork::PersuasionFollowUp {
+            due: NaiveDate::from_ymd_opt(2026, 11, 8).unwrap(),
+            overdue: false,
+            last_attempt: None
+        }));
         let f = build(&w, at(11, 9, 2));
-        assert!(matches!(f.due[0], DueWork::PersuasionFollowUp { overdue: true, .. }));
+        assert!(matches!(
+            f.due[0],
+            DueWork::PersuasionFollowUp { overdue: true, .. }
+        ));
         // The status change is on the timeline with where it came from.
-        assert!(f.timeline.iter().any(|e| matches!(e.event, Event::StatusChange { from: Some(EnrolmentStatus::InSchool), to: EnrolmentStatus::DroppedOut, current: true, .. })));
+        assert!(f.timeline.iter().any(|e| matches!(
+            e.event,
+            Event::StatusChange {
+                from: Some(EnrolmentStatus::InSchool),
+                to: EnrolmentStatus::DroppedOut,
+                current: true,
+                ..
+            }
+        )));
 
         let mut v = visit(&w, VisitKind::Persuasion, at(11, 7, 2));
         v.persuasion = Some(PersuasionAttempt {
             reason: DropoutReason::WorkingAway,
             method: MethodLevel::Administrative,
-            notice: Some(Notice { kind: NoticeKind::DeadlineToReturn, number: "加勉乡〔2026〕12号".into(), issued_on: NaiveDate::from_ymd_opt(2026, 11, 7).unwrap(), deadline: NaiveDate::from_ymd_opt(2026, 11, 20) }),
+            notice: Some(Notice {
+                kind: NoticeKind::DeadlineToReturn,
+                number: "加勉乡〔2026〕12号".into(),
+                issued_on: NaiveDate::from_ymd_opt(2026, 11, 7).unwrap(),
+                deadline: NaiveDate::from_ymd_opt(2026, 11, 20),
+            }),
             outcome: PersuasionOutcome::Promised,
             next_follow_up: NaiveDate::from_ymd_opt(2026, 11, 21),
         });
         let op = w.teacher.record(v.clone(), at(11, 7, 3));
         add(&mut w, op);
         let f = build(&w, at(11, 9, 2));
-        assert!(f.due.contains(&DueWork::PersuasionFollowUp { due: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(), overdue: false, last_attempt: Some(v.id) }));
-        assert!(f.missing_evidence.contains(&MissingEvidence::PhotoRequired { record: v.id }));
+        assert!(f.due.contains(&DueWork::PersuasionFollowUp {
+            due: NaiveDate::from_ymd_opt(2026, 11, 21).unwrap(),
+            overdue: false,
+            last_attempt: Some(v.id)
+        }));
+        assert!(
+            f.missing_evidence
+                .contains(&MissingEvidence::PhotoRequired { record: v.id })
+        );
     }
 
     #[test]
     fn concurrent_status_changes_are_a_conflict_until_someone_decides() {
         let mut w = world();
         let seen = w.replica.clone();
-        let a = w.teacher.set(&seen, Target::Student { id: w.student, set: StudentField::Status(EnrolmentStatus::SuspectedDropout) }, at(11, 2, 2));
+        let a = w.teacher.set(
+            &seen,
+            Target::Student {
+                id: w.student,
+                set: StudentField::Status(EnrolmentStatus::SuspectedDropout),
+            },
+            at(11, 2, 2),
+        );
         let mut other = Author::new(UserId::new(), DeviceId::new());
-        let b = other.set(&seen, Target::Student { id: w.student, set: StudentField::Status(EnrolmentStatus::TransferredOut) }, at(11, 2, 3));
+        let b = other.set(
+            &seen,
+            Target::Student {
+                id: w.student,
+                set: StudentField::Status(EnrolmentStatus::TransferredOut),
+            },
+            at(11, 2, 3),
+        );
         add(&mut w, a.clone());
         add(&mut w, b.clone());
         let f = build(&w, at(11, 5, 2));
         assert_eq!(f.conflicts.len(), 1);
         let values: BTreeSet<_> = f.conflicts[0].candidates.iter().map(|c| c.value).collect();
-        assert_eq!(values, [EnrolmentStatus::SuspectedDropout, EnrolmentStatus::TransferredOut].into());
-        assert_eq!(f.conflicts[0].candidates.iter().filter(|c| c.showing).count(), 1);
+        assert_eq!(
+            values,
+            [
+                EnrolmentStatus::SuspectedDropout,
+                EnrolmentStatus::TransferredOut
+            ]
+            .into()
+        );
+        assert_eq!(
+            f.conflicts[0]
+                .candidates
+                .iter()
+                .filter(|c| c.showing)
+                .count(),
+            1
+        );
         // A supervisor who saw both decides; the conflict is gone and both values stay in the timeline.
-        let op = w.admin.set(&w.replica, Target::Student { id: w.student, set: StudentField::Status(EnrolmentStatus::TransferredOut) }, at(11, 6, 2));
+        let op = w.admin.set(
+            &w.replica,
+            Target::Student {
+                id: w.student,
+                set: StudentField::Status(EnrolmentStatus::TransferredOut),
+            },
+            at(11, 6, 2),
+        );
         add(&mut w, op);
         let f = build(&w, at(11, 7, 2));
         assert!(f.conflicts.is_empty());
-        let changes = f.timeline.iter().filter(|e| matches!(e.event, Event::StatusChange { .. })).count();
+        let changes = f
+            .timeline
+            .iter()
+            .filter(|e| matches!(e.event, Event::StatusChange { .. }))
+            .count();
         assert_eq!(changes, 4, "initial, two concurrent, the decision");
     }
 
@@ -643,14 +891,40 @@ mod tests {
         let op = w.teacher.record(v2.clone(), at(10, 16, 3));
         add(&mut w, op);
         let f = build(&w, at(11, 22, 2));
-        let visits: Vec<_> = f.timeline.iter().filter_map(|e| match &e.event { Event::Visit { record, revisions, visit, .. } => Some((*record, *revisions, visit.notes.clone())), _ => None }).collect();
+        let visits: Vec<_> = f
+            .timeline
+            .iter()
+            .filter_map(|e| match &e.event {
+                Event::Visit {
+                    record,
+                    revisions,
+                    visit,
+                    ..
+                } => Some((*record, *revisions, visit.notes.clone())),
+                _ => None,
+            })
+            .collect();
         assert_eq!(visits, vec![(v2.id, 2, "更正：与父亲电话确认".to_string())]);
         // Voiding the original withdraws the whole chain: it no longer counts as this term's visit.
         let op = w.admin.void(v1.id, "虚假家访，照片为网图", at(11, 20, 2));
         add(&mut w, op);
         let f = build(&w, at(11, 22, 2));
-        let Event::Visit { voided: Some(note), .. } = &f.timeline.iter().find(|e| matches!(e.event, Event::Visit { .. })).unwrap().event else { panic!() };
+        let Event::Visit {
+            voided: Some(note), ..
+        } = &f
+            .timeline
+            .iter()
+            .find(|e| matches!(e.event, Event::Visit { .. }))
+            .unwrap()
+            .event
+        else {
+            panic!()
+        };
         assert_eq!(note.reason, "虚假家访，照片为网图");
-        assert!(f.due.iter().any(|d| matches!(d, DueWork::SemesterHomeVisit { .. })));
+        assert!(
+            f.due
+                .iter()
+                .any(|d| matches!(d, DueWork::SemesterHomeVisit { .. }))
+        );
     }
 }

@@ -38,7 +38,10 @@ pub struct Hlc {
 impl Hlc {
     /// The stamp at a wall-clock instant, counter zero. Instants before 1970 map to zero.
     pub fn at(t: DateTime<Utc>) -> Self {
-        Self { ms: u64::try_from(t.timestamp_millis()).unwrap_or(0), counter: 0 }
+        Self {
+            ms: u64::try_from(t.timestamp_millis()).unwrap_or(0),
+            counter: 0,
+        }
     }
 
     /// The wall-clock instant of the stamp (the counter is dropped).
@@ -52,7 +55,12 @@ impl Hlc {
 
 impl fmt::Debug for Hlc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Hlc({}+{})", self.wall().format("%Y-%m-%dT%H:%M:%S%.3fZ"), self.counter)
+        write!(
+            f,
+            "Hlc({}+{})",
+            self.wall().format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+            self.counter
+        )
     }
 }
 
@@ -85,9 +93,15 @@ impl Clock {
         self.last = if wall.ms > self.last.ms {
             wall
         } else if self.last.counter == u32::MAX {
-            Hlc { ms: self.last.ms + 1, counter: 0 }
+            Hlc {
+                ms: self.last.ms + 1,
+                counter: 0,
+            }
         } else {
-            Hlc { ms: self.last.ms, counter: self.last.counter + 1 }
+            Hlc {
+                ms: self.last.ms,
+                counter: self.last.counter + 1,
+            }
         };
         self.last
     }
@@ -113,7 +127,14 @@ pub fn effective(stamp: Hlc, received_at: Option<DateTime<Utc>>) -> Hlc {
     match received_at {
         Some(r) => {
             let ceiling = Hlc::at(r + CLOCK_BOUND);
-            if stamp > ceiling { Hlc { ms: ceiling.ms, counter: stamp.counter } } else { stamp }
+            if stamp > ceiling {
+                Hlc {
+                    ms: ceiling.ms,
+                    counter: stamp.counter,
+                }
+            } else {
+                stamp
+            }
         }
         None => stamp,
     }
@@ -146,7 +167,9 @@ impl ClockSkew {
             }
         }
         if stamp.wall() > device_time + CLOCK_BOUND {
-            return Some(ClockSkew::Behind((stamp.wall() - device_time).num_seconds()));
+            return Some(ClockSkew::Behind(
+                (stamp.wall() - device_time).num_seconds(),
+            ));
         }
         None
     }
@@ -190,7 +213,10 @@ mod tests {
         assert!(a < b && b < back);
         assert_eq!(back.ms, a.ms);
         let resumed = Clock::resume(back).tick(t(8, 0));
-        assert!(resumed > back, "a restarted app continues after its last stamp");
+        assert!(
+            resumed > back,
+            "a restarted app continues after its last stamp"
+        );
     }
 
     #[test]
@@ -211,13 +237,20 @@ mod tests {
         let stamp = Hlc::at(t(10, 0) + Duration::days(2));
         let e = effective(stamp, Some(t(10, 0)));
         assert_eq!(e.wall(), t(10, 0) + CLOCK_BOUND);
-        assert_eq!(effective(Hlc::at(t(9, 0)), Some(t(10, 0))), Hlc::at(t(9, 0)));
+        assert_eq!(
+            effective(Hlc::at(t(9, 0)), Some(t(10, 0))),
+            Hlc::at(t(9, 0))
+        );
         assert_eq!(effective(stamp, None), stamp);
     }
 
     #[test]
     fn skew_is_judged_both_ways() {
-        let ahead = ClockSkew::judge(t(10, 0) + Duration::days(3), Hlc::at(t(10, 0) + Duration::days(3)), Some(t(10, 0)));
+        let ahead = ClockSkew::judge(
+            t(10, 0) + Duration::days(3),
+            Hlc::at(t(10, 0) + Duration::days(3)),
+            Some(t(10, 0)),
+        );
         assert_eq!(ahead, Some(ClockSkew::Ahead(3 * 86_400)));
         assert_eq!(ahead.unwrap().zh(), "手机时间快了约3天");
         // A phone that woke up in 2015 but had synced before: its stamp is far ahead of its wall time.
@@ -225,7 +258,14 @@ mod tests {
         let behind = ClockSkew::judge(wall_2015, Hlc::at(t(10, 0)), Some(t(11, 0)));
         assert!(matches!(behind, Some(ClockSkew::Behind(s)) if s > 300 * 86_400));
         // Offline for a week is not skew: made long before it was received.
-        assert_eq!(ClockSkew::judge(t(10, 0) - Duration::days(7), Hlc::at(t(10, 0) - Duration::days(7)), Some(t(10, 0))), None);
+        assert_eq!(
+            ClockSkew::judge(
+                t(10, 0) - Duration::days(7),
+                Hlc::at(t(10, 0) - Duration::days(7)),
+                Some(t(10, 0))
+            ),
+            None
+        );
     }
 
     proptest! {

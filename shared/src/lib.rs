@@ -19,6 +19,7 @@ pub mod phone;
 pub mod register;
 pub mod replica;
 pub mod resident_id;
+pub mod sample;
 pub mod status;
 pub mod time;
 pub mod validation;

@@ -61,7 +61,10 @@ impl TryFrom<RawPoint> for GeoPoint {
 
 impl From<GeoPoint> for RawPoint {
     fn from(p: GeoPoint) -> Self {
-        Self { lat: p.lat, lon: p.lon }
+        Self {
+            lat: p.lat,
+            lon: p.lon,
+        }
     }
 }
 

@@ -165,7 +165,9 @@ pub struct DeviceCheck {
 impl DeviceCheck {
     /// Problems whose remedy is not done yet.
     pub fn open_problems(&self) -> impl Iterator<Item = &DeviceProblem> {
-        self.problems.iter().filter(|p| !p.remedy.as_ref().is_some_and(|r| r.done))
+        self.problems
+            .iter()
+            .filter(|p| !p.remedy.as_ref().is_some_and(|r| r.done))
     }
 
     /// A working device that can get online was seen.
@@ -177,9 +179,18 @@ impl DeviceCheck {
 
     fn validate(&self) -> FieldErrors {
         let mut errs = FieldErrors::new();
-        errs.check(validation::list_len("problems", &self.problems, limits::LIST));
+        errs.check(validation::list_len(
+            "problems",
+            &self.problems,
+            limits::LIST,
+        ));
         for (i, p) in self.problems.iter().enumerate() {
-            errs.check(validation::text(&format!("problems[{i}].note"), &p.note, limits::NOTES, false));
+            errs.check(validation::text(
+                &format!("problems[{i}].note"),
+                &p.note,
+                limits::NOTES,
+                false,
+            ));
             if let Some(r) = &p.remedy {
                 errs.check(validation::text(
                     &format!("problems[{i}].remedy.note"),
@@ -463,15 +474,40 @@ impl Visit {
         if self.students.is_empty() && self.household.is_none() {
             errs.push(FieldError::new("students", Reason::Required));
         }
-        errs.check(validation::list_len("visitors", &self.visitors, limits::LIST));
-        errs.check(validation::list_len("students", &self.students, limits::LIST));
-        errs.check(validation::list_len("companions", &self.companions, limits::LIST));
-        errs.check(validation::list_len("guardians_met", &self.guardians_met, limits::LIST));
+        errs.check(validation::list_len(
+            "visitors",
+            &self.visitors,
+            limits::LIST,
+        ));
+        errs.check(validation::list_len(
+            "students",
+            &self.students,
+            limits::LIST,
+        ));
+        errs.check(validation::list_len(
+            "companions",
+            &self.companions,
+            limits::LIST,
+        ));
+        errs.check(validation::list_len(
+            "guardians_met",
+            &self.guardians_met,
+            limits::LIST,
+        ));
         errs.check(validation::list_len("photos", &self.photos, limits::LIST));
         for (i, c) in self.companions.iter().enumerate() {
-            errs.check(validation::text(&format!("companions[{i}].name"), &c.name, limits::NAME, true));
+            errs.check(validation::text(
+                &format!("companions[{i}].name"),
+                &c.name,
+                limits::NAME,
+                true,
+            ));
         }
-        errs.check(validation::not_in_future("started_at", self.started_at, now));
+        errs.check(validation::not_in_future(
+            "started_at",
+            self.started_at,
+            now,
+        ));
         if let Some(end) = self.ended_at {
             if end < self.started_at {
                 errs.push(FieldError::new("ended_at", Reason::EndBeforeStart));
@@ -486,7 +522,11 @@ impl Visit {
         errs.check(validation::text("notes", &self.notes, limits::NOTES, false));
         for (i, p) in self.photos.iter().enumerate() {
             if let Some(t) = p.captured_at {
-                errs.check(validation::not_in_future(&format!("photos[{i}].captured_at"), t, now));
+                errs.check(validation::not_in_future(
+                    &format!("photos[{i}].captured_at"),
+                    t,
+                    now,
+                ));
             }
         }
         if let Some(dc) = &self.device_check {
@@ -500,22 +540,41 @@ impl Visit {
                 errs.push(FieldError::new("persuasion", Reason::NotAllowedHere));
             }
             if let Some(n) = &p.notice {
-                errs.check(
-                    validation::text("persuasion.notice.number", &n.number, limits::SHORT, true),
-                );
+                errs.check(validation::text(
+                    "persuasion.notice.number",
+                    &n.number,
+                    limits::SHORT,
+                    true,
+                ));
                 if n.deadline.is_some_and(|d| d < n.issued_on) {
-                    errs.push(FieldError::new("persuasion.notice.deadline", Reason::EndBeforeStart));
+                    errs.push(FieldError::new(
+                        "persuasion.notice.deadline",
+                        Reason::EndBeforeStart,
+                    ));
                 }
             }
-            if p.next_follow_up.is_some_and(|d| d < crate::time::china_date(self.started_at)) {
-                errs.push(FieldError::new("persuasion.next_follow_up", Reason::EndBeforeStart));
+            if p.next_follow_up
+                .is_some_and(|d| d < crate::time::china_date(self.started_at))
+            {
+                errs.push(FieldError::new(
+                    "persuasion.next_follow_up",
+                    Reason::EndBeforeStart,
+                ));
             }
         }
         if let Some(s) = &self.subsidy {
-            if !matches!(self.kind, VisitKind::SubsidyVerification | VisitKind::HouseholdVisit) {
+            if !matches!(
+                self.kind,
+                VisitKind::SubsidyVerification | VisitKind::HouseholdVisit
+            ) {
                 errs.push(FieldError::new("subsidy", Reason::NotAllowedHere));
             }
-            errs.check(validation::text("subsidy.programme", &s.programme, limits::SHORT, true));
+            errs.check(validation::text(
+                "subsidy.programme",
+                &s.programme,
+                limits::SHORT,
+                true,
+            ));
         }
         errs.into_result()
     }
@@ -588,10 +647,25 @@ mod tests {
             ..Default::default()
         });
         let errs = v.validate(now()).unwrap_err();
-        assert_eq!(errs.for_field("ended_at").unwrap().reason, Reason::EndBeforeStart);
-        assert_eq!(errs.for_field("persuasion").unwrap().reason, Reason::NotAllowedHere);
-        assert_eq!(errs.for_field("persuasion.notice.number").unwrap().reason, Reason::Required);
-        assert_eq!(errs.for_field("device_check.problems[0].note").unwrap().reason.code(), "too_long");
+        assert_eq!(
+            errs.for_field("ended_at").unwrap().reason,
+            Reason::EndBeforeStart
+        );
+        assert_eq!(
+            errs.for_field("persuasion").unwrap().reason,
+            Reason::NotAllowedHere
+        );
+        assert_eq!(
+            errs.for_field("persuasion.notice.number").unwrap().reason,
+            Reason::Required
+        );
+        assert_eq!(
+            errs.for_field("device_check.problems[0].note")
+                .unwrap()
+                .reason
+                .code(),
+            "too_long"
+        );
     }
 
     #[test]
@@ -599,7 +673,10 @@ mod tests {
         let mut v = visit(VisitKind::HomeVisit);
         v.started_at = now() + Duration::days(7);
         let errs = v.validate(now()).unwrap_err();
-        assert_eq!(errs.for_field("started_at").unwrap().reason.code(), "in_future");
+        assert_eq!(
+            errs.for_field("started_at").unwrap().reason.code(),
+            "in_future"
+        );
     }
 
     #[test]
@@ -624,9 +701,29 @@ mod tests {
     fn open_problems_are_those_not_yet_remedied() {
         let dc = DeviceCheck {
             problems: vec![
-                DeviceProblem { kind: ProblemKind::NoTvSignal, note: String::new(), remedy: Some(Remedy { kind: RemedyKind::AntennaInstalled, done: true, note: String::new() }) },
-                DeviceProblem { kind: ProblemKind::NoDataPlan, note: String::new(), remedy: Some(Remedy { kind: RemedyKind::DataPlanGiven, done: false, note: String::new() }) },
-                DeviceProblem { kind: ProblemKind::NoDevice, note: String::new(), remedy: None },
+                DeviceProblem {
+                    kind: ProblemKind::NoTvSignal,
+                    note: String::new(),
+                    remedy: Some(Remedy {
+                        kind: RemedyKind::AntennaInstalled,
+                        done: true,
+                        note: String::new(),
+                    }),
+                },
+                DeviceProblem {
+                    kind: ProblemKind::NoDataPlan,
+                    note: String::new(),
+                    remedy: Some(Remedy {
+                        kind: RemedyKind::DataPlanGiven,
+                        done: false,
+                        note: String::new(),
+                    }),
+                },
+                DeviceProblem {
+                    kind: ProblemKind::NoDevice,
+                    note: String::new(),
+                    remedy: None,
+                },
             ],
             ..Default::default()
         };
@@ -637,7 +734,10 @@ mod tests {
     #[test]
     fn hashes_round_trip_as_hex() {
         let h = Sha256::of(b"abc");
-        assert_eq!(h.to_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            h.to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         assert_eq!(Sha256::parse(&h.to_hex().to_uppercase()).unwrap(), h);
         assert_eq!(Sha256::parse("zz"), Err(Reason::HashFormat));
         assert_eq!(Sha256::parse(&"g".repeat(64)), Err(Reason::HashFormat));

@@ -67,9 +67,18 @@ pub struct FieldWrite {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "entity", rename_all = "snake_case")]
 pub enum Target {
-    Student { id: StudentId, set: StudentField },
-    Household { id: HouseholdId, set: HouseholdField },
-    Guardian { id: GuardianId, set: GuardianField },
+    Student {
+        id: StudentId,
+        set: StudentField,
+    },
+    Household {
+        id: HouseholdId,
+        set: HouseholdField,
+    },
+    Guardian {
+        id: GuardianId,
+        set: GuardianField,
+    },
 }
 
 /// The mutable fields of a student.
@@ -168,26 +177,39 @@ impl Target {
 
     /// The register this write goes to.
     pub fn key(&self) -> FieldKey {
-        FieldKey { entity: self.entity(), field: self.field_name() }
+        FieldKey {
+            entity: self.entity(),
+            field: self.field_name(),
+        }
     }
 
     fn validate(&self) -> Result<(), FieldError> {
         let name = self.field_name();
         match self {
-            Target::Student { set: StudentField::Name(n), .. }
-            | Target::Guardian { set: GuardianField::Name(n), .. }
-            | Target::Household { set: HouseholdField::Head(n), .. } => {
-                validation::text(name, n, limits::NAME, true)
+            Target::Student {
+                set: StudentField::Name(n),
+                ..
             }
-            Target::Student { set: StudentField::Class(Some(c)), .. } => {
-                validation::text(name, c, limits::SHORT, false)
+            | Target::Guardian {
+                set: GuardianField::Name(n),
+                ..
             }
-            Target::Household { set: HouseholdField::Address(a), .. } => {
-                validation::text(name, a, limits::ADDRESS, false)
-            }
-            Target::Household { set: HouseholdField::Area(a), .. } => {
-                a.validate().map_err(|e| e.under(name))
-            }
+            | Target::Household {
+                set: HouseholdField::Head(n),
+                ..
+            } => validation::text(name, n, limits::NAME, true),
+            Target::Student {
+                set: StudentField::Class(Some(c)),
+                ..
+            } => validation::text(name, c, limits::SHORT, false),
+            Target::Household {
+                set: HouseholdField::Address(a),
+                ..
+            } => validation::text(name, a, limits::ADDRESS, false),
+            Target::Household {
+                set: HouseholdField::Area(a),
+                ..
+            } => a.validate().map_err(|e| e.under(name)),
             _ => Ok(()),
         }
     }
@@ -202,7 +224,11 @@ impl Op {
     /// The total order used to break ties between concurrent writes: effective stamp, then
     /// device, then op id. The same on every replica.
     pub fn order_key(&self) -> OrderKey {
-        OrderKey { stamp: self.order_stamp(), device: self.device, op: self.id }
+        OrderKey {
+            stamp: self.order_stamp(),
+            device: self.device,
+            op: self.id,
+        }
     }
 
     /// Whether the device's clock was found wrong on this op.
@@ -229,7 +255,12 @@ impl Op {
                 }
             }
             OpBody::Void { reason, .. } => {
-                errs.check(validation::text("void.reason", reason, limits::REASON, true));
+                errs.check(validation::text(
+                    "void.reason",
+                    reason,
+                    limits::REASON,
+                    true,
+                ));
             }
         }
         errs.into_result()
@@ -239,8 +270,18 @@ impl Op {
     /// guardian write names none; callers resolve those through the entity.
     pub fn students(&self) -> Vec<StudentId> {
         match &self.body {
-            OpBody::Set(FieldWrite { target: Target::Student { id, .. }, .. }) => vec![*id],
-            OpBody::Set(FieldWrite { target: Target::Guardian { set: GuardianField::Student(s), .. }, .. }) => vec![*s],
+            OpBody::Set(FieldWrite {
+                target: Target::Student { id, .. },
+                ..
+            }) => vec![*id],
+            OpBody::Set(FieldWrite {
+                target:
+                    Target::Guardian {
+                        set: GuardianField::Student(s),
+                        ..
+                    },
+                ..
+            }) => vec![*s],
             OpBody::Record(v) => v.students.clone(),
             _ => vec![],
         }
@@ -277,7 +318,10 @@ mod tests {
     fn a_status_write_reads_naturally_on_the_wire() {
         let sid = StudentId::new();
         let o = op(OpBody::Set(FieldWrite {
-            target: Target::Student { id: sid, set: StudentField::Status(EnrolmentStatus::DroppedOut) },
+            target: Target::Student {
+                id: sid,
+                set: StudentField::Status(EnrolmentStatus::DroppedOut),
+            },
             prev: vec![],
         }));
         let v = serde_json::to_value(&o).unwrap();
@@ -291,21 +335,36 @@ mod tests {
     #[test]
     fn a_blank_name_and_a_blank_void_reason_are_refused() {
         let o = op(OpBody::Set(FieldWrite {
-            target: Target::Guardian { id: GuardianId::new(), set: GuardianField::Name(" ".into()) },
+            target: Target::Guardian {
+                id: GuardianId::new(),
+                set: GuardianField::Name(" ".into()),
+            },
             prev: vec![],
         }));
         let errs = o.validate().unwrap_err();
         assert_eq!(errs.0[0].field, "set.name");
-        let v = op(OpBody::Void { record: RecordId::new(), reason: String::new() });
+        let v = op(OpBody::Void {
+            record: RecordId::new(),
+            reason: String::new(),
+        });
         assert_eq!(v.validate().unwrap_err().0[0].field, "void.reason");
     }
 
     #[test]
     fn keys_separate_fields_and_entities() {
         let id = StudentId::new();
-        let a = Target::Student { id, set: StudentField::Status(EnrolmentStatus::InSchool) };
-        let b = Target::Student { id, set: StudentField::Status(EnrolmentStatus::DroppedOut) };
-        let c = Target::Student { id, set: StudentField::Name("王芳".into()) };
+        let a = Target::Student {
+            id,
+            set: StudentField::Status(EnrolmentStatus::InSchool),
+        };
+        let b = Target::Student {
+            id,
+            set: StudentField::Status(EnrolmentStatus::DroppedOut),
+        };
+        let c = Target::Student {
+            id,
+            set: StudentField::Name("王芳".into()),
+        };
         assert_eq!(a.key(), b.key());
         assert_ne!(a.key(), c.key());
     }

@@ -79,7 +79,11 @@ pub struct Grade(u8);
 impl Grade {
     /// Grade `n`, 1 to 9.
     pub fn new(n: u8) -> Result<Self, Reason> {
-        if (1..=9).contains(&n) { Ok(Self(n)) } else { Err(Reason::OutOfRange { min: 1, max: 9 }) }
+        if (1..=9).contains(&n) {
+            Ok(Self(n))
+        } else {
+            Err(Reason::OutOfRange { min: 1, max: 9 })
+        }
     }
 
     /// The number, 1 to 9.
@@ -186,7 +190,10 @@ impl Role {
 
     /// Supervisors and school admins review evidence and may void records; field users may not.
     pub fn may_review(self) -> bool {
-        matches!(self, Role::SchoolAdmin | Role::TownshipSupervisor | Role::CountySupervisor)
+        matches!(
+            self,
+            Role::SchoolAdmin | Role::TownshipSupervisor | Role::CountySupervisor
+        )
     }
 }
 
@@ -254,7 +261,11 @@ impl Student {
         if !(3..=18).contains(&age) {
             errs.push(FieldError::new(
                 "birth_date",
-                Reason::AgeOutOfRange { age, min: 3, max: 18 },
+                Reason::AgeOutOfRange {
+                    age,
+                    min: 3,
+                    max: 18,
+                },
             ));
         }
         if let Some(c) = &self.class {
@@ -319,7 +330,10 @@ mod tests {
 
     #[test]
     fn a_consistent_student_passes() {
-        assert_eq!(student().validate(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()), Ok(()));
+        assert_eq!(
+            student().validate(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()),
+            Ok(())
+        );
     }
 
     #[test]
@@ -328,13 +342,18 @@ mod tests {
         s.name = String::new();
         s.sex = Sex::Male;
         s.birth_date = NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
-        let errs = s.validate(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()).unwrap_err();
+        let errs = s
+            .validate(NaiveDate::from_ymd_opt(2026, 11, 22).unwrap())
+            .unwrap_err();
         assert_eq!(errs.for_field("name").unwrap().reason.code(), "required");
         assert_eq!(
             errs.for_field("resident_id").unwrap().reason.code(),
             "resident_id_birth_mismatch"
         );
-        assert_eq!(errs.for_field("birth_date").unwrap().reason.code(), "age_out_of_range");
+        assert_eq!(
+            errs.for_field("birth_date").unwrap().reason.code(),
+            "age_out_of_range"
+        );
     }
 
     #[test]

@@ -21,7 +21,13 @@ impl MobileNumber {
         let digits = digits
             .strip_prefix("+86")
             .or_else(|| digits.strip_prefix("0086"))
-            .or_else(|| if digits.len() == 13 { digits.strip_prefix("86") } else { None })
+            .or_else(|| {
+                if digits.len() == 13 {
+                    digits.strip_prefix("86")
+                } else {
+                    None
+                }
+            })
             .unwrap_or(&digits);
         let b = digits.as_bytes();
         if b.len() == 11
@@ -76,16 +82,42 @@ mod tests {
 
     #[test]
     fn pasted_forms_are_normalised() {
-        for input in ["13800138000", "138 0013 8000", "138-0013-8000", "+86 138 0013 8000", "8613800138000"] {
-            assert_eq!(MobileNumber::parse(input).unwrap().as_str(), "13800138000", "{input}");
+        for input in [
+            "13800138000",
+            "138 0013 8000",
+            "138-0013-8000",
+            "+86 138 0013 8000",
+            "8613800138000",
+        ] {
+            assert_eq!(
+                MobileNumber::parse(input).unwrap().as_str(),
+                "13800138000",
+                "{input}"
+            );
         }
-        assert_eq!(MobileNumber::parse("13800138000").unwrap().display_grouped(), "138 0013 8000");
+        assert_eq!(
+            MobileNumber::parse("13800138000")
+                .unwrap()
+                .display_grouped(),
+            "138 0013 8000"
+        );
     }
 
     #[test]
     fn landlines_short_numbers_and_letters_are_refused() {
-        for input in ["0851-8888888", "1380013800", "12800138000", "1380013800a", "", "138001380001"] {
-            assert_eq!(MobileNumber::parse(input), Err(Reason::MobileFormat), "{input}");
+        for input in [
+            "0851-8888888",
+            "1380013800",
+            "12800138000",
+            "1380013800a",
+            "",
+            "138001380001",
+        ] {
+            assert_eq!(
+                MobileNumber::parse(input),
+                Err(Reason::MobileFormat),
+                "{input}"
+            );
         }
         let e = MobileNumber::parse_field("guardian.phone", "123").unwrap_err();
         assert_eq!(e.field, "guardian.phone");

@@ -47,7 +47,10 @@ impl Register {
 
     /// The writes no one has superseded, oldest first.
     pub fn heads(&self) -> impl Iterator<Item = OpId> + '_ {
-        self.writes.iter().map(|(_, op)| *op).filter(|op| !self.superseded.contains(op))
+        self.writes
+            .iter()
+            .map(|(_, op)| *op)
+            .filter(|op| !self.superseded.contains(op))
     }
 
     /// The winning write: the last head. If hostile `prev` links superseded every write (a
@@ -94,7 +97,11 @@ mod tests {
     use crate::ids::DeviceId;
 
     fn key(ms: u64, dev: DeviceId, op: OpId) -> OrderKey {
-        OrderKey { stamp: Hlc { ms, counter: 0 }, device: dev, op }
+        OrderKey {
+            stamp: Hlc { ms, counter: 0 },
+            device: dev,
+            op,
+        }
     }
 
     #[test]

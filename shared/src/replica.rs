@@ -123,12 +123,21 @@ impl Replica {
         let order = op.order_key();
         match &op.body {
             OpBody::Set(FieldWrite { target, prev }) => {
-                self.registers.entry(target.key()).or_default().insert(order, op.id, prev);
+                self.registers
+                    .entry(target.key())
+                    .or_default()
+                    .insert(order, op.id, prev);
                 match target {
-                    Target::Guardian { id, set: GuardianField::Student(s) } => {
+                    Target::Guardian {
+                        id,
+                        set: GuardianField::Student(s),
+                    } => {
                         self.guardians_of.entry(*s).or_default().insert(*id);
                     }
-                    Target::Student { id, set: StudentField::Household(Some(h)) } => {
+                    Target::Student {
+                        id,
+                        set: StudentField::Household(Some(h)),
+                    } => {
                         self.students_of.entry(*h).or_default().insert(*id);
                     }
                     _ => {}
@@ -201,16 +210,34 @@ impl Replica {
     /// A write of `target` that supersedes everything this replica has seen of that field.
     pub fn write_of(&self, target: Target) -> FieldWrite {
         let k = target.key();
-        FieldWrite { prev: self.heads(k.entity, k.field), target }
+        FieldWrite {
+            prev: self.heads(k.entity, k.field),
+            target,
+        }
     }
 
     /// Check a write against what its author had seen: a status change must be a legal move
     /// from every value it supersedes. Writes whose `prev` this replica has not seen pass.
     pub fn check_write(&self, w: &FieldWrite) -> Result<(), FieldErrors> {
         let mut errs = FieldErrors::new();
-        if let Target::Student { set: StudentField::Status(to), .. } = &w.target {
+        if let Target::Student {
+            set: StudentField::Status(to),
+            ..
+        } = &w.target
+        {
             for p in &w.prev {
-                if let Some(Op { body: OpBody::Set(FieldWrite { target: Target::Student { set: StudentField::Status(from), .. }, .. }), .. }) = self.ops.get(p)
+                if let Some(Op {
+                    body:
+                        OpBody::Set(FieldWrite {
+                            target:
+                                Target::Student {
+                                    set: StudentField::Status(from),
+                                    ..
+                                },
+                            ..
+                        }),
+                    ..
+                }) = self.ops.get(p)
                     && let Err(e) = from.check_transition("set.status", *to)
                 {
                     errs.push(e);
@@ -229,10 +256,22 @@ impl Replica {
             Some(Target::Student { set, .. }) => Some(set),
             _ => None,
         };
-        let name = match get("name")? { StudentField::Name(n) => n.clone(), _ => return None };
-        let sex = match get("sex")? { StudentField::Sex(s) => *s, _ => return None };
-        let birth_date = match get("birth_date")? { StudentField::BirthDate(d) => *d, _ => return None };
-        let status = match get("status")? { StudentField::Status(s) => *s, _ => return None };
+        let name = match get("name")? {
+            StudentField::Name(n) => n.clone(),
+            _ => return None,
+        };
+        let sex = match get("sex")? {
+            StudentField::Sex(s) => *s,
+            _ => return None,
+        };
+        let birth_date = match get("birth_date")? {
+            StudentField::BirthDate(d) => *d,
+            _ => return None,
+        };
+        let status = match get("status")? {
+            StudentField::Status(s) => *s,
+            _ => return None,
+        };
         let mut s = Student {
             id,
             name,
@@ -246,7 +285,14 @@ impl Replica {
             focus_groups: BTreeSet::new(),
             household: None,
         };
-        for f in ["resident_id", "school", "grade", "class", "focus_groups", "household"] {
+        for f in [
+            "resident_id",
+            "school",
+            "grade",
+            "class",
+            "focus_groups",
+            "household",
+        ] {
             match get(f) {
                 Some(StudentField::ResidentId(v)) => s.resident_id = v.clone(),
                 Some(StudentField::School(v)) => s.school = *v,
@@ -267,12 +313,34 @@ impl Replica {
             Some(Target::Household { set, .. }) => Some(set),
             _ => None,
         };
-        let head = match get("head")? { HouseholdField::Head(h) => h.clone(), _ => return None };
-        let area = match get("area")? { HouseholdField::Area(a) => a.clone(), _ => return None };
-        let address = match get("address") { Some(HouseholdField::Address(a)) => a.clone(), _ => String::new() };
-        let registered_poor = matches!(get("registered_poor"), Some(HouseholdField::RegisteredPoor(true)));
-        let location = match get("location") { Some(HouseholdField::Location(l)) => *l, _ => None };
-        Some(Household { id, head, address, area, registered_poor, location })
+        let head = match get("head")? {
+            HouseholdField::Head(h) => h.clone(),
+            _ => return None,
+        };
+        let area = match get("area")? {
+            HouseholdField::Area(a) => a.clone(),
+            _ => return None,
+        };
+        let address = match get("address") {
+            Some(HouseholdField::Address(a)) => a.clone(),
+            _ => String::new(),
+        };
+        let registered_poor = matches!(
+            get("registered_poor"),
+            Some(HouseholdField::RegisteredPoor(true))
+        );
+        let location = match get("location") {
+            Some(HouseholdField::Location(l)) => *l,
+            _ => None,
+        };
+        Some(Household {
+            id,
+            head,
+            address,
+            area,
+            registered_poor,
+            location,
+        })
     }
 
     /// A guardian's current state, if name, relation and student have arrived.
@@ -282,11 +350,29 @@ impl Replica {
             Some(Target::Guardian { set, .. }) => Some(set),
             _ => None,
         };
-        let student = match get("student")? { GuardianField::Student(s) => *s, _ => return None };
-        let name = match get("name")? { GuardianField::Name(n) => n.clone(), _ => return None };
-        let relation = match get("relation")? { GuardianField::Relation(r) => *r, _ => return None };
-        let phone = match get("phone") { Some(GuardianField::Phone(p)) => p.clone(), _ => None };
-        Some(Guardian { id, student, name, relation, phone })
+        let student = match get("student")? {
+            GuardianField::Student(s) => *s,
+            _ => return None,
+        };
+        let name = match get("name")? {
+            GuardianField::Name(n) => n.clone(),
+            _ => return None,
+        };
+        let relation = match get("relation")? {
+            GuardianField::Relation(r) => *r,
+            _ => return None,
+        };
+        let phone = match get("phone") {
+            Some(GuardianField::Phone(p)) => p.clone(),
+            _ => None,
+        };
+        Some(Guardian {
+            id,
+            student,
+            name,
+            relation,
+            phone,
+        })
     }
 
     /// The student's guardians now.
@@ -328,8 +414,10 @@ impl Replica {
     /// household (a device check is about the house the child learns in).
     pub fn records_about(&self, student: StudentId) -> BTreeSet<RecordId> {
         let mut ids = self.by_student.get(&student).cloned().unwrap_or_default();
-        if let Some(Target::Student { set: StudentField::Household(Some(h)), .. }) =
-            self.current(EntityRef::Student(student), "household")
+        if let Some(Target::Student {
+            set: StudentField::Household(Some(h)),
+            ..
+        }) = self.current(EntityRef::Student(student), "household")
             && let Some(more) = self.by_household.get(h)
         {
             ids.extend(more.iter().copied());
@@ -397,8 +485,17 @@ impl Replica {
                 ))
             })
             .collect();
-        let receipts = self.ops.values().filter(|o| o.received_at.is_some()).count();
-        Snapshot { fields, records, ops: self.ops.len(), receipts }
+        let receipts = self
+            .ops
+            .values()
+            .filter(|o| o.received_at.is_some())
+            .count();
+        Snapshot {
+            fields,
+            records,
+            ops: self.ops.len(),
+            receipts,
+        }
     }
 }
 
@@ -441,4 +538,3 @@ pub struct RecordSnapshot {
     pub corrected_by: BTreeSet<RecordId>,
     pub voids: BTreeSet<OpId>,
 }
-

@@ -75,7 +75,11 @@ impl ResidentId {
 
     /// The sex the ID encodes: the 17th digit is odd for male.
     pub fn sex(&self) -> Sex {
-        if (self.0.as_bytes()[16] - b'0') % 2 == 1 { Sex::Male } else { Sex::Female }
+        if (self.0.as_bytes()[16] - b'0') % 2 == 1 {
+            Sex::Male
+        } else {
+            Sex::Female
+        }
     }
 
     /// The six-digit region code of the registering office (GB/T 2260).
@@ -104,7 +108,9 @@ impl ResidentId {
         if self.birth_date() != birth_date {
             return Err(FieldError::new(
                 field,
-                Reason::ResidentIdBirthMismatch { encoded: self.birth_date() },
+                Reason::ResidentIdBirthMismatch {
+                    encoded: self.birth_date(),
+                },
             ));
         }
         if self.sex() != sex {
@@ -177,30 +183,49 @@ mod tests {
     #[test]
     fn each_kind_of_bad_id_gets_its_own_reason() {
         let today = day(2026, 1, 1);
-        assert_eq!(ResidentId::parse_on("1101051949123100", today), Err(Reason::ResidentIdFormat));
+        assert_eq!(
+            ResidentId::parse_on("1101051949123100", today),
+            Err(Reason::ResidentIdFormat)
+        );
         assert_eq!(
             ResidentId::parse_on("99010519491231002X", today),
             Err(Reason::ResidentIdProvince)
         );
         let bad_date = with_check_char("11010520190230002");
-        assert_eq!(ResidentId::parse_on(&bad_date, today), Err(Reason::ResidentIdBirthDate));
+        assert_eq!(
+            ResidentId::parse_on(&bad_date, today),
+            Err(Reason::ResidentIdBirthDate)
+        );
         let future = with_check_char("11010520300101002");
-        assert_eq!(ResidentId::parse_on(&future, today), Err(Reason::ResidentIdBirthDate));
+        assert_eq!(
+            ResidentId::parse_on(&future, today),
+            Err(Reason::ResidentIdBirthDate)
+        );
         assert_eq!(
             ResidentId::parse_on("110105194912310021", today),
-            Err(Reason::ResidentIdChecksum { expected: 'X', actual: '1' })
+            Err(Reason::ResidentIdChecksum {
+                expected: 'X',
+                actual: '1'
+            })
         );
     }
 
     #[test]
     fn the_id_must_agree_with_the_record() {
-        let id = ResidentId::parse_on(&with_check_char("52263120150304001"), day(2026, 1, 1))
-            .unwrap();
+        let id =
+            ResidentId::parse_on(&with_check_char("52263120150304001"), day(2026, 1, 1)).unwrap();
         assert_eq!(id.sex(), Sex::Male);
-        assert!(id.check_against("resident_id", day(2015, 3, 4), Sex::Male).is_ok());
-        let e = id.check_against("resident_id", day(2015, 3, 5), Sex::Male).unwrap_err();
+        assert!(
+            id.check_against("resident_id", day(2015, 3, 4), Sex::Male)
+                .is_ok()
+        );
+        let e = id
+            .check_against("resident_id", day(2015, 3, 5), Sex::Male)
+            .unwrap_err();
         assert_eq!(e.reason.code(), "resident_id_birth_mismatch");
-        let e = id.check_against("resident_id", day(2015, 3, 4), Sex::Female).unwrap_err();
+        let e = id
+            .check_against("resident_id", day(2015, 3, 4), Sex::Female)
+            .unwrap_err();
         assert_eq!(e.reason.code(), "resident_id_sex_mismatch");
     }
 

@@ -100,13 +100,29 @@ impl EnrolmentStatus {
                 Graduated,
             ],
             SuspectedDropout => &[InSchool, DroppedOut, Persuading, TransferredOut],
-            DroppedOut => {
-                &[Persuading, Returned, HomeTeaching, RemoteTeaching, Exempt, TransferredOut]
-            }
-            Persuading => {
-                &[Returned, DroppedOut, HomeTeaching, RemoteTeaching, Exempt, TransferredOut]
-            }
-            Returned => &[InSchool, SuspectedDropout, DroppedOut, TransferredOut, Graduated],
+            DroppedOut => &[
+                Persuading,
+                Returned,
+                HomeTeaching,
+                RemoteTeaching,
+                Exempt,
+                TransferredOut,
+            ],
+            Persuading => &[
+                Returned,
+                DroppedOut,
+                HomeTeaching,
+                RemoteTeaching,
+                Exempt,
+                TransferredOut,
+            ],
+            Returned => &[
+                InSchool,
+                SuspectedDropout,
+                DroppedOut,
+                TransferredOut,
+                Graduated,
+            ],
             HomeTeaching => &[InSchool, RemoteTeaching, Exempt, TransferredOut, Graduated],
             RemoteTeaching => &[Returned, InSchool, DroppedOut, Persuading, Graduated],
             DeferredEnrolment => &[InSchool, SuspectedDropout, DroppedOut, HomeTeaching, Exempt],
@@ -126,7 +142,13 @@ impl EnrolmentStatus {
         if self.can_become(to) {
             Ok(())
         } else {
-            Err(FieldError::new(field, Reason::IllegalTransition { from: self.zh(), to: to.zh() }))
+            Err(FieldError::new(
+                field,
+                Reason::IllegalTransition {
+                    from: self.zh(),
+                    to: to.zh(),
+                },
+            ))
         }
     }
 
@@ -157,11 +179,16 @@ mod tests {
 
     #[test]
     fn illegal_moves_are_errors_in_chinese() {
-        let e = Graduated.check_transition("status", DroppedOut).unwrap_err();
+        let e = Graduated
+            .check_transition("status", DroppedOut)
+            .unwrap_err();
         assert_eq!(e.field, "status");
         assert_eq!(e.reason.code(), "illegal_transition");
         assert_eq!(e.reason.zh(), "学籍状态不能从“毕业”直接变为“辍学”");
-        assert!(!DroppedOut.can_become(InSchool), "a dropout returns via 已返校, not straight back");
+        assert!(
+            !DroppedOut.can_become(InSchool),
+            "a dropout returns via 已返校, not straight back"
+        );
     }
 
     #[test]
@@ -181,7 +208,10 @@ mod tests {
 
     #[test]
     fn wire_names_are_frozen() {
-        assert_eq!(serde_json::to_string(&SuspectedDropout).unwrap(), "\"suspected_dropout\"");
+        assert_eq!(
+            serde_json::to_string(&SuspectedDropout).unwrap(),
+            "\"suspected_dropout\""
+        );
         assert!(serde_json::from_str::<EnrolmentStatus>("\"on_vacation\"").is_err());
     }
 }

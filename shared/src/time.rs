@@ -55,7 +55,10 @@ impl YearMonth {
     /// The month in China containing `at`.
     pub fn of(at: DateTime<Utc>) -> Self {
         let d = china_date(at);
-        Self { year: d.year(), month: d.month() }
+        Self {
+            year: d.year(),
+            month: d.month(),
+        }
     }
 
     /// The first day.
@@ -66,18 +69,30 @@ impl YearMonth {
     /// The month before.
     pub fn prev(self) -> Self {
         if self.month == 1 {
-            Self { year: self.year - 1, month: 12 }
+            Self {
+                year: self.year - 1,
+                month: 12,
+            }
         } else {
-            Self { year: self.year, month: self.month - 1 }
+            Self {
+                year: self.year,
+                month: self.month - 1,
+            }
         }
     }
 
     /// The month after.
     pub fn next(self) -> Self {
         if self.month == 12 {
-            Self { year: self.year + 1, month: 1 }
+            Self {
+                year: self.year + 1,
+                month: 1,
+            }
         } else {
-            Self { year: self.year, month: self.month + 1 }
+            Self {
+                year: self.year,
+                month: self.month + 1,
+            }
         }
     }
 
@@ -107,8 +122,15 @@ impl ReportMonth {
     /// The report whose period contains `at`.
     pub fn containing(at: DateTime<Utc>) -> Self {
         let d = china_date(at);
-        let ym = YearMonth { year: d.year(), month: d.month() };
-        if d.day() >= REPORT_DAY { Self(ym.next()) } else { Self(ym) }
+        let ym = YearMonth {
+            year: d.year(),
+            month: d.month(),
+        };
+        if d.day() >= REPORT_DAY {
+            Self(ym.next())
+        } else {
+            Self(ym)
+        }
     }
 
     /// The half-open period `[start, end)` the report counts.
@@ -168,7 +190,10 @@ impl Term {
 
     /// The half-open instant range `[start, end)` of the term in China time.
     pub fn period(&self) -> (DateTime<Utc>, DateTime<Utc>) {
-        (start_of_china_day(self.first_day), start_of_china_day(self.last_day + Duration::days(1)))
+        (
+            start_of_china_day(self.first_day),
+            start_of_china_day(self.last_day + Duration::days(1)),
+        )
     }
 }
 
@@ -211,8 +236,12 @@ impl TermCalendar {
     /// The term in session on `day`, or the most recent one before it during a holiday: due
     /// work of a term is still owed in the holiday after it.
     pub fn current_or_last(&self, day: NaiveDate) -> Option<&Term> {
-        self.term_on(day)
-            .or_else(|| self.terms.iter().filter(|t| t.last_day < day).max_by_key(|t| t.last_day))
+        self.term_on(day).or_else(|| {
+            self.terms
+                .iter()
+                .filter(|t| t.last_day < day)
+                .max_by_key(|t| t.last_day)
+        })
     }
 }
 
@@ -228,8 +257,17 @@ mod tests {
     fn an_evening_visit_in_utc_is_the_next_day_in_china() {
         // 17:30 UTC on 31 October is 01:30 on 1 November in China.
         let at = utc(2026, 10, 31, 17, 30);
-        assert_eq!(china_date(at), NaiveDate::from_ymd_opt(2026, 11, 1).unwrap());
-        assert_eq!(YearMonth::of(at), YearMonth { year: 2026, month: 11 });
+        assert_eq!(
+            china_date(at),
+            NaiveDate::from_ymd_opt(2026, 11, 1).unwrap()
+        );
+        assert_eq!(
+            YearMonth::of(at),
+            YearMonth {
+                year: 2026,
+                month: 11
+            }
+        );
         assert_eq!(format_zh(at), "2026年11月01日 01:30");
     }
 
@@ -239,10 +277,16 @@ mod tests {
         let (start, end) = nov.period();
         assert_eq!(format_zh(start), "2026年10月22日 00:00");
         assert_eq!(format_zh(end), "2026年11月22日 00:00");
-        assert_eq!(ReportMonth(YearMonth::new(2026, 12).unwrap()).period().0, end);
+        assert_eq!(
+            ReportMonth(YearMonth::new(2026, 12).unwrap()).period().0,
+            end
+        );
         // 23:59 on the 21st in China belongs to November's report, 00:00 on the 22nd to December's.
         assert_eq!(ReportMonth::containing(end - Duration::minutes(1)), nov);
-        assert_eq!(ReportMonth::containing(end).0, YearMonth::new(2026, 12).unwrap());
+        assert_eq!(
+            ReportMonth::containing(end).0,
+            YearMonth::new(2026, 12).unwrap()
+        );
         // January's period starts in December of the year before.
         let jan = ReportMonth(YearMonth::new(2027, 1).unwrap());
         assert_eq!(format_zh(jan.period().0), "2026年12月22日 00:00");
@@ -252,10 +296,16 @@ mod tests {
     fn a_report_due_on_a_weekend_is_due_the_friday_before() {
         // 22 November 2026 is a Sunday.
         let nov = ReportMonth(YearMonth::new(2026, 11).unwrap());
-        assert_eq!(nov.due_date(), NaiveDate::from_ymd_opt(2026, 11, 20).unwrap());
+        assert_eq!(
+            nov.due_date(),
+            NaiveDate::from_ymd_opt(2026, 11, 20).unwrap()
+        );
         // 22 December 2026 is a Tuesday.
         let dec = ReportMonth(YearMonth::new(2026, 12).unwrap());
-        assert_eq!(dec.due_date(), NaiveDate::from_ymd_opt(2026, 12, 22).unwrap());
+        assert_eq!(
+            dec.due_date(),
+            NaiveDate::from_ymd_opt(2026, 12, 22).unwrap()
+        );
     }
 
     #[test]

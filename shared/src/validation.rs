@@ -45,7 +45,10 @@ pub enum Reason {
     /// A number outside its allowed range.
     OutOfRange { min: i64, max: i64 },
     /// The enrolment status cannot move from one value to the other.
-    IllegalTransition { from: &'static str, to: &'static str },
+    IllegalTransition {
+        from: &'static str,
+        to: &'static str,
+    },
     /// The section does not belong to this kind of record.
     NotAllowedHere,
     /// A code that is not a GB/T 2260 administrative division code.
@@ -93,7 +96,10 @@ impl Reason {
                 format!("身份证号校验位错误：应为{expected}，实为{actual}")
             }
             Reason::ResidentIdBirthMismatch { encoded } => {
-                format!("身份证号中的出生日期（{}）与填写的出生日期不一致", encoded.format("%Y年%m月%d日"))
+                format!(
+                    "身份证号中的出生日期（{}）与填写的出生日期不一致",
+                    encoded.format("%Y年%m月%d日")
+                )
             }
             Reason::ResidentIdSexMismatch => "身份证号中的性别与填写的性别不一致".into(),
             Reason::MobileFormat => "不是有效的手机号码（11位，1开头）".into(),
@@ -127,29 +133,31 @@ impl Reason {
             Reason::ResidentIdFormat => {
                 "a resident ID is 17 digits followed by a digit or X".into()
             }
-            Reason::ResidentIdProvince => {
-                "the first two digits are not a province code".into()
-            }
+            Reason::ResidentIdProvince => "the first two digits are not a province code".into(),
             Reason::ResidentIdBirthDate => "the birth date in the resident ID is not valid".into(),
             Reason::ResidentIdChecksum { expected, actual } => {
                 format!("wrong check character: expected {expected}, got {actual}")
             }
             Reason::ResidentIdBirthMismatch { encoded } => {
-                format!("the resident ID encodes birth date {encoded}, which differs from the record")
+                format!(
+                    "the resident ID encodes birth date {encoded}, which differs from the record"
+                )
             }
             Reason::ResidentIdSexMismatch => {
                 "the resident ID encodes a different sex from the record".into()
             }
-            Reason::MobileFormat => "not a mainland mobile number (11 digits starting with 1)".into(),
+            Reason::MobileFormat => {
+                "not a mainland mobile number (11 digits starting with 1)".into()
+            }
             Reason::AgeOutOfRange { age, min, max } => {
                 format!("age {age} is outside {min} to {max}")
             }
             Reason::LatitudeRange => "latitude must be between -90 and 90".into(),
             Reason::LongitudeRange => "longitude must be between -180 and 180".into(),
             Reason::AccuracyRange => "the location accuracy is not a valid number".into(),
-            Reason::InFuture { limit_minutes } => format!(
-                "more than {limit_minutes} minutes in the future; check the phone's clock"
-            ),
+            Reason::InFuture { limit_minutes } => {
+                format!("more than {limit_minutes} minutes in the future; check the phone's clock")
+            }
             Reason::EndBeforeStart => "the end time is before the start time".into(),
             Reason::OutOfRange { min, max } => format!("must be between {min} and {max}"),
             Reason::IllegalTransition { from, to } => {
@@ -174,7 +182,10 @@ pub struct FieldError {
 impl FieldError {
     /// A refusal of `field` for `reason`.
     pub fn new(field: impl Into<String>, reason: Reason) -> Self {
-        Self { field: field.into(), reason }
+        Self {
+            field: field.into(),
+            reason,
+        }
     }
 
     /// The same error for a field nested under `prefix` (`device_check` + `problems` →
@@ -191,7 +202,13 @@ impl FieldError {
 
 impl fmt::Display for FieldError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {} ({})", self.field, self.reason.en(), self.reason.code())
+        write!(
+            f,
+            "{}: {} ({})",
+            self.field,
+            self.reason.en(),
+            self.reason.code()
+        )
     }
 }
 
@@ -312,7 +329,13 @@ pub fn text(field: &str, value: &str, max: usize, required: bool) -> Result<(), 
 /// Refuse a list longer than `max` items.
 pub fn list_len<T>(field: &str, items: &[T], max: usize) -> Result<(), FieldError> {
     if items.len() > max {
-        return Err(FieldError::new(field, Reason::TooLong { max, actual: items.len() }));
+        return Err(FieldError::new(
+            field,
+            Reason::TooLong {
+                max,
+                actual: items.len(),
+            },
+        ));
     }
     Ok(())
 }
@@ -326,7 +349,9 @@ pub fn not_in_future(field: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Resu
     if at > now + Duration::minutes(FUTURE_TOLERANCE_MINUTES) {
         return Err(FieldError::new(
             field,
-            Reason::InFuture { limit_minutes: FUTURE_TOLERANCE_MINUTES },
+            Reason::InFuture {
+                limit_minutes: FUTURE_TOLERANCE_MINUTES,
+            },
         ));
     }
     Ok(())
@@ -353,7 +378,11 @@ pub fn compulsory_age(field: &str, birth: NaiveDate, on: NaiveDate) -> Result<()
     } else {
         Err(FieldError::new(
             field,
-            Reason::AgeOutOfRange { age, min: *COMPULSORY_AGES.start(), max: *COMPULSORY_AGES.end() },
+            Reason::AgeOutOfRange {
+                age,
+                min: *COMPULSORY_AGES.start(),
+                max: *COMPULSORY_AGES.end(),
+            },
         ))
     }
 }
@@ -370,7 +399,13 @@ mod tests {
         assert!(text("name", &name, limits::NAME, true).is_ok());
         let err = text("name", &"张".repeat(51), limits::NAME, true).unwrap_err();
         assert_eq!(err.field, "name");
-        assert_eq!(err.reason, Reason::TooLong { max: 50, actual: 51 });
+        assert_eq!(
+            err.reason,
+            Reason::TooLong {
+                max: 50,
+                actual: 51
+            }
+        );
         assert_eq!(err.reason.zh(), "最多50个字，现有51个字");
     }
 
@@ -401,7 +436,14 @@ mod tests {
         assert!(compulsory_age("birth_date", fifteen, on).is_ok());
         assert!(compulsory_age("birth_date", five, on).is_err());
         let err = compulsory_age("birth_date", sixteen, on).unwrap_err();
-        assert_eq!(err.reason, Reason::AgeOutOfRange { age: 16, min: 6, max: 15 });
+        assert_eq!(
+            err.reason,
+            Reason::AgeOutOfRange {
+                age: 16,
+                min: 6,
+                max: 15
+            }
+        );
     }
 
     #[test]

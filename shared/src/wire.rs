@@ -44,7 +44,12 @@ pub struct Batch {
 impl Batch {
     /// A batch in the current protocol version.
     pub fn new(device: DeviceId, ops: Vec<Op>) -> Self {
-        Self { v: PROTOCOL_VERSION, batch: BatchId::new(), device, ops }
+        Self {
+            v: PROTOCOL_VERSION,
+            batch: BatchId::new(),
+            device,
+            ops,
+        }
     }
 
     /// The batch as JSON bytes.
@@ -66,7 +71,11 @@ pub enum DecodeError {
     #[error("protocol version {got} is no longer supported (oldest: {oldest})")]
     AncientVersion { got: u16, oldest: u16 },
     #[error("malformed batch at line {line}, column {column}: {message}")]
-    Malformed { line: usize, column: usize, message: String },
+    Malformed {
+        line: usize,
+        column: usize,
+        message: String,
+    },
     #[error("operation {index} was made by device {op_device}, not the batch's device")]
     ForeignDevice { index: usize, op_device: DeviceId },
     #[error("operation {index} is invalid: {errors}")]
@@ -101,14 +110,21 @@ impl DecodeError {
 }
 
 fn malformed(e: serde_json::Error) -> DecodeError {
-    DecodeError::Malformed { line: e.line(), column: e.column(), message: e.to_string() }
+    DecodeError::Malformed {
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+    }
 }
 
 /// Decode and check a batch: size, version, shape, every op's content, and that every op was
 /// made by the device that pushes it (a phone relays no one else's ops).
 pub fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
     if bytes.len() > MAX_BATCH_BYTES {
-        return Err(DecodeError::TooLarge { size: bytes.len(), limit: MAX_BATCH_BYTES });
+        return Err(DecodeError::TooLarge {
+            size: bytes.len(),
+            limit: MAX_BATCH_BYTES,
+        });
     }
     #[derive(Deserialize)]
     struct Version {
@@ -116,22 +132,35 @@ pub fn decode_batch(bytes: &[u8]) -> Result<Batch, DecodeError> {
     }
     let Version { v } = serde_json::from_slice(bytes).map_err(malformed)?;
     if v > PROTOCOL_VERSION {
-        return Err(DecodeError::FutureVersion { got: v, supported: PROTOCOL_VERSION });
+        return Err(DecodeError::FutureVersion {
+            got: v,
+            supported: PROTOCOL_VERSION,
+        });
     }
     if v < OLDEST_SUPPORTED {
-        return Err(DecodeError::AncientVersion { got: v, oldest: OLDEST_SUPPORTED });
+        return Err(DecodeError::AncientVersion {
+            got: v,
+            oldest: OLDEST_SUPPORTED,
+        });
     }
     // Only version 1 exists. When version 2 comes, decode older versions into their own
     // frozen types here and upgrade them to the current `Batch`.
     let batch: Batch = serde_json::from_slice(bytes).map_err(malformed)?;
     if batch.ops.len() > MAX_BATCH_OPS {
-        return Err(DecodeError::TooManyOps { count: batch.ops.len(), limit: MAX_BATCH_OPS });
+        return Err(DecodeError::TooManyOps {
+            count: batch.ops.len(),
+            limit: MAX_BATCH_OPS,
+        });
     }
     for (index, op) in batch.ops.iter().enumerate() {
         if op.device != batch.device {
-            return Err(DecodeError::ForeignDevice { index, op_device: op.device });
+            return Err(DecodeError::ForeignDevice {
+                index,
+                op_device: op.device,
+            });
         }
-        op.validate().map_err(|errors| DecodeError::InvalidOp { index, errors })?;
+        op.validate()
+            .map_err(|errors| DecodeError::InvalidOp { index, errors })?;
     }
     Ok(batch)
 }
@@ -156,7 +185,10 @@ mod tests {
                 author: UserId::new(),
                 device_time: t,
                 received_at: None,
-                body: crate::op::OpBody::Void { record: RecordId::new(), reason: reason.into() },
+                body: crate::op::OpBody::Void {
+                    record: RecordId::new(),
+                    reason: reason.into(),
+                },
             }],
         )
     }
@@ -172,9 +204,20 @@ mod tests {
         let mut v = serde_json::to_value(void_batch("x")).unwrap();
         v["v"] = 2.into();
         let e = decode_batch(&serde_json::to_vec(&v).unwrap()).unwrap_err();
-        assert_eq!(e, DecodeError::FutureVersion { got: 2, supported: 1 });
+        assert_eq!(
+            e,
+            DecodeError::FutureVersion {
+                got: 2,
+                supported: 1
+            }
+        );
         v["v"] = 0.into();
-        assert_eq!(decode_batch(&serde_json::to_vec(&v).unwrap()).unwrap_err().code(), "protocol_version_too_old");
+        assert_eq!(
+            decode_batch(&serde_json::to_vec(&v).unwrap())
+                .unwrap_err()
+                .code(),
+            "protocol_version_too_old"
+        );
     }
 
     #[test]
@@ -182,10 +225,18 @@ mod tests {
         let mut v = serde_json::to_value(void_batch("x")).unwrap();
         v["ops"][0]["body"]["type"] = "delete_everything".into();
         let e = decode_batch(&serde_json::to_vec(&v).unwrap()).unwrap_err();
-        assert!(matches!(&e, DecodeError::Malformed { message, .. } if message.contains("delete_everything")), "{e}");
+        assert!(
+            matches!(&e, DecodeError::Malformed { message, .. } if message.contains("delete_everything")),
+            "{e}"
+        );
         let mut v = serde_json::to_value(void_batch("x")).unwrap();
         v["ops"][0]["hlc"]["ms"] = "yesterday".into();
-        assert_eq!(decode_batch(&serde_json::to_vec(&v).unwrap()).unwrap_err().code(), "malformed_batch");
+        assert_eq!(
+            decode_batch(&serde_json::to_vec(&v).unwrap())
+                .unwrap_err()
+                .code(),
+            "malformed_batch"
+        );
     }
 
     #[test]
@@ -208,13 +259,19 @@ mod tests {
     fn ops_of_another_device_are_refused() {
         let mut b = void_batch("x");
         b.ops[0].device = DeviceId::new();
-        assert_eq!(decode_batch(&b.encode()).unwrap_err().code(), "foreign_device");
+        assert_eq!(
+            decode_batch(&b.encode()).unwrap_err().code(),
+            "foreign_device"
+        );
     }
 
     #[test]
     fn deep_nesting_is_an_error_not_a_stack_overflow() {
         let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
-        assert_eq!(decode_batch(deep.as_bytes()).unwrap_err().code(), "malformed_batch");
+        assert_eq!(
+            decode_batch(deep.as_bytes()).unwrap_err().code(),
+            "malformed_batch"
+        );
     }
 
     proptest! {

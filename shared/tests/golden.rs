@@ -1,0 +1,175 @@
+//! Golden tests of the frozen wire format. `tests/golden/batch_v1.json` was written by version
+//! 1 of the protocol; every later build must still decode it to the same ops and encode those
+//! ops to the same bytes. A phone that has not updated in a semester must still sync.
+//!
+//! To re-create the file after an *intentional* addition (never a change), run with
+//! `BAOXUE_BLESS=1` and review the diff.
+
+use baoxue_shared::hlc::Hlc;
+use baoxue_shared::ids::*;
+use baoxue_shared::location::{GeoPoint, Location, LocationSource};
+use baoxue_shared::observation::*;
+use baoxue_shared::op::*;
+use baoxue_shared::phone::MobileNumber;
+use baoxue_shared::status::EnrolmentStatus;
+use baoxue_shared::wire::{Batch, decode_batch};
+use chrono::{NaiveDate, TimeZone, Utc};
+use uuid::Uuid;
+
+fn id<T: From<Uuid>>(n: u128) -> T {
+    T::from(Uuid::from_u128(
+        0x0193_0000_0000_7000_8000_0000_0000_0000 | n,
+    ))
+}
+
+fn golden_batch() -> Batch {
+    let device: DeviceId = id(1);
+    let author: UserId = id(2);
+    let student: StudentId = id(3);
+    let household: HouseholdId = id(4);
+    let t = Utc.with_ymd_and_hms(2026, 11, 20, 1, 30, 0).unwrap();
+    let op = |n: u128, c: u32, body: OpBody| Op {
+        id: id(100 + n),
+        hlc: Hlc {
+            ms: (t + chrono::Duration::hours(1)).timestamp_millis() as u64 + n as u64,
+            counter: c,
+        },
+        device,
+        author,
+        device_time: t + chrono::Duration::hours(1),
+        received_at: None,
+        body,
+    };
+    let visit = Visit {
+        id: id(10),
+        corrects: None,
+        kind: VisitKind::Persuasion,
+        visitors: vec![author],
+        companions: vec![Companion {
+            name: "龙支书".into(),
+            role: CompanionRole::VillageCadre,
+        }],
+        students: vec![student],
+        household: Some(household),
+        guardians_met: vec![id(5)],
+        started_at: t,
+        ended_at: Some(t + chrono::Duration::minutes(50)),
+        location: Some(Location {
+            point: GeoPoint::new(25.7512, 108.9123).unwrap(),
+            accuracy_m: Some(18.5),
+            source: LocationSource::Device,
+        }),
+        notes: "孩子随父母在广东打工，电话沟通后同意月底返校。".into(),
+        photos: vec![PhotoRef {
+            sha256: Sha256::of(b"golden photo"),
+            bytes: 231_004,
+            width: 1600,
+            height: 1200,
+            captured_at: Some(t + chrono::Duration::minutes(10)),
+            gps: Some(GeoPoint::new(25.7513, 108.9121).unwrap()),
+        }],
+        device_check: None,
+        persuasion: Some(PersuasionAttempt {
+            reason: DropoutReason::WorkingAway,
+            method: MethodLevel::Administrative,
+            notice: Some(Notice {
+                kind: NoticeKind::DeadlineToReturn,
+                number: "加勉乡〔2026〕12号".into(),
+                issued_on: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+                deadline: NaiveDate::from_ymd_opt(2026, 11, 30),
+            }),
+            outcome: PersuasionOutcome::Promised,
+            next_follow_up: NaiveDate::from_ymd_opt(2026, 11, 27),
+        }),
+        subsidy: None,
+    };
+    let mut check = visit.clone();
+    check.id = id(11);
+    check.kind = VisitKind::HouseholdVisit;
+    check.companions.clear();
+    check.persuasion = None;
+    check.device_check = Some(DeviceCheck {
+        devices_seen: [LearningDevice::Tv, LearningDevice::Smartphone].into(),
+        device_works: Answer::Yes,
+        can_get_online: Answer::No,
+        can_attend_class: Answer::No,
+        family_knows_how: Answer::Yes,
+        child_proficient: Answer::Unknown,
+        teacher_guidance: Answer::Yes,
+        homework_on_time: Answer::No,
+        problems: vec![DeviceProblem {
+            kind: ProblemKind::NoTvSignal,
+            note: "山区无信号".into(),
+            remedy: Some(Remedy {
+                kind: RemedyKind::AntennaInstalled,
+                done: true,
+                note: String::new(),
+            }),
+        }],
+    });
+    check.subsidy = Some(SubsidyVerification {
+        programme: "生活补助".into(),
+        amount_fen: Some(62_500),
+        received: Answer::Yes,
+        family_informed: true,
+        statement_filed: false,
+    });
+    Batch {
+        v: 1,
+        batch: id(50),
+        device,
+        ops: vec![
+            op(1, 0, OpBody::Record(Box::new(visit))),
+            op(
+                2,
+                0,
+                OpBody::Set(FieldWrite {
+                    target: Target::Student {
+                        id: student,
+                        set: StudentField::Status(EnrolmentStatus::Persuading),
+                    },
+                    prev: vec![id(90)],
+                }),
+            ),
+            op(
+                3,
+                1,
+                OpBody::Set(FieldWrite {
+                    target: Target::Guardian {
+                        id: id(5),
+                        set: GuardianField::Phone(Some(
+                            MobileNumber::parse("13985012345").unwrap(),
+                        )),
+                    },
+                    prev: vec![],
+                }),
+            ),
+            op(4, 0, OpBody::Record(Box::new(check))),
+            op(
+                5,
+                0,
+                OpBody::Void {
+                    record: id(12),
+                    reason: "重复录入".into(),
+                },
+            ),
+        ],
+    }
+}
+
+#[test]
+fn version_1_batches_still_decode_and_encode_to_the_same_bytes() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/batch_v1.json");
+    let batch = golden_batch();
+    let pretty = serde_json::to_string_pretty(&batch).unwrap() + "\n";
+    if std::env::var_os("BAOXUE_BLESS").is_some() {
+        std::fs::write(path, &pretty).unwrap();
+    }
+    let stored = std::fs::read_to_string(path).expect("golden file present");
+    let decoded = decode_batch(stored.as_bytes()).expect("a stored v1 batch decodes");
+    assert_eq!(decoded, batch);
+    assert_eq!(
+        pretty, stored,
+        "encoding must not change; add fields, never rename"
+    );
+}
