@@ -8,6 +8,7 @@
 
 pub mod area;
 pub mod author;
+pub mod exif;
 pub mod file;
 pub mod hlc;
 pub mod ids;

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Install what Baoxue needs on a fresh Debian machine. Idempotent and quiet when everything is
+# already there, so the run and test commands can always call it first.
+#
+#   scripts/install-deps.sh            # build tools for the server and the core
+#   scripts/install-deps.sh --test     # plus what the tests need (browser, fonts)
+#   scripts/install-deps.sh --desktop  # plus the desktop shell's libraries (webkit)
+set -euo pipefail
+
+want=(build-essential pkg-config ca-certificates curl)
+for arg in "$@"; do
+  case "$arg" in
+    --test) want+=() ;; # the browser tests will add chromium here
+    --desktop) want+=(libwebkit2gtk-4.1-dev libxdo-dev libssl-dev xvfb imagemagick fonts-noto-cjk) ;;
+    *) echo "unknown option: $arg" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for p in "${want[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "installing: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if ! command -v cargo >/dev/null 2>&1; then
+  # Debian 13 packages rustup; older releases need the installer from rustup.rs.
+  echo "installing the Rust toolchain (rustup)"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq rustup
+  rustup default stable
+fi

@@ -1,0 +1,283 @@
+//! Storage behind one narrow interface named in domain words. Handlers and services speak only
+//! to [`Store`]; the embedded SQLite engine (`sqlite`) is the default, and a PostgreSQL engine
+//! for deployments that outgrow one machine implements the same trait without touching a
+//! handler.
+//!
+//! What does not belong here: policy. Who may see what (`scope`), what a batch must satisfy
+//! (`sync`), and how fields merge (`baoxue_shared::replica`) are decided elsewhere; the store
+//! keeps, finds and counts.
+
+pub mod sqlite;
+
+use baoxue_shared::ids::{BatchId, DeviceId, GuardianId, HouseholdId, OpId, RecordId, StudentId, UserId};
+use baoxue_shared::observation::Sha256;
+use baoxue_shared::op::Op;
+use baoxue_shared::people::{Assignment, User};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet};
+use thiserror::Error;
+
+/// What can go wrong in storage.
+#[derive(Debug, Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Database(#[from] rusqlite::Error),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+    #[error("the database was written by a newer Baoxue (schema {found}, this build knows {known}); upgrade the server")]
+    SchemaTooNew { found: i64, known: i64 },
+    #[error("account {0} already exists")]
+    AccountExists(String),
+    #[error("no account {0}")]
+    NoSuchAccount(String),
+    #[error("operation {0} was already stored with different content")]
+    ConflictingDuplicate(OpId),
+    #[error("the store is shutting down")]
+    ShuttingDown,
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// An account with its credential, as the login needs it.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub user: User,
+    /// PHC string (argon2id).
+    pub password_hash: String,
+    pub disabled: bool,
+}
+
+/// A device's login token, stored hashed: a lost phone is revoked by deleting its row.
+#[derive(Debug, Clone)]
+pub struct TokenRecord {
+    pub hash: [u8; 32],
+    pub user: UserId,
+    pub device: DeviceId,
+    pub issued_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Who is calling, resolved from a valid token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user: User,
+    pub device: DeviceId,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// The students and households in a user's care, each with the scope version at which it
+/// entered (so a pull can send the whole history of what is new to the caseload).
+#[derive(Debug, Clone, Default)]
+pub struct Caseload {
+    pub students: HashMap<StudentId, i64>,
+    pub households: HashMap<HouseholdId, i64>,
+}
+
+impl Caseload {
+    /// The newest scope version in the caseload.
+    pub fn version(&self) -> i64 {
+        self.students.values().chain(self.households.values()).copied().max().unwrap_or(0)
+    }
+}
+
+/// What one op concerns, for scoping and indexing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subjects {
+    pub students: Vec<StudentId>,
+    pub households: Vec<HouseholdId>,
+}
+
+/// A batch that passed every check, ready to store.
+#[derive(Debug, Clone)]
+pub struct CheckedBatch {
+    pub batch: BatchId,
+    pub user: UserId,
+    pub device: DeviceId,
+    /// Each op with what it concerns.
+    pub ops: Vec<(Op, Subjects)>,
+}
+
+/// The answer to a push, stored with the batch so a repeated push gets it again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushReceipt {
+    pub batch: BatchId,
+    /// Every op of the batch, now durably stored (newly, or already before).
+    pub stored: Vec<OpId>,
+    /// How many of them were new to the server.
+    pub new: usize,
+    pub received_at: DateTime<Utc>,
+}
+
+/// Where a pull stands. Opaque to clients (`Cursor::encode`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Cursor {
+    /// Ops up to this sequence number have been sent.
+    pub seq: i64,
+    /// The caseload was complete up to this scope version.
+    pub scope: i64,
+    /// While sending the history of newly added students: the last sequence sent.
+    pub backfill: Option<i64>,
+}
+
+impl Cursor {
+    /// The cursor as a short opaque string.
+    pub fn encode(&self) -> String {
+        match self.backfill {
+            Some(b) => format!("{}.{}.{}", self.seq, self.scope, b),
+            None => format!("{}.{}", self.seq, self.scope),
+        }
+    }
+
+    /// Parse [`Cursor::encode`]'s output; `None` if it is not one.
+    pub fn decode(s: &str) -> Option<Self> {
+        let mut it = s.split('.');
+        let seq = it.next()?.parse().ok()?;
+        let scope = it.next()?.parse().ok()?;
+        let backfill = match it.next() {
+            Some(b) => Some(b.parse().ok()?),
+            None => None,
+        };
+        if it.next().is_some() || seq < 0 || scope < 0 {
+            return None;
+        }
+        Some(Self { seq, scope, backfill })
+    }
+}
+
+/// One page of a pull.
+#[derive(Debug, Clone)]
+pub struct PullPage {
+    pub ops: Vec<Op>,
+    pub next: Cursor,
+    /// More pages follow; pull again with `next` at once.
+    pub more: bool,
+}
+
+/// A student as lists show it (the projection of merged fields kept for filtering).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StudentRow {
+    pub id: StudentId,
+    pub name: String,
+    pub status: Option<baoxue_shared::status::EnrolmentStatus>,
+    pub school: Option<baoxue_shared::ids::SchoolId>,
+    pub household: Option<HouseholdId>,
+    pub village: Option<String>,
+    pub grade: Option<u8>,
+    pub focus_groups: Vec<baoxue_shared::people::FocusGroup>,
+}
+
+/// What is known of a stored photo.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PhotoMeta {
+    pub sha256: Sha256,
+    pub bytes: u64,
+    pub width: u32,
+    pub height: u32,
+    pub mime: String,
+    pub captured_at: Option<DateTime<Utc>>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// Perceptual hash (base64), for finding the same picture reused.
+    pub phash: String,
+    pub uploaded_by: UserId,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+/// One line of an audit-chain verification.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ChainFault {
+    pub student: StudentId,
+    pub position: i64,
+    pub problem: String,
+}
+
+/// Result of verifying every student's hash chain.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ChainReport {
+    pub students: usize,
+    pub links: usize,
+    pub faults: Vec<ChainFault>,
+}
+
+/// Server storage, in domain words. Methods block: the HTTP layer runs them on the blocking
+/// pool. Every method is atomic: it happens entirely or not at all.
+pub trait Store: Send + Sync + 'static {
+    // ----- accounts -----
+    /// Add an account. Refuses an account name already taken.
+    fn add_account(&self, user: &User, password_hash: &str) -> Result<(), StoreError>;
+    /// An account by login name.
+    fn account(&self, account: &str) -> Result<Option<Account>, StoreError>;
+    /// A user by id.
+    fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// Replace an account's password and revoke its tokens.
+    fn set_password(&self, account: &str, password_hash: &str) -> Result<(), StoreError>;
+    /// Add an assignment to a user (idempotent).
+    fn assign(&self, user: UserId, assignment: &Assignment) -> Result<(), StoreError>;
+    /// Remove an assignment.
+    fn unassign(&self, user: UserId, assignment: &Assignment) -> Result<(), StoreError>;
+    /// Remember a token.
+    fn save_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
+    /// The session of a token hash, if it is valid at `now`.
+    fn session(&self, token_hash: &[u8; 32], now: DateTime<Utc>) -> Result<Option<Session>, StoreError>;
+    /// Revoke one token; `false` if there was none.
+    fn revoke_token(&self, token_hash: &[u8; 32], now: DateTime<Utc>) -> Result<bool, StoreError>;
+    /// Record a failed login.
+    fn note_login_failure(&self, account: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Failed logins of `account` since `since`.
+    fn login_failures_since(&self, account: &str, since: DateTime<Utc>) -> Result<u32, StoreError>;
+    /// Forget failed logins after a success.
+    fn clear_login_failures(&self, account: &str) -> Result<(), StoreError>;
+
+    // ----- sync -----
+    /// The students and households in `user`'s care.
+    fn caseload(&self, user: &User) -> Result<Caseload, StoreError>;
+    /// The students (now) of each guardian, for guardians the server knows.
+    fn guardian_students(&self, guardians: &[GuardianId]) -> Result<HashMap<GuardianId, StudentId>, StoreError>;
+    /// The students of each household (now).
+    fn household_students(&self, households: &[HouseholdId]) -> Result<HashMap<HouseholdId, Vec<StudentId>>, StoreError>;
+    /// The household (now) of each student.
+    fn student_households(&self, students: &[StudentId]) -> Result<HashMap<StudentId, HouseholdId>, StoreError>;
+    /// What each stored record concerns.
+    fn record_subjects(&self, records: &[RecordId]) -> Result<HashMap<RecordId, Subjects>, StoreError>;
+    /// Stored ops by id.
+    fn ops_by_id(&self, ids: &[OpId]) -> Result<Vec<Op>, StoreError>;
+    /// The answer already given to a batch, if it was stored.
+    fn batch_receipt(&self, batch: BatchId) -> Result<Option<PushReceipt>, StoreError>;
+    /// Store a checked batch atomically: all of it or nothing. New ops get `received_at`; ops
+    /// already held are acknowledged; an op id held with different content refuses the batch.
+    fn push(&self, batch: CheckedBatch, now: DateTime<Utc>) -> Result<PushReceipt, StoreError>;
+    /// The next page of ops about `caseload` after `cursor`.
+    fn pull(&self, caseload: &Caseload, cursor: Cursor, limit: usize) -> Result<PullPage, StoreError>;
+    /// Every op about a student (roster, guardians, household, visits, voids).
+    fn ops_about_student(&self, student: StudentId) -> Result<Vec<Op>, StoreError>;
+    /// The students of a caseload as lists show them.
+    fn student_rows(&self, ids: &HashSet<StudentId>) -> Result<Vec<StudentRow>, StoreError>;
+
+    // ----- photos -----
+    /// Which of these photos are stored.
+    fn photos_present(&self, hashes: &[Sha256]) -> Result<HashSet<Sha256>, StoreError>;
+    /// A stored photo's metadata.
+    fn photo(&self, sha256: &Sha256) -> Result<Option<PhotoMeta>, StoreError>;
+    /// Record a photo whose bytes are in place (idempotent).
+    fn save_photo(&self, meta: &PhotoMeta) -> Result<(), StoreError>;
+
+    // ----- audit -----
+    /// Recompute every student's hash chain against the stored records.
+    fn verify_chains(&self) -> Result<ChainReport, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_refuse_garbage() {
+        for c in [Cursor::default(), Cursor { seq: 12, scope: 3, backfill: Some(7) }] {
+            assert_eq!(Cursor::decode(&c.encode()), Some(c));
+        }
+        for bad in ["", "1", "a.b", "1.2.3.4", "-1.0", "1.2.x"] {
+            assert_eq!(Cursor::decode(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,0 +1,500 @@
+//! The op log: push, pull, the per-student queries, the projections used for scoping, and the
+//! audit chain.
+
+use super::{accounts, corrupt, ids_array, next_counter, parse_id};
+use crate::store::*;
+use baoxue_shared::area::AdminArea;
+use baoxue_shared::ids::{BatchId, GuardianId, HouseholdId, OpId, RecordId, StudentId};
+use baoxue_shared::op::{EntityRef, Op, OpBody, StudentField, Target};
+use baoxue_shared::people::{Assignment, User};
+use baoxue_shared::replica::Replica;
+use chrono::{DateTime, Utc};
+use rusqlite::{Connection, OptionalExtension};
+use sha2::{Digest, Sha256 as Sha};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+fn decode_op(body: &str) -> Result<Op, StoreError> {
+    serde_json::from_str(body).map_err(|e| corrupt("stored op", e))
+}
+
+fn same_change(a: &Op, b: &Op) -> bool {
+    let (mut a, mut b) = (a.clone(), b.clone());
+    a.received_at = None;
+    b.received_at = None;
+    a == b
+}
+
+pub(super) fn caseload(c: &Connection, user: &User) -> Result<Caseload, StoreError> {
+    let mut cl = Caseload::default();
+    let mut versions: HashMap<String, i64> = HashMap::new();
+    {
+        let mut st = c.prepare_cached("SELECT kind, target, version FROM assignments WHERE user = ?1")?;
+        let rows = st.query_map([user.id.to_string()], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+        })?;
+        for r in rows {
+            let (k, t, v) = r?;
+            versions.insert(accounts::parse_assignment(&k, &t).map(|a| format!("{a:?}"))?, v);
+        }
+    }
+    let assignments = accounts::assignments_of(c, user.id)?;
+    let add_student = |cl: &mut Caseload, s: StudentId, v: i64| {
+        let e = cl.students.entry(s).or_insert(v);
+        *e = (*e).max(v);
+    };
+    let add_household = |cl: &mut Caseload, h: HouseholdId, v: i64| {
+        let e = cl.households.entry(h).or_insert(v);
+        *e = (*e).max(v);
+    };
+    let mut area_scopes = Vec::new();
+    for a in &assignments {
+        let v = versions.get(&format!("{a:?}")).copied().unwrap_or(0);
+        match a {
+            Assignment::Student { student } => {
+                let sv: i64 = c
+                    .query_row("SELECT scope_version FROM students WHERE id = ?1", [student.to_string()], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or(0);
+                add_student(&mut cl, *student, v.max(sv));
+            }
+            Assignment::Household { household } => {
+                add_household(&mut cl, *household, v);
+                let mut st = c.prepare_cached("SELECT id, scope_version FROM students WHERE household = ?1")?;
+                for r in st.query_map([household.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+                    let (s, sv) = r?;
+                    add_student(&mut cl, parse_id(&s)?, v.max(sv));
+                }
+            }
+            Assignment::School { school } => {
+                let mut st = c.prepare_cached("SELECT id, scope_version FROM students WHERE school = ?1")?;
+                for r in st.query_map([school.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+                    let (s, sv) = r?;
+                    add_student(&mut cl, parse_id(&s)?, v.max(sv));
+                }
+            }
+            Assignment::Area { area } => area_scopes.push((area.clone(), v)),
+        }
+    }
+    if !area_scopes.is_empty() {
+        // The area rule lives in `AdminArea::within`; households are filtered here with it
+        // rather than re-stated in SQL.
+        let mut st = c.prepare_cached("SELECT id, area, scope_version FROM households WHERE area IS NOT NULL")?;
+        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+        let mut inside = Vec::new();
+        for r in rows {
+            let (id, area, hv) = r?;
+            let area: AdminArea = serde_json::from_str(&area).map_err(|e| corrupt("area", e))?;
+            if let Some((_, v)) = area_scopes.iter().find(|(s, _)| area.within(s)) {
+                let h: HouseholdId = parse_id(&id)?;
+                add_household(&mut cl, h, (*v).max(hv));
+                inside.push(h);
+            }
+        }
+        for (h, students) in household_students(c, &inside)? {
+            let v = cl.households[&h];
+            for s in students {
+                add_student(&mut cl, s, v);
+            }
+        }
+    }
+    // The households of the students in care come with them (address, location, poverty flag).
+    let students: Vec<StudentId> = cl.students.keys().copied().collect();
+    for (s, h) in student_households(c, &students)? {
+        let v = cl.students[&s];
+        cl.households.entry(h).or_insert(v);
+    }
+    Ok(cl)
+}
+
+pub(super) fn guardian_students(c: &Connection, ids: &[GuardianId]) -> Result<HashMap<GuardianId, StudentId>, StoreError> {
+    let mut st = c.prepare_cached("SELECT id, student FROM guardians WHERE id IN rarray(?1) AND student IS NOT NULL")?;
+    let rows = st.query_map([ids_array(ids)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    rows.map(|r| {
+        let (g, s) = r?;
+        Ok((parse_id(&g)?, parse_id(&s)?))
+    })
+    .collect()
+}
+
+pub(super) fn household_students(c: &Connection, ids: &[HouseholdId]) -> Result<HashMap<HouseholdId, Vec<StudentId>>, StoreError> {
+    let mut st = c.prepare_cached("SELECT household, id FROM students WHERE household IN rarray(?1)")?;
+    let rows = st.query_map([ids_array(ids)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut out: HashMap<HouseholdId, Vec<StudentId>> = HashMap::new();
+    for r in rows {
+        let (h, s) = r?;
+        out.entry(parse_id(&h)?).or_default().push(parse_id(&s)?);
+    }
+    Ok(out)
+}
+
+pub(super) fn student_households(c: &Connection, ids: &[StudentId]) -> Result<HashMap<StudentId, HouseholdId>, StoreError> {
+    let mut st = c.prepare_cached("SELECT id, household FROM students WHERE id IN rarray(?1) AND household IS NOT NULL")?;
+    let rows = st.query_map([ids_array(ids)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    rows.map(|r| {
+        let (s, h) = r?;
+        Ok((parse_id(&s)?, parse_id(&h)?))
+    })
+    .collect()
+}
+
+pub(super) fn record_subjects(c: &Connection, ids: &[RecordId]) -> Result<HashMap<RecordId, Subjects>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT r.id, s.student, s.household FROM records r JOIN op_subjects s ON s.seq = r.seq WHERE r.id IN rarray(?1)",
+    )?;
+    let rows = st.query_map([ids_array(ids)], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+    })?;
+    let mut out: HashMap<RecordId, Subjects> = HashMap::new();
+    for r in rows {
+        let (id, s, h) = r?;
+        let e = out.entry(parse_id(&id)?).or_default();
+        if let Some(s) = s {
+            e.students.push(parse_id(&s)?);
+        }
+        if let Some(h) = h {
+            e.households.push(parse_id(&h)?);
+        }
+    }
+    Ok(out)
+}
+
+pub(super) fn ops_by_id(c: &Connection, ids: &[OpId]) -> Result<Vec<Op>, StoreError> {
+    let mut st = c.prepare_cached("SELECT body FROM ops WHERE id IN rarray(?1)")?;
+    let rows = st.query_map([ids_array(ids)], |r| r.get::<_, String>(0))?;
+    rows.map(|b| decode_op(&b?)).collect()
+}
+
+pub(super) fn batch_receipt(c: &Connection, batch: BatchId) -> Result<Option<PushReceipt>, StoreError> {
+    let r: Option<String> = c
+        .query_row("SELECT receipt FROM batches WHERE id = ?1", [batch.to_string()], |r| r.get(0))
+        .optional()?;
+    r.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("receipt", e))).transpose()
+}
+
+pub(super) fn push(c: &Connection, batch: CheckedBatch, now: DateTime<Utc>) -> Result<PushReceipt, StoreError> {
+    if let Some(r) = batch_receipt(c, batch.batch)? {
+        return Ok(r);
+    }
+    let mut stored = Vec::with_capacity(batch.ops.len());
+    let mut new = 0;
+    let mut touched: BTreeSet<EntityRef> = BTreeSet::new();
+    let mut find = c.prepare_cached("SELECT body FROM ops WHERE id = ?1")?;
+    let mut insert = c.prepare_cached(
+        "INSERT INTO ops(id, batch, author, device, entity, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut subject = c.prepare_cached("INSERT INTO op_subjects(seq, student, household) VALUES (?1, ?2, ?3)")?;
+    let mut record = c.prepare_cached("INSERT OR IGNORE INTO records(id, seq) VALUES (?1, ?2)")?;
+    let received = now.to_rfc3339();
+    let batch_id = batch.batch.to_string();
+    for (mut op, subjects) in batch.ops {
+        let held: Option<String> = find.query_row([op.id.to_string()], |r| r.get(0)).optional()?;
+        if let Some(body) = held {
+            if !same_change(&decode_op(&body)?, &op) {
+                return Err(StoreError::ConflictingDuplicate(op.id));
+            }
+            stored.push(op.id);
+            continue;
+        }
+        op.received_at = Some(now);
+        let entity = match &op.body {
+            OpBody::Set(w) => {
+                let e = w.target.entity();
+                touched.insert(e);
+                Some(entity_id(e))
+            }
+            _ => None,
+        };
+        let body = serde_json::to_string(&op).map_err(|e| corrupt("op", e))?;
+        insert.execute((
+            op.id.to_string(),
+            &batch_id,
+            op.author.to_string(),
+            op.device.to_string(),
+            entity,
+            &received,
+            &body,
+        ))?;
+        let seq = c.last_insert_rowid();
+        for s in &subjects.students {
+            subject.execute((seq, Some(s.to_string()), None::<String>))?;
+            append_chain(c, *s, seq, &body)?;
+        }
+        for h in &subjects.households {
+            subject.execute((seq, None::<String>, Some(h.to_string())))?;
+        }
+        if let OpBody::Record(v) = &op.body {
+            record.execute((v.id.to_string(), seq))?;
+        }
+        stored.push(op.id);
+        new += 1;
+    }
+    for e in touched {
+        refresh_projection(c, e)?;
+    }
+    let receipt = PushReceipt { batch: batch.batch, stored, new, received_at: now };
+    c.execute(
+        "INSERT INTO batches(id, user, device, received_at, op_count, new_count, receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        (
+            &batch_id,
+            batch.user.to_string(),
+            batch.device.to_string(),
+            &received,
+            receipt.stored.len() as i64,
+            new as i64,
+            serde_json::to_string(&receipt).map_err(|e| corrupt("receipt", e))?,
+        ),
+    )?;
+    Ok(receipt)
+}
+
+fn entity_id(e: EntityRef) -> String {
+    match e {
+        EntityRef::Student(i) => i.to_string(),
+        EntityRef::Household(i) => i.to_string(),
+        EntityRef::Guardian(i) => i.to_string(),
+    }
+}
+
+fn chain_hash(prev: &[u8], seq: i64, body: &str) -> Vec<u8> {
+    let mut h = Sha::new();
+    h.update(prev);
+    h.update(seq.to_le_bytes());
+    h.update(body.as_bytes());
+    h.finalize().to_vec()
+}
+
+fn append_chain(c: &Connection, student: StudentId, seq: i64, body: &str) -> Result<(), StoreError> {
+    let sid = student.to_string();
+    let last: Option<(i64, Vec<u8>)> = c
+        .prepare_cached("SELECT position, hash FROM chain WHERE student = ?1 ORDER BY position DESC LIMIT 1")?
+        .query_row([&sid], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    let (pos, prev) = last.unwrap_or((0, Vec::new()));
+    c.prepare_cached("INSERT INTO chain(student, position, seq, hash) VALUES (?1, ?2, ?3, ?4)")?
+        .execute((&sid, pos + 1, seq, chain_hash(&prev, seq, body)))?;
+    Ok(())
+}
+
+/// Rebuild one entity's projection row from its field writes, through the shared merge.
+fn refresh_projection(c: &Connection, e: EntityRef) -> Result<(), StoreError> {
+    let id = entity_id(e);
+    let mut r = Replica::new();
+    {
+        let mut st = c.prepare_cached("SELECT body FROM ops WHERE entity = ?1")?;
+        for b in st.query_map([&id], |r| r.get::<_, String>(0))? {
+            r.apply(decode_op(&b?)?).map_err(|e| corrupt("merge", e))?;
+        }
+    }
+    let cur = |f| r.current(e, f);
+    match e {
+        EntityRef::Student(_) => {
+            let mut row = (None, None, None, None, None, None);
+            for f in ["name", "status", "school", "household", "grade", "focus_groups"] {
+                if let Some(Target::Student { set, .. }) = cur(f) {
+                    match set {
+                        StudentField::Name(n) => row.0 = Some(n.clone()),
+                        StudentField::Status(s) => row.1 = serde_json::to_value(s).ok().and_then(|v| v.as_str().map(String::from)),
+                        StudentField::School(s) => row.2 = s.map(|s| s.to_string()),
+                        StudentField::Household(h) => row.3 = h.map(|h| h.to_string()),
+                        StudentField::Grade(g) => row.4 = g.map(|g| g.number() as i64),
+                        StudentField::FocusGroups(f) => row.5 = serde_json::to_string(f).ok(),
+                        _ => {}
+                    }
+                }
+            }
+            let old: Option<(Option<String>, Option<String>)> = c
+                .query_row("SELECT school, household FROM students WHERE id = ?1", [&id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let moved = old.as_ref().is_none_or(|(s, h)| *s != row.2 || *h != row.3);
+            let version = if moved {
+                next_counter(c, "scope")?
+            } else {
+                c.query_row("SELECT scope_version FROM students WHERE id = ?1", [&id], |r| r.get(0))?
+            };
+            c.execute(
+                "INSERT INTO students(id, name, status, school, household, grade, focus, scope_version)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                 ON CONFLICT(id) DO UPDATE SET name = ?2, status = ?3, school = ?4, household = ?5,
+                     grade = ?6, focus = ?7, scope_version = ?8",
+                (&id, row.0, row.1, row.2, row.3, row.4, row.5, version),
+            )?;
+        }
+        EntityRef::Household(h) => {
+            let area = match cur("area") {
+                Some(Target::Household { set: baoxue_shared::op::HouseholdField::Area(a), .. }) => Some(a.clone()),
+                _ => None,
+            };
+            let hh = r.household(h);
+            let area_json = area.as_ref().map(|a| serde_json::to_string(a).expect("areas serialize"));
+            let old: Option<Option<String>> =
+                c.query_row("SELECT area FROM households WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
+            let version = if old.as_ref() != Some(&area_json) {
+                next_counter(c, "scope")?
+            } else {
+                c.query_row("SELECT scope_version FROM households WHERE id = ?1", [&id], |r| r.get(0))?
+            };
+            c.execute(
+                "INSERT INTO households(id, head, area, village, registered_poor, scope_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                 ON CONFLICT(id) DO UPDATE SET head = ?2, area = ?3, village = ?4, registered_poor = ?5, scope_version = ?6",
+                (
+                    &id,
+                    hh.as_ref().map(|h| h.head.clone()),
+                    area_json,
+                    area.map(|a| a.village.name),
+                    hh.map(|h| h.registered_poor as i64),
+                    version,
+                ),
+            )?;
+        }
+        EntityRef::Guardian(_) => {
+            let student = match cur("student") {
+                Some(Target::Guardian { set: baoxue_shared::op::GuardianField::Student(s), .. }) => Some(s.to_string()),
+                _ => None,
+            };
+            c.execute(
+                "INSERT INTO guardians(id, student) VALUES (?1, ?2) ON CONFLICT(id) DO UPDATE SET student = ?2",
+                (&id, student),
+            )?;
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn pull(c: &Connection, cl: &Caseload, cursor: Cursor, limit: usize) -> Result<PullPage, StoreError> {
+    let current = cl.version();
+    let fresh_students: Vec<&StudentId> = cl.students.iter().filter(|(_, v)| **v > cursor.scope).map(|(k, _)| k).collect();
+    let fresh_households: Vec<&HouseholdId> = cl.households.iter().filter(|(_, v)| **v > cursor.scope).map(|(k, _)| k).collect();
+    let query = |students: Vec<String>, households: Vec<String>, after: i64, upto: i64| -> Result<Vec<(i64, Op)>, StoreError> {
+        let mut st = c.prepare_cached(
+            "SELECT o.seq, o.body FROM ops o WHERE o.seq IN (
+                 SELECT seq FROM op_subjects WHERE student IN rarray(?1) AND seq > ?3 AND seq <= ?4
+                 UNION
+                 SELECT seq FROM op_subjects WHERE household IN rarray(?2) AND seq > ?3 AND seq <= ?4)
+             ORDER BY o.seq LIMIT ?5",
+        )?;
+        let rows = st.query_map((ids_array(students), ids_array(households), after, upto, limit as i64), |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
+        })?;
+        rows.map(|r| {
+            let (seq, body) = r?;
+            Ok((seq, decode_op(&body)?))
+        })
+        .collect()
+    };
+    if cursor.seq > 0 && (!fresh_students.is_empty() || !fresh_households.is_empty()) {
+        // Newly in care since the last pull: send their history up to where the cursor stands,
+        // then continue as usual.
+        let rows = query(
+            fresh_students.iter().map(|s| s.to_string()).collect(),
+            fresh_households.iter().map(|h| h.to_string()).collect(),
+            cursor.backfill.unwrap_or(0),
+            cursor.seq,
+        )?;
+        let next = if rows.len() < limit {
+            Cursor { seq: cursor.seq, scope: current, backfill: None }
+        } else {
+            Cursor { seq: cursor.seq, scope: cursor.scope, backfill: rows.last().map(|(s, _)| *s) }
+        };
+        return Ok(PullPage { ops: rows.into_iter().map(|(_, o)| o).collect(), next, more: true });
+    }
+    let rows = query(
+        cl.students.keys().map(|s| s.to_string()).collect(),
+        cl.households.keys().map(|h| h.to_string()).collect(),
+        cursor.seq,
+        i64::MAX,
+    )?;
+    let more = rows.len() == limit;
+    let next = Cursor { seq: rows.last().map(|(s, _)| *s).unwrap_or(cursor.seq), scope: current, backfill: None };
+    Ok(PullPage { ops: rows.into_iter().map(|(_, o)| o).collect(), next, more })
+}
+
+pub(super) fn ops_about_student(c: &Connection, student: StudentId) -> Result<Vec<Op>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT o.body FROM ops o WHERE o.seq IN (
+             SELECT seq FROM op_subjects WHERE student = ?1
+             UNION
+             SELECT seq FROM op_subjects WHERE household = (SELECT household FROM students WHERE id = ?1))
+         ORDER BY o.seq",
+    )?;
+    let rows = st.query_map([student.to_string()], |r| r.get::<_, String>(0))?;
+    rows.map(|b| decode_op(&b?)).collect()
+}
+
+pub(super) fn student_rows(c: &Connection, ids: &HashSet<StudentId>) -> Result<Vec<StudentRow>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT s.id, s.name, s.status, s.school, s.household, h.village, s.grade, s.focus
+         FROM students s LEFT JOIN households h ON h.id = s.household
+         WHERE s.id IN rarray(?1) ORDER BY h.village, s.name",
+    )?;
+    let rows = st.query_map([ids_array(ids.iter())], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, Option<String>>(2)?,
+            r.get::<_, Option<String>>(3)?,
+            r.get::<_, Option<String>>(4)?,
+            r.get::<_, Option<String>>(5)?,
+            r.get::<_, Option<i64>>(6)?,
+            r.get::<_, Option<String>>(7)?,
+        ))
+    })?;
+    rows.map(|r| {
+        let (id, name, status, school, household, village, grade, focus) = r?;
+        Ok(StudentRow {
+            id: parse_id(&id)?,
+            name: name.unwrap_or_default(),
+            status: status.map(|s| serde_json::from_value(serde_json::Value::String(s))).transpose().map_err(|e| corrupt("status", e))?,
+            school: school.map(|s| parse_id(&s)).transpose()?,
+            household: household.map(|h| parse_id(&h)).transpose()?,
+            village,
+            grade: grade.map(|g| g as u8),
+            focus_groups: focus.map(|f| serde_json::from_str(&f)).transpose().map_err(|e| corrupt("focus", e))?.unwrap_or_default(),
+        })
+    })
+    .collect()
+}
+
+pub(super) fn verify_chains(c: &Connection) -> Result<ChainReport, StoreError> {
+    let mut report = ChainReport::default();
+    let mut st = c.prepare(
+        "SELECT ch.student, ch.position, ch.seq, ch.hash, o.body FROM chain ch LEFT JOIN ops o ON o.seq = ch.seq
+         ORDER BY ch.student, ch.position",
+    )?;
+    let mut rows = st.query([])?;
+    let mut current: Option<(String, i64, Vec<u8>)> = None;
+    while let Some(r) = rows.next()? {
+        let (student, position, seq, hash, body): (String, i64, i64, Vec<u8>, Option<String>) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?);
+        report.links += 1;
+        let (expected_pos, prev) = match &current {
+            Some((s, p, h)) if *s == student => (p + 1, h.clone()),
+            _ => {
+                report.students += 1;
+                (1, Vec::new())
+            }
+        };
+        let sid: StudentId = parse_id(&student)?;
+        let mut fault = |problem: String| report.faults.push(ChainFault { student: sid, position, problem });
+        if position != expected_pos {
+            fault(format!("link {expected_pos} is missing (found {position})"));
+        }
+        match body {
+            None => fault(format!("record #{seq} has been removed")),
+            Some(b) if chain_hash(&prev, seq, &b) != hash => fault(format!("record #{seq} has been altered")),
+            Some(_) => {}
+        }
+        current = Some((student, position, hash));
+    }
+    // Ops about a student that no link covers were inserted behind the chain's back.
+    let unchained: Vec<(String, i64)> = c
+        .prepare(
+            "SELECT s.student, s.seq FROM op_subjects s LEFT JOIN chain ch ON ch.student = s.student AND ch.seq = s.seq
+             WHERE s.student IS NOT NULL AND ch.seq IS NULL",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    for (s, seq) in unchained {
+        report.faults.push(ChainFault { student: parse_id(&s)?, position: 0, problem: format!("record #{seq} is not in the chain") });
+    }
+    Ok(report)
+}

@@ -1,0 +1,165 @@
+//! The database schema as numbered migrations, applied at start. Migrations are only ever
+//! added, never edited: a database in the field was made by one of them. The schema version is
+//! SQLite's `user_version`; a database newer than this build is refused, not guessed at.
+
+use crate::store::StoreError;
+use rusqlite::Connection;
+
+/// Each entry moves the schema from version `i` to `i + 1`.
+const MIGRATIONS: &[&str] = &[
+    // 1: accounts, the op log with its indexes and projections, photos, audit chain.
+    r#"
+    CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        account TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        password_hash TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE assignments (
+        user TEXT NOT NULL REFERENCES users(id),
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        PRIMARY KEY (user, kind, target)
+    );
+    CREATE TABLE tokens (
+        hash BLOB PRIMARY KEY,
+        user TEXT NOT NULL REFERENCES users(id),
+        device TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        revoked_at TEXT
+    );
+    CREATE INDEX tokens_user ON tokens(user);
+    CREATE TABLE login_failures (account TEXT NOT NULL, at TEXT NOT NULL);
+    CREATE INDEX login_failures_account ON login_failures(account, at);
+
+    -- The op log: every op ever accepted, as received (JSON, with received_at set).
+    CREATE TABLE ops (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        batch TEXT NOT NULL,
+        author TEXT NOT NULL,
+        device TEXT NOT NULL,
+        -- the entity a field write targets (student, household or guardian id)
+        entity TEXT,
+        received_at TEXT NOT NULL,
+        body TEXT NOT NULL
+    );
+    CREATE INDEX ops_entity ON ops(entity) WHERE entity IS NOT NULL;
+    -- What each op concerns, for scoped pulls and per-student files.
+    CREATE TABLE op_subjects (
+        seq INTEGER NOT NULL REFERENCES ops(seq),
+        student TEXT,
+        household TEXT
+    );
+    CREATE INDEX op_subjects_student ON op_subjects(student, seq) WHERE student IS NOT NULL;
+    CREATE INDEX op_subjects_household ON op_subjects(household, seq) WHERE household IS NOT NULL;
+    CREATE INDEX op_subjects_seq ON op_subjects(seq);
+    CREATE TABLE records (id TEXT PRIMARY KEY, seq INTEGER NOT NULL REFERENCES ops(seq));
+    -- Accepted batches: idempotency and the audit log (who, which device, when, counts).
+    CREATE TABLE batches (
+        id TEXT PRIMARY KEY,
+        user TEXT NOT NULL,
+        device TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        op_count INTEGER NOT NULL,
+        new_count INTEGER NOT NULL,
+        receipt TEXT NOT NULL
+    );
+
+    -- Projections of merged fields, rebuilt from the op log by the shared merge; used for
+    -- scoping and lists only, never as the truth.
+    CREATE TABLE students (
+        id TEXT PRIMARY KEY,
+        name TEXT,
+        status TEXT,
+        school TEXT,
+        household TEXT,
+        grade INTEGER,
+        focus TEXT,
+        scope_version INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE INDEX students_household ON students(household);
+    CREATE INDEX students_school ON students(school);
+    CREATE TABLE households (
+        id TEXT PRIMARY KEY,
+        head TEXT,
+        area TEXT,
+        village TEXT,
+        registered_poor INTEGER,
+        scope_version INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE guardians (id TEXT PRIMARY KEY, student TEXT);
+    CREATE INDEX guardians_student ON guardians(student);
+    CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+
+    CREATE TABLE photos (
+        sha256 TEXT PRIMARY KEY,
+        bytes INTEGER NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        mime TEXT NOT NULL,
+        captured_at TEXT,
+        lat REAL,
+        lon REAL,
+        phash TEXT NOT NULL,
+        uploaded_by TEXT NOT NULL,
+        uploaded_at TEXT NOT NULL
+    );
+
+    -- Per-student hash chain over accepted ops: hash = SHA-256(prev hash || seq || body).
+    CREATE TABLE chain (
+        student TEXT NOT NULL,
+        position INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        hash BLOB NOT NULL,
+        PRIMARY KEY (student, position)
+    );
+    "#,
+];
+
+/// The schema version this build writes.
+pub const CURRENT: i64 = MIGRATIONS.len() as i64;
+
+/// Bring the database to [`CURRENT`], each migration in its own transaction; refuse a newer one.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > CURRENT {
+        return Err(StoreError::SchemaTooNew { found, known: CURRENT });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+        tracing::info!(version = i + 1, "applied schema migration");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fresh_database_reaches_the_current_version_and_stays_there() {
+        let mut c = Connection::open_in_memory().unwrap();
+        migrate(&mut c).unwrap();
+        migrate(&mut c).unwrap();
+        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, CURRENT);
+    }
+
+    #[test]
+    fn a_database_from_a_newer_build_is_refused_with_both_versions() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.pragma_update(None, "user_version", CURRENT + 1).unwrap();
+        let e = migrate(&mut c).unwrap_err();
+        assert!(matches!(e, StoreError::SchemaTooNew { found, known } if found == CURRENT + 1 && known == CURRENT));
+        assert!(e.to_string().contains("upgrade the server"));
+    }
+}

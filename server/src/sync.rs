@@ -1,0 +1,106 @@
+//! What a push must satisfy before anything of it is stored, and what a pull returns. The
+//! merge itself is the shared crate's; this module only decides whether a batch may enter.
+
+use crate::scope::{self, ScopeError};
+use crate::store::{CheckedBatch, Cursor, PullPage, PushReceipt, Session, Store, StoreError};
+use baoxue_shared::op::{OpBody, StudentField, Target};
+use baoxue_shared::replica::Replica;
+use baoxue_shared::validation::FieldErrors;
+use baoxue_shared::wire::{DecodeError, decode_batch};
+use chrono::{DateTime, Utc};
+use thiserror::Error;
+
+/// The most ops one pull page carries.
+pub const MAX_PULL_PAGE: usize = 2_000;
+
+/// Why a push was refused. Nothing of a refused batch is stored.
+#[derive(Debug, Error)]
+pub enum SyncError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error("the batch was made on device {batch_device}, but this token belongs to device {token_device}")]
+    WrongDevice { batch_device: baoxue_shared::ids::DeviceId, token_device: baoxue_shared::ids::DeviceId },
+    #[error("operation {index} was made by another user; each user pushes their own work")]
+    ForeignAuthor { index: usize },
+    #[error(transparent)]
+    Scope(#[from] ScopeError),
+    #[error("operation {index} is refused: {errors}")]
+    Invalid { index: usize, errors: FieldErrors },
+    #[error("operation {0} was already stored with different content")]
+    Conflict(baoxue_shared::ids::OpId),
+    #[error("the cursor is not one this server issued")]
+    BadCursor,
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for SyncError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::ConflictingDuplicate(id) => SyncError::Conflict(id),
+            other => SyncError::Store(other),
+        }
+    }
+}
+
+/// Check and store a pushed batch for `session`. Idempotent: the same batch again gets the same
+/// receipt and changes nothing.
+pub fn push(store: &dyn Store, session: &Session, body: &[u8], now: DateTime<Utc>) -> Result<PushReceipt, SyncError> {
+    let batch = decode_batch(body)?;
+    if batch.device != session.device {
+        return Err(SyncError::WrongDevice { batch_device: batch.device, token_device: session.device });
+    }
+    if let Some(index) = batch.ops.iter().position(|o| o.author != session.user.id) {
+        return Err(SyncError::ForeignAuthor { index });
+    }
+    if let Some(receipt) = store.batch_receipt(batch.batch)? {
+        return Ok(receipt);
+    }
+    let caseload = store.caseload(&session.user)?;
+    let subjects = scope::subjects(store, &batch.ops)??;
+    scope::check_writes(&session.user, &caseload, &batch.ops, &subjects)?;
+    check_status_moves(store, &batch.ops)?;
+    let checked = CheckedBatch {
+        batch: batch.batch,
+        user: session.user.id,
+        device: batch.device,
+        ops: batch.ops.into_iter().zip(subjects).collect(),
+    };
+    Ok(store.push(checked, now)?)
+}
+
+/// Every status change must be a legal move from the values it supersedes, as far as the
+/// server knows them (earlier ops of the batch included).
+fn check_status_moves(store: &dyn Store, ops: &[baoxue_shared::op::Op]) -> Result<(), SyncError> {
+    let status_writes: Vec<(usize, &baoxue_shared::op::FieldWrite)> = ops
+        .iter()
+        .enumerate()
+        .filter_map(|(i, o)| match &o.body {
+            OpBody::Set(w) if matches!(w.target, Target::Student { set: StudentField::Status(_), .. }) => Some((i, w)),
+            _ => None,
+        })
+        .collect();
+    if status_writes.is_empty() {
+        return Ok(());
+    }
+    let prev: Vec<_> = status_writes.iter().flat_map(|(_, w)| w.prev.iter().copied()).collect();
+    let mut known = Replica::new();
+    for op in store.ops_by_id(&prev)?.into_iter().chain(ops.iter().cloned()) {
+        // A conflicting duplicate is caught when storing; here only the values matter.
+        let _ = known.apply(op);
+    }
+    for (index, w) in status_writes {
+        known.check_write(w).map_err(|errors| SyncError::Invalid { index, errors })?;
+    }
+    Ok(())
+}
+
+/// The next page of `session`'s caseload after `cursor` (empty or absent: from the start).
+pub fn pull(store: &dyn Store, session: &Session, cursor: Option<&str>, limit: usize) -> Result<PullPage, SyncError> {
+    let cursor = match cursor {
+        None | Some("") => Cursor::default(),
+        Some(c) => Cursor::decode(c).ok_or(SyncError::BadCursor)?,
+    };
+    let caseload = store.caseload(&session.user)?;
+    Ok(store.pull(&caseload, cursor, limit.clamp(1, MAX_PULL_PAGE))?)
+}
