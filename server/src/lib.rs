@@ -12,3 +12,52 @@ pub mod auth;
 pub mod photos;
 pub mod scope;
 pub mod sync;
+pub mod openapi;
+pub mod http;
+pub mod admin;
+pub mod demo;
+
+use http::AppState;
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Where the server keeps its data and how it listens.
+#[derive(Clone)]
+pub struct Settings {
+    /// The directory holding the SQLite database and the photos.
+    pub data_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Settings").field("data_dir", &self.data_dir).finish()
+    }
+}
+
+/// Open the store and photo directory under `data_dir`: the composition root of the server.
+pub fn open(data_dir: &Path) -> Result<(Arc<store::sqlite::SqliteStore>, AppState), store::StoreError> {
+    let store = Arc::new(store::sqlite::SqliteStore::open(data_dir)?);
+    let photos = photos::PhotoFiles::new(data_dir)?;
+    let today = baoxue_shared::time::today_in_china();
+    use chrono::Datelike;
+    let terms = baoxue_shared::time::TermCalendar::typical(today.year() - 3..=today.year());
+    let state = AppState { store: store.clone(), photos, terms: Arc::new(terms) };
+    Ok((store, state))
+}
+
+/// Serve the API on `listener` until `shutdown` resolves, then finish in-flight requests and
+/// close the store (every acknowledged write is committed before this returns).
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), store::StoreError> {
+    let (store, state) = open(&settings.data_dir)?;
+    tracing::info!(addr = ?listener.local_addr().ok(), data = %settings.data_dir.display(), "serving");
+    axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown).await?;
+    let closing = store.clone();
+    tokio::task::spawn_blocking(move || closing.close()).await.ok();
+    tracing::info!("stopped cleanly");
+    Ok(())
+}

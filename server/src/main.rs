@@ -1,1 +1,105 @@
-fn main() {}
+//! `baoxue-server`: parse the command line and call the library.
+
+use baoxue_server::{Settings, admin, demo, serve};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(name = "baoxue-server", version, about = "保学 Baoxue sync server")]
+struct Cli {
+    /// Where the database and photos live.
+    #[arg(long, env = "BAOXUE_DATA_DIR", default_value = "./data", global = true)]
+    data_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the server.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "BAOXUE_ADDR", default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Seed the demo county first if the database is empty.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Seed the demo county (if the database is empty).
+    Demo,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(admin::UserCommand),
+    /// Import or export the student roster (.xlsx or .csv with the registry's Chinese headers).
+    #[command(subcommand)]
+    Roster(admin::RosterCommand),
+    /// Verify every student's audit hash chain.
+    VerifyAudit,
+}
+
+fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()))
+        .init();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("错误 error: {e}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    match cli.command {
+        Command::Serve { addr, demo: seed } => {
+            if seed {
+                demo_seed(&cli.data_dir)?;
+            }
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let listener = tokio::net::TcpListener::bind(&addr).await?;
+                println!("保学服务器已启动 Baoxue server on http://{}", listener.local_addr()?);
+                serve(listener, Settings { data_dir: cli.data_dir }, shutdown_signal()).await?;
+                Ok::<_, Box<dyn std::error::Error>>(())
+            })?;
+        }
+        Command::Demo => demo_seed(&cli.data_dir)?,
+        Command::User(cmd) => admin::user(&cli.data_dir, cmd)?,
+        Command::Roster(cmd) => admin::roster(&cli.data_dir, cmd)?,
+        Command::VerifyAudit => {
+            let ok = admin::verify_audit(&cli.data_dir)?;
+            if !ok {
+                std::process::exit(2);
+            }
+        }
+    }
+    Ok(())
+}
+
+fn demo_seed(data_dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
+    let (store, state) = baoxue_server::open(data_dir)?;
+    match demo::seed(store.as_ref(), &state.photos, chrono::Utc::now())? {
+        Some(summary) => println!("{summary}"),
+        None => println!("数据库已有数据，未重复生成演示数据 (database not empty; demo not seeded)"),
+    }
+    store.close();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -104,3 +104,23 @@ pub fn pull(store: &dyn Store, session: &Session, cursor: Option<&str>, limit: u
     let caseload = store.caseload(&session.user)?;
     Ok(store.pull(&caseload, cursor, limit.clamp(1, MAX_PULL_PAGE))?)
 }
+
+/// Store ops made by the server itself (roster import, demo data, console actions) on behalf
+/// of `user` from `device`. The caller has already decided they are allowed; subjects are still
+/// resolved the usual way so scoping and files see them.
+pub fn push_trusted(
+    store: &dyn Store,
+    user: baoxue_shared::ids::UserId,
+    device: baoxue_shared::ids::DeviceId,
+    ops: Vec<baoxue_shared::op::Op>,
+    now: DateTime<Utc>,
+) -> Result<PushReceipt, SyncError> {
+    let subjects = scope::subjects(store, &ops)??;
+    let batch = CheckedBatch {
+        batch: baoxue_shared::ids::BatchId::new(),
+        user,
+        device,
+        ops: ops.into_iter().zip(subjects).collect(),
+    };
+    Ok(store.push(batch, now)?)
+}

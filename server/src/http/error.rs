@@ -175,3 +175,4 @@ impl From<tokio::task::JoinError> for ApiError {
         Self::internal(e)
     }
 }
+

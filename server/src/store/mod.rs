@@ -12,7 +12,7 @@ pub mod sqlite;
 use baoxue_shared::ids::{BatchId, DeviceId, GuardianId, HouseholdId, OpId, RecordId, StudentId, UserId};
 use baoxue_shared::observation::Sha256;
 use baoxue_shared::op::Op;
-use baoxue_shared::people::{Assignment, User};
+use baoxue_shared::people::{Assignment, School, User};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{HashMap, HashSet};
@@ -228,6 +228,13 @@ pub trait Store: Send + Sync + 'static {
     fn login_failures_since(&self, account: &str, since: DateTime<Utc>) -> Result<u32, StoreError>;
     /// Forget failed logins after a success.
     fn clear_login_failures(&self, account: &str) -> Result<(), StoreError>;
+
+    /// Add or rename a school.
+    fn save_school(&self, school: &School) -> Result<(), StoreError>;
+    /// Every school.
+    fn schools(&self) -> Result<Vec<School>, StoreError>;
+    /// Whether any account exists (an empty database gets the demo county).
+    fn has_accounts(&self) -> Result<bool, StoreError>;
 
     // ----- sync -----
     /// The students and households in `user`'s care.

@@ -285,6 +285,31 @@ impl Store for SqliteStore {
         })
     }
 
+    fn save_school(&self, school: &School) -> Result<(), StoreError> {
+        let sc = school.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO schools(id, name, area) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO UPDATE SET name = ?2, area = ?3",
+                (sc.id.to_string(), &sc.name, serde_json::to_string(&sc.area).map_err(|e| corrupt("area", e))?),
+            )?;
+            Ok(())
+        })
+    }
+    fn schools(&self) -> Result<Vec<School>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT id, name, area FROM schools ORDER BY name")?;
+            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+            rows.map(|r| {
+                let (id, name, area) = r?;
+                Ok(School { id: parse_id(&id)?, name, area: serde_json::from_str(&area).map_err(|e| corrupt("area", e))? })
+            })
+            .collect()
+        })
+    }
+    fn has_accounts(&self) -> Result<bool, StoreError> {
+        self.read(|c| Ok(c.query_row("SELECT EXISTS(SELECT 1 FROM users)", [], |r| r.get(0))?))
+    }
+
     fn caseload(&self, user: &User) -> Result<Caseload, StoreError> {
         self.read(|c| log::caseload(c, user))
     }

@@ -94,6 +94,7 @@ const MIGRATIONS: &[&str] = &[
         scope_version INTEGER NOT NULL DEFAULT 0
     );
     CREATE TABLE guardians (id TEXT PRIMARY KEY, student TEXT);
+    CREATE TABLE schools (id TEXT PRIMARY KEY, name TEXT NOT NULL, area TEXT NOT NULL);
     CREATE INDEX guardians_student ON guardians(student);
     CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 

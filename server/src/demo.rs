@@ -1,0 +1,270 @@
+//! The demo county: what the README's run command shows on a fresh machine. A few townships
+//! and villages of a real county, schools, about 500 students aged 6–15 with households and
+//! guardians, teachers paired with students, liaisons with registered-poor households,
+//! supervisors, dropouts with persuasion histories, device checks with photos — with realistic
+//! Chinese names, places and dates. Seeded only into an empty database.
+
+use crate::auth::hash_password;
+use crate::photos::PhotoFiles;
+use crate::store::{Store, StoreError};
+use crate::sync::{SyncError, push_trusted};
+use baoxue_shared::area::{AreaScope, Division};
+use baoxue_shared::author::Author;
+use baoxue_shared::exif::{PhotoFacts, with_exif};
+use baoxue_shared::ids::{DeviceId, SchoolId, UserId};
+use baoxue_shared::observation::{PhotoRef, Sha256, VisitKind};
+use baoxue_shared::op::{Op, StudentField, Target};
+use baoxue_shared::people::{Assignment, Household, Role, School, Student, User};
+use baoxue_shared::replica::Replica;
+use baoxue_shared::sample;
+use baoxue_shared::status::EnrolmentStatus;
+use chrono::{DateTime, Duration, Utc};
+use std::fmt;
+
+/// The password of every demo account.
+pub const DEMO_PASSWORD: &str = "baoxue2026";
+
+/// What was seeded.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub students: usize,
+    pub households: usize,
+    pub teachers: usize,
+    pub liaisons: usize,
+    pub dropouts: usize,
+    pub photos: usize,
+    pub ops: usize,
+}
+
+impl fmt::Display for Summary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "演示数据已生成 demo county seeded:")?;
+        writeln!(
+            f,
+            "  学生 {} 名，户 {} 户，帮扶教师 {} 名，联络员 {} 名，辍学/劝返 {} 名，照片 {} 张，操作 {} 条",
+            self.students, self.households, self.teachers, self.liaisons, self.dropouts, self.photos, self.ops
+        )?;
+        writeln!(f, "  账号 accounts (密码 password: {DEMO_PASSWORD}):")?;
+        writeln!(f, "    county        县级督导 (从江县)")?;
+        writeln!(f, "    township1     乡镇督导 (丙妹镇)")?;
+        writeln!(f, "    school1       学校管理员")?;
+        writeln!(f, "    teacher01..   帮扶教师")?;
+        write!(f, "    liaison01..   教育扶贫联络员")
+    }
+}
+
+/// Why seeding failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Auth(#[from] crate::auth::AuthError),
+    #[error(transparent)]
+    Photo(#[from] crate::photos::PhotoError),
+}
+
+struct Worker {
+    user: User,
+    author: Author,
+    ops: Vec<Op>,
+}
+
+impl Worker {
+    fn new(account: String, name: String, role: Role) -> Self {
+        let user = User { id: UserId::new(), account, name, role, assignments: vec![] };
+        let author = Author::new(user.id, DeviceId::new());
+        Self { user, author, ops: vec![] }
+    }
+}
+
+/// Seed the demo county into an empty store; `None` if it already holds accounts.
+pub fn seed(store: &dyn Store, photos: &PhotoFiles, now: DateTime<Utc>) -> Result<Option<Summary>, DemoError> {
+    if store.has_accounts()? {
+        return Ok(None);
+    }
+    let mut rng = fastrand::Rng::with_seed(2026);
+    let mut summary = Summary::default();
+    let hash = hash_password(DEMO_PASSWORD)?;
+    let today = baoxue_shared::time::china_date(now);
+    let term_start = now - Duration::days(80);
+    let county = Division::coded(sample::COUNTY.0, sample::COUNTY.1).expect("valid constant");
+
+    // Schools: a central primary and a junior middle school per township.
+    let mut schools = Vec::new();
+    for (tn, tc, _) in sample::TOWNSHIPS {
+        for (suffix, junior) in [("中心小学", false), ("中学", true)] {
+            let area = baoxue_shared::area::AdminArea {
+                county: county.clone(),
+                township: Division::coded(*tn, tc).expect("valid constant"),
+                village: Division::named(format!("{tn}政府驻地")),
+                group: None,
+            };
+            let school = School { id: SchoolId::new(), name: format!("从江县{tn}{suffix}"), area };
+            store.save_school(&school)?;
+            schools.push((school, junior));
+        }
+    }
+
+    let mut admin = Worker::new("admin".into(), "系统管理员".into(), Role::SystemAdmin);
+    let mut county_sup = Worker::new("county".into(), "潘督学".into(), Role::CountySupervisor);
+    county_sup.user.assignments.push(Assignment::Area { area: AreaScope::County(county.clone()) });
+    let (t1n, t1c, _) = sample::TOWNSHIPS[0];
+    let mut town_sup = Worker::new("township1".into(), "龙主任".into(), Role::TownshipSupervisor);
+    town_sup.user.assignments.push(Assignment::Area {
+        area: AreaScope::Township { county: county.clone(), township: Division::coded(t1n, t1c).expect("valid") },
+    });
+    let mut school_admin = Worker::new("school1".into(), "吴校长".into(), Role::SchoolAdmin);
+    school_admin.user.assignments.push(Assignment::School { school: schools[0].0.id });
+
+    let mut teachers: Vec<Worker> = (1..=25)
+        .map(|i| Worker::new(format!("teacher{i:02}"), sample::name(&mut rng, if i % 3 == 0 { baoxue_shared::people::Sex::Male } else { baoxue_shared::people::Sex::Female }), Role::Teacher))
+        .collect();
+    let mut liaisons: Vec<Worker> = (1..=10)
+        .map(|i| Worker::new(format!("liaison{i:02}"), sample::name(&mut rng, baoxue_shared::people::Sex::Male), Role::Liaison))
+        .collect();
+
+    // Households and students, put on the roster by the admin.
+    // Everything written so far, so each status change names what it supersedes.
+    let mut world = Replica::new();
+    let mut kids: Vec<(Student, Household)> = Vec::new();
+    while kids.len() < 500 {
+        let h = sample::household(&mut rng);
+        for op in admin.author.household_ops(&world, &h, term_start) {
+            world.apply(op.clone()).ok();
+            admin.ops.push(op);
+        }
+        summary.households += 1;
+        for _ in 0..rng.usize(1..=2) {
+            let mut s = sample::student(&mut rng, &h, today);
+            let junior = s.grade.is_some_and(|g| g.number() >= 7);
+            let township = &h.area.township.name;
+            s.school = schools
+                .iter()
+                .find(|(sc, j)| *j == junior && sc.area.township.name == *township)
+                .map(|(sc, _)| sc.id);
+            let g = sample::guardian(&mut rng, s.id);
+            let mut ops = admin.author.student_ops(&world, &s, term_start);
+            ops.extend(admin.author.guardian_ops(&world, &g, term_start));
+            for op in ops {
+                world.apply(op.clone()).ok();
+                admin.ops.push(op);
+            }
+            kids.push((s, h.clone()));
+        }
+    }
+    summary.students = kids.len();
+
+    // Pair teachers with students (20 each) and liaisons with registered-poor households.
+    for (i, (s, _)) in kids.iter().enumerate() {
+        let n = teachers.len();
+        teachers[i % n].user.assignments.push(Assignment::Student { student: s.id });
+    }
+    let mut seen = std::collections::HashSet::new();
+    let poor: Vec<&Household> = kids.iter().map(|(_, h)| h).filter(|h| h.registered_poor && seen.insert(h.id)).collect();
+    for (i, h) in poor.iter().enumerate() {
+        let n = liaisons.len();
+        liaisons[i % n].user.assignments.push(Assignment::Household { household: h.id });
+    }
+
+    // The term's work: home visits for most students, device checks for poor households,
+    // persuasion for some dropouts.
+    for (i, (s, h)) in kids.iter().enumerate() {
+        let t = &mut teachers[i % 25];
+        if rng.u8(..10) < 6 {
+            let at = term_start + Duration::days(rng.i64(5..75)) + Duration::hours(rng.i64(0..8));
+            let v = sample::visit(&mut rng, VisitKind::HomeVisit, t.user.id, s.id, h, at);
+            let saved = v.ended_at.unwrap_or(at) + Duration::minutes(2);
+            t.ops.push(t.author.record(v, saved));
+        }
+        if i % 33 == 5 {
+            summary.dropouts += 1;
+            let mut at = term_start + Duration::days(rng.i64(5..30));
+            for st in [EnrolmentStatus::SuspectedDropout, EnrolmentStatus::DroppedOut, EnrolmentStatus::Persuading] {
+                at += Duration::days(rng.i64(2..6));
+                let w = t.author.set(&world, Target::Student { id: s.id, set: StudentField::Status(st) }, at);
+                world.apply(w.clone()).ok();
+                t.ops.push(w);
+            }
+            for attempt in 0..rng.usize(1..=3) {
+                at += Duration::days(rng.i64(5..12));
+                let mut v = sample::visit(&mut rng, VisitKind::Persuasion, t.user.id, s.id, h, at);
+                v.photos = vec![make_photo(store, photos, &mut rng, t.user.id, at, h, &mut summary)?];
+                let saved = v.ended_at.unwrap_or(at) + Duration::minutes(2);
+                t.ops.push(t.author.record(v, saved));
+                if attempt == 2 {
+                    let w = t.author.set(&world, Target::Student { id: s.id, set: StudentField::Status(EnrolmentStatus::Returned) }, saved);
+                    world.apply(w.clone()).ok();
+                    t.ops.push(w);
+                }
+            }
+        }
+    }
+    for (i, h) in poor.iter().enumerate() {
+        let n = liaisons.len();
+        let l = &mut liaisons[i % n];
+        let Some((s, _)) = kids.iter().find(|(_, kh)| kh.id == h.id) else { continue };
+        let at = term_start + Duration::days(rng.i64(10..70)) + Duration::hours(rng.i64(0..8));
+        let mut v = sample::visit(&mut rng, VisitKind::HouseholdVisit, l.user.id, s.id, h, at);
+        // Every liaison visit checks the learning device.
+        if v.device_check.is_none() {
+            v = sample::visit(&mut rng, VisitKind::HouseholdVisit, l.user.id, s.id, h, at);
+        }
+        if !v.photos.is_empty() {
+            v.photos = vec![make_photo(store, photos, &mut rng, l.user.id, at, h, &mut summary)?];
+        }
+        let saved = v.ended_at.unwrap_or(at) + Duration::minutes(2);
+        l.ops.push(l.author.record(v, saved));
+    }
+
+    // Accounts first (scopes need them), then the roster, then each worker's field work.
+    for w in [&admin, &county_sup, &town_sup, &school_admin].into_iter().chain(teachers.iter()).chain(liaisons.iter()) {
+        store.add_account(&w.user, &hash)?;
+    }
+    summary.teachers = teachers.len();
+    summary.liaisons = liaisons.len();
+    for chunk in std::mem::take(&mut admin.ops).chunks(2000) {
+        summary.ops += chunk.len();
+        push_trusted(store, admin.user.id, admin.author.device, chunk.to_vec(), term_start)?;
+    }
+    for w in teachers.iter_mut().chain(liaisons.iter_mut()) {
+        let ops = std::mem::take(&mut w.ops);
+        summary.ops += ops.len();
+        if !ops.is_empty() {
+            push_trusted(store, w.user.id, w.author.device, ops, now)?;
+        }
+    }
+    Ok(Some(summary))
+}
+
+/// A photo of the visit: a small real JPEG with EXIF time and GPS near the house, stored.
+fn make_photo(
+    store: &dyn Store,
+    files: &PhotoFiles,
+    rng: &mut fastrand::Rng,
+    by: UserId,
+    at: DateTime<Utc>,
+    h: &Household,
+    summary: &mut Summary,
+) -> Result<PhotoRef, DemoError> {
+    let (r, g, b) = (rng.u8(..), rng.u8(..), rng.u8(..));
+    let (w, ht) = (640u32, 480u32);
+    let img = image::RgbImage::from_fn(w, ht, |x, y| {
+        let stripe = ((x / 40 + y / 40) % 2) as u8;
+        image::Rgb([r.wrapping_add(stripe * 60), g.wrapping_add((y / 8) as u8), b.wrapping_add((x / 8) as u8)])
+    });
+    let mut jpeg = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
+        .encode_image(&img)
+        .map_err(|e| crate::photos::PhotoError::Io(std::io::Error::other(e)))?;
+    let captured = at + Duration::minutes(rng.i64(1..15));
+    let gps = h.location;
+    let bytes = with_exif(&jpeg, &PhotoFacts { captured_at: Some(captured), gps, orientation: Some(1) });
+    let sha = Sha256::of(&bytes);
+    let meta = files.ingest(&sha, &bytes, by, at)?;
+    store.save_photo(&meta)?;
+    summary.photos += 1;
+    Ok(PhotoRef { sha256: sha, bytes: bytes.len() as u64, width: w, height: ht, captured_at: Some(captured), gps })
+}

@@ -1,0 +1,94 @@
+//! The HTTP API: JSON over HTTP for phones and the console. Handlers are thin: they extract,
+//! call a service or the store on the blocking pool, and return; errors are mapped once in
+//! `error`. No SQL here.
+
+mod auth;
+pub mod error;
+mod photos;
+mod students;
+mod sync;
+
+use crate::photos::PhotoFiles;
+use crate::store::{Session, Store};
+use axum::Router;
+use axum::extract::{DefaultBodyLimit, FromRequestParts};
+use axum::http::request::Parts;
+use axum::routing::{get, post};
+use baoxue_shared::time::TermCalendar;
+use error::ApiError;
+use std::sync::Arc;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Arc<dyn Store>,
+    pub photos: PhotoFiles,
+    pub terms: Arc<TermCalendar>,
+}
+
+impl AppState {
+    /// Run blocking store work off the async threads.
+    pub async fn blocking<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&dyn Store) -> Result<T, ApiError> + Send + 'static,
+    ) -> Result<T, ApiError> {
+        let store = self.store.clone();
+        tokio::task::spawn_blocking(move || f(store.as_ref())).await?
+    }
+}
+
+/// The caller, from `Authorization: Bearer <token>`.
+pub struct Authed(pub Session);
+
+impl FromRequestParts<AppState> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(crate::auth::AuthError::MissingToken)?
+            .to_string();
+        let now = chrono::Utc::now();
+        let session = state.blocking(move |s| Ok(crate::auth::authenticate(s, &token, now)?)).await?;
+        Ok(Authed(session))
+    }
+}
+
+/// The router with all routes. Tests drive it with `oneshot`; `serve` binds it to a port.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/api/login", post(auth::login))
+        .route("/api/logout", post(auth::logout))
+        .route("/api/me", get(auth::me))
+        .route(
+            "/api/sync/push",
+            post(sync::push).layer(DefaultBodyLimit::max(baoxue_shared::wire::MAX_BATCH_BYTES)),
+        )
+        .route("/api/sync/pull", get(sync::pull))
+        .route("/api/students", get(students::list))
+        .route("/api/students/{id}/file", get(students::file))
+        .route("/api/photos/missing", post(photos::missing))
+        .route(
+            "/api/photos/{sha256}",
+            get(photos::get)
+                .head(photos::status)
+                .put(photos::put)
+                .patch(photos::patch)
+                .layer(DefaultBodyLimit::max(crate::photos::MAX_PHOTO_BYTES as usize)),
+        )
+        .route("/api/photos/{sha256}/thumb", get(photos::thumb))
+        .route("/api/openapi.json", get(crate::openapi::document))
+        .route("/", get(index))
+        .layer(tower_http::decompression::RequestDecompressionLayer::new())
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn index() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("index.html"))
+}

@@ -1,0 +1,134 @@
+//! Students in the caller's care: the filtered list, and one student's file (一生一案).
+
+use super::error::ApiError;
+use super::{AppState, Authed};
+use crate::store::{Store, StudentRow};
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use baoxue_shared::file::{FileContext, StudentFile};
+use baoxue_shared::ids::{SchoolId, StudentId};
+use baoxue_shared::observation::Sha256;
+use baoxue_shared::op::OpBody;
+use baoxue_shared::people::FocusGroup;
+use baoxue_shared::replica::Replica;
+use baoxue_shared::status::EnrolmentStatus;
+use baoxue_shared::time::TermCalendar;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::HashSet;
+
+/// List filters; all optional, combined with AND.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListQuery {
+    pub status: Option<EnrolmentStatus>,
+    pub school: Option<SchoolId>,
+    pub village: Option<String>,
+    pub focus: Option<FocusGroup>,
+    /// Only students with overdue work (a follow-up, a home visit, a subsidy check).
+    #[serde(default)]
+    pub overdue: bool,
+}
+
+pub(super) async fn list(State(st): State<AppState>, Authed(session): Authed, Query(q): Query<ListQuery>) -> Result<Json<Vec<StudentRow>>, ApiError> {
+    let terms = st.terms.clone();
+    let rows = st
+        .blocking(move |s| {
+            let cl = s.caseload(&session.user)?;
+            let ids: HashSet<StudentId> = cl.students.keys().copied().collect();
+            let mut rows: Vec<StudentRow> = s
+                .student_rows(&ids)?
+                .into_iter()
+                .filter(|r| q.status.is_none_or(|x| r.status == Some(x)))
+                .filter(|r| q.school.is_none_or(|x| r.school == Some(x)))
+                .filter(|r| q.village.as_ref().is_none_or(|x| r.village.as_ref() == Some(x)))
+                .filter(|r| q.focus.is_none_or(|x| r.focus_groups.contains(&x)))
+                .collect();
+            if q.overdue {
+                let now = Utc::now();
+                let mut keep = Vec::new();
+                for r in rows {
+                    if build_file(s, r.id, &terms, now)?.due.iter().any(|d| d.is_overdue()) {
+                        keep.push(r);
+                    }
+                }
+                rows = keep;
+            }
+            Ok(rows)
+        })
+        .await?;
+    Ok(Json(rows))
+}
+
+/// A photo the file refers to, with where to fetch it.
+#[derive(Debug, Serialize)]
+pub struct PhotoLink {
+    pub sha256: Sha256,
+    pub present: bool,
+    pub url: String,
+    pub thumb_url: String,
+}
+
+/// A student's file with links to its photos.
+#[derive(Debug, Serialize)]
+pub struct FileResponse {
+    pub file: StudentFile,
+    pub photos: Vec<PhotoLink>,
+}
+
+/// Build a student's file from everything stored about them, with the shared function.
+pub fn build_file(s: &dyn Store, student: StudentId, terms: &TermCalendar, now: DateTime<Utc>) -> Result<StudentFile, ApiError> {
+    let ops = s.ops_about_student(student)?;
+    let hashes: Vec<Sha256> = ops
+        .iter()
+        .filter_map(|o| match &o.body {
+            OpBody::Record(v) => Some(v.photos.iter().map(|p| p.sha256)),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let present = s.photos_present(&hashes)?;
+    let mut r = Replica::new();
+    for op in ops {
+        r.apply(op).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+    }
+    let is_present = |h: &Sha256| present.contains(h);
+    Ok(StudentFile::build(&r, student, &FileContext { now, terms, photo_present: &is_present }))
+}
+
+pub(super) async fn file(State(st): State<AppState>, Authed(session): Authed, Path(id): Path<String>) -> Result<Json<FileResponse>, ApiError> {
+    let student: StudentId = id.parse().map_err(|_| ApiError::not_found("student"))?;
+    let terms = st.terms.clone();
+    let resp = st
+        .blocking(move |s| {
+            let cl = s.caseload(&session.user)?;
+            if !crate::scope::may_read(&cl, student) {
+                // Out of scope and nonexistent look the same: no probing for who exists.
+                return Err(ApiError::not_found("student"));
+            }
+            let file = build_file(s, student, &terms, Utc::now())?;
+            let mut hashes: Vec<Sha256> = file
+                .timeline
+                .iter()
+                .filter_map(|e| match &e.event {
+                    baoxue_shared::file::Event::Visit { visit, .. } => Some(visit.photos.iter().map(|p| p.sha256)),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            hashes.sort();
+            hashes.dedup();
+            let present = s.photos_present(&hashes)?;
+            let photos = hashes
+                .into_iter()
+                .map(|h| PhotoLink {
+                    present: present.contains(&h),
+                    url: format!("/api/photos/{h}"),
+                    thumb_url: format!("/api/photos/{h}/thumb"),
+                    sha256: h,
+                })
+                .collect();
+            Ok(FileResponse { file, photos })
+        })
+        .await?;
+    Ok(Json(resp))
+}

@@ -1,0 +1,128 @@
+//! The OpenAPI 3 description of the API, served at `/api/openapi.json`. Written out here rather
+//! than derived: the wire types live in `baoxue_shared`, which stays free of server crates. A
+//! test checks that every route the router serves is described.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+/// Every API path with its methods, as the router serves them.
+pub const PATHS: &[(&str, &[&str])] = &[
+    ("/api/login", &["post"]),
+    ("/api/logout", &["post"]),
+    ("/api/me", &["get"]),
+    ("/api/sync/push", &["post"]),
+    ("/api/sync/pull", &["get"]),
+    ("/api/students", &["get"]),
+    ("/api/students/{id}/file", &["get"]),
+    ("/api/photos/missing", &["post"]),
+    ("/api/photos/{sha256}", &["get", "head", "put", "patch"]),
+    ("/api/photos/{sha256}/thumb", &["get"]),
+    ("/api/openapi.json", &["get"]),
+];
+
+fn error_response(desc: &str) -> Value {
+    json!({ "description": desc, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
+}
+
+/// The document.
+pub fn spec() -> Value {
+    let bearer = json!([{ "token": [] }]);
+    let errors = json!({
+        "400": error_response("malformed request"),
+        "401": error_response("missing, invalid or expired token"),
+        "403": error_response("outside the caller's caseload"),
+        "422": error_response("invalid content; `fields` names each bad field"),
+    });
+    let mut paths = serde_json::Map::new();
+    let op = |summary: &str, secured: bool, extra: Value| {
+        let mut o = json!({ "summary": summary, "responses": errors.clone() });
+        if secured {
+            o["security"] = bearer.clone();
+        }
+        if let (Some(o), Some(e)) = (o.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                o.insert(k.clone(), v.clone());
+            }
+        }
+        o
+    };
+    paths.insert("/api/login".into(), json!({ "post": op("Log in from a device; returns a bearer token bound to that device", false, json!({
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["account", "password", "device"], "properties": { "account": { "type": "string" }, "password": { "type": "string" }, "device": { "type": "string", "format": "uuid" } } } } } },
+        "responses": { "200": { "description": "token, expiry and user" }, "401": error_response("wrong account or password"), "429": error_response("too many failed logins; see Retry-After") }
+    })) }));
+    paths.insert("/api/logout".into(), json!({ "post": op("Revoke the calling token", true, json!({})) }));
+    paths.insert("/api/me".into(), json!({ "get": op("The caller and the size of their caseload", true, json!({})) }));
+    paths.insert("/api/sync/push".into(), json!({ "post": op("Push a batch of operations. Idempotent by batch id; the receipt lists exactly the ops durably stored. A batch touching anything outside the caseload is refused whole. Bodies may be zstd- or gzip-compressed (Content-Encoding).", true, json!({
+        "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Batch" } } } },
+        "responses": { "200": { "description": "stored", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PushReceipt" } } } }, "409": error_response("an op id already stored with different content"), "413": error_response("batch too large") }
+    })) }));
+    paths.insert("/api/sync/pull".into(), json!({ "get": op("Everything in the caller's caseload after a cursor, paged. A first pull (no cursor) bootstraps the caseload; students newly in care arrive with their whole history.", true, json!({
+        "parameters": [ { "name": "cursor", "in": "query", "schema": { "type": "string" } }, { "name": "limit", "in": "query", "schema": { "type": "integer", "maximum": 2000 } } ],
+        "responses": { "200": { "description": "a page", "content": { "application/json": { "schema": { "type": "object", "properties": { "ops": { "type": "array", "items": { "$ref": "#/components/schemas/Op" } }, "cursor": { "type": "string" }, "more": { "type": "boolean" } } } } } } }
+    })) }));
+    paths.insert("/api/students".into(), json!({ "get": op("Students in the caller's care, filtered", true, json!({
+        "parameters": [
+            { "name": "status", "in": "query", "schema": { "$ref": "#/components/schemas/EnrolmentStatus" } },
+            { "name": "school", "in": "query", "schema": { "type": "string", "format": "uuid" } },
+            { "name": "village", "in": "query", "schema": { "type": "string" } },
+            { "name": "focus", "in": "query", "schema": { "type": "string", "enum": ["registered_poor", "left_behind", "migrant", "learning_difficulty", "disabled"] } },
+            { "name": "overdue", "in": "query", "schema": { "type": "boolean" } }
+        ]
+    })) }));
+    paths.insert("/api/students/{id}/file".into(), json!({ "get": op("A student's file (一生一案): current state, timeline, due work, conflicts, missing evidence, photo links", true, json!({
+        "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } } ]
+    })) }));
+    paths.insert("/api/photos/missing".into(), json!({ "post": op("Which of these photo hashes the server still needs", true, json!({})) }));
+    let sha_param = json!([ { "name": "sha256", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-fA-F]{64}$" } } ]);
+    paths.insert("/api/photos/{sha256}".into(), json!({
+        "get": op("Download a photo", true, json!({ "parameters": sha_param })),
+        "head": op("Whether the server has the photo (200) or how many bytes of an upload it holds (404 with Upload-Offset)", true, json!({ "parameters": sha_param })),
+        "put": op("Upload a whole photo (JPEG, PNG or WebP; checked against its hash and decoded)", true, json!({ "parameters": sha_param, "responses": { "200": { "description": "stored" }, "415": error_response("not a JPEG, PNG or WebP"), "413": error_response("too large") } })),
+        "patch": op("Upload a chunk: Upload-Offset where it starts, Upload-Length the full size. 202 with the new offset while incomplete; 200 once stored.", true, json!({ "parameters": sha_param, "responses": { "202": { "description": "chunk stored" }, "409": error_response("offset does not match the server's") } }))
+    }));
+    paths.insert("/api/photos/{sha256}/thumb".into(), json!({ "get": op("A 320 px JPEG thumbnail", true, json!({ "parameters": sha_param })) }));
+    paths.insert("/api/openapi.json".into(), json!({ "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3 document" } } } }));
+
+    json!({
+        "openapi": "3.0.3",
+        "info": { "title": "保学 Baoxue sync API", "version": env!("CARGO_PKG_VERSION"), "description": "Offline-first sync for home visits, device checks and persuasion to return to school. Wire protocol version 1." },
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "token": { "type": "http", "scheme": "bearer" } },
+            "schemas": {
+                "Error": { "type": "object", "properties": { "error": { "type": "object", "properties": {
+                    "code": { "type": "string" }, "message": { "type": "string" }, "zh": { "type": "string" },
+                    "fields": { "type": "array", "items": { "type": "object", "properties": { "field": { "type": "string" }, "code": { "type": "string" }, "zh": { "type": "string" }, "en": { "type": "string" } } } } } } } },
+                "Batch": { "type": "object", "required": ["v", "batch", "device", "ops"], "properties": { "v": { "type": "integer", "enum": [1] }, "batch": { "type": "string", "format": "uuid" }, "device": { "type": "string", "format": "uuid" }, "ops": { "type": "array", "maxItems": 5000, "items": { "$ref": "#/components/schemas/Op" } } } },
+                "Op": { "type": "object", "required": ["id", "hlc", "device", "author", "device_time", "body"], "properties": {
+                    "id": { "type": "string", "format": "uuid" }, "hlc": { "type": "object", "properties": { "ms": { "type": "integer" }, "c": { "type": "integer" } } },
+                    "device": { "type": "string", "format": "uuid" }, "author": { "type": "string", "format": "uuid" },
+                    "device_time": { "type": "string", "format": "date-time" }, "received_at": { "type": "string", "format": "date-time" },
+                    "body": { "type": "object", "description": "tagged by `type`: `set` (a field write with `target` and `prev`), `record` (a visit), `void` (record, reason); see baoxue_shared::op" } } },
+                "PushReceipt": { "type": "object", "properties": { "batch": { "type": "string", "format": "uuid" }, "stored": { "type": "array", "items": { "type": "string", "format": "uuid" } }, "new": { "type": "integer" }, "received_at": { "type": "string", "format": "date-time" } } },
+                "EnrolmentStatus": { "type": "string", "enum": ["in_school", "suspected_dropout", "dropped_out", "persuading", "returned", "home_teaching", "remote_teaching", "deferred_enrolment", "exempt", "transferred_out", "graduated"] }
+            }
+        }
+    })
+}
+
+/// `GET /api/openapi.json`.
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_route_is_described_with_its_methods() {
+        let spec = spec();
+        for (path, methods) in PATHS {
+            for m in *methods {
+                assert!(spec["paths"][path][m].is_object(), "{m} {path} is not in the document");
+            }
+        }
+        assert_eq!(spec["paths"].as_object().unwrap().len(), PATHS.len());
+    }
+}
