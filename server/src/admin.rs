@@ -46,10 +46,22 @@ pub enum RosterCommand {
 pub fn user(data_dir: &Path, cmd: UserCommand) -> Result<(), Box<dyn std::error::Error>> {
     let (store, _) = crate::open(data_dir)?;
     match cmd {
-        UserCommand::Add { account, name, role, password } => {
-            let role: baoxue_shared::people::Role = serde_json::from_value(serde_json::Value::String(role.clone()))
-                .map_err(|_| format!("unknown role {role}"))?;
-            let user = baoxue_shared::people::User { id: baoxue_shared::ids::UserId::new(), account, name, role, assignments: vec![] };
+        UserCommand::Add {
+            account,
+            name,
+            role,
+            password,
+        } => {
+            let role: baoxue_shared::people::Role =
+                serde_json::from_value(serde_json::Value::String(role.clone()))
+                    .map_err(|_| format!("unknown role {role}"))?;
+            let user = baoxue_shared::people::User {
+                id: baoxue_shared::ids::UserId::new(),
+                account,
+                name,
+                role,
+                assignments: vec![],
+            };
             store.add_account(&user, &crate::auth::hash_password(&password)?)?;
             println!("已添加账号 added {} ({})", user.account, role.zh());
         }
@@ -71,7 +83,10 @@ pub fn roster(_data_dir: &Path, _cmd: RosterCommand) -> Result<(), Box<dyn std::
 pub fn verify_audit(data_dir: &Path) -> Result<bool, Box<dyn std::error::Error>> {
     let (store, _) = crate::open(data_dir)?;
     let r = store.verify_chains()?;
-    println!("学生 {} 名，链节 {} 个 students {}, links {}", r.students, r.links, r.students, r.links);
+    println!(
+        "学生 {} 名，链节 {} 个 students {}, links {}",
+        r.students, r.links, r.students, r.links
+    );
     for f in &r.faults {
         println!("  ✗ 学生 {} 第{}节: {}", f.student, f.position, f.problem);
     }

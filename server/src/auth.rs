@@ -54,7 +54,11 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
 }
 
 fn verify_password(password: &str, phc: &str) -> bool {
-    PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(phc).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 /// The SHA-256 of a token, as stored.
@@ -71,10 +75,18 @@ pub struct Login {
 }
 
 /// Check an account's password and issue a token for `device`.
-pub fn login(store: &dyn Store, account: &str, password: &str, device: DeviceId, now: DateTime<Utc>) -> Result<Login, AuthError> {
+pub fn login(
+    store: &dyn Store,
+    account: &str,
+    password: &str,
+    device: DeviceId,
+    now: DateTime<Utc>,
+) -> Result<Login, AuthError> {
     let failures = store.login_failures_since(account, now - FAILURE_WINDOW)?;
     if failures >= MAX_FAILURES {
-        return Err(AuthError::TooManyAttempts { retry_after_secs: FAILURE_WINDOW.num_seconds() });
+        return Err(AuthError::TooManyAttempts {
+            retry_after_secs: FAILURE_WINDOW.num_seconds(),
+        });
     }
     let found = store.account(account)?;
     // Verify against a dummy hash when the account is unknown, so timing does not tell
@@ -96,13 +108,29 @@ pub fn login(store: &dyn Store, account: &str, password: &str, device: DeviceId,
     getrandom::fill(&mut bytes).map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let expires_at = now + TOKEN_LIFETIME;
-    store.save_token(&TokenRecord { hash: token_hash(&token), user: user.id, device, issued_at: now, expires_at })?;
-    Ok(Login { token, user, expires_at })
+    store.save_token(&TokenRecord {
+        hash: token_hash(&token),
+        user: user.id,
+        device,
+        issued_at: now,
+        expires_at,
+    })?;
+    Ok(Login {
+        token,
+        user,
+        expires_at,
+    })
 }
 
 /// The session of a bearer token.
-pub fn authenticate(store: &dyn Store, token: &str, now: DateTime<Utc>) -> Result<Session, AuthError> {
-    store.session(&token_hash(token), now)?.ok_or(AuthError::InvalidToken)
+pub fn authenticate(
+    store: &dyn Store,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Session, AuthError> {
+    store
+        .session(&token_hash(token), now)?
+        .ok_or(AuthError::InvalidToken)
 }
 
 /// A real argon2id hash, verified against when an account does not exist.
@@ -119,6 +147,9 @@ mod tests {
         assert!(h.starts_with("$argon2id$"));
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("correct horsf", &h));
-        assert!(matches!(hash_password("short"), Err(AuthError::WeakPassword)));
+        assert!(matches!(
+            hash_password("short"),
+            Err(AuthError::WeakPassword)
+        ));
     }
 }

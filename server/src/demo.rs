@@ -42,7 +42,13 @@ impl fmt::Display for Summary {
         writeln!(
             f,
             "  学生 {} 名，户 {} 户，帮扶教师 {} 名，联络员 {} 名，辍学/劝返 {} 名，照片 {} 张，操作 {} 条",
-            self.students, self.households, self.teachers, self.liaisons, self.dropouts, self.photos, self.ops
+            self.students,
+            self.households,
+            self.teachers,
+            self.liaisons,
+            self.dropouts,
+            self.photos,
+            self.ops
         )?;
         writeln!(f, "  账号 accounts (密码 password: {DEMO_PASSWORD}):")?;
         writeln!(f, "    county        县级督导 (从江县)")?;
@@ -74,14 +80,28 @@ struct Worker {
 
 impl Worker {
     fn new(account: String, name: String, role: Role) -> Self {
-        let user = User { id: UserId::new(), account, name, role, assignments: vec![] };
+        let user = User {
+            id: UserId::new(),
+            account,
+            name,
+            role,
+            assignments: vec![],
+        };
         let author = Author::new(user.id, DeviceId::new());
-        Self { user, author, ops: vec![] }
+        Self {
+            user,
+            author,
+            ops: vec![],
+        }
     }
 }
 
 /// Seed the demo county into an empty store; `None` if it already holds accounts.
-pub fn seed(store: &dyn Store, photos: &PhotoFiles, now: DateTime<Utc>) -> Result<Option<Summary>, DemoError> {
+pub fn seed(
+    store: &dyn Store,
+    photos: &PhotoFiles,
+    now: DateTime<Utc>,
+) -> Result<Option<Summary>, DemoError> {
     if store.has_accounts()? {
         return Ok(None);
     }
@@ -102,7 +122,11 @@ pub fn seed(store: &dyn Store, photos: &PhotoFiles, now: DateTime<Utc>) -> Resul
                 village: Division::named(format!("{tn}政府驻地")),
                 group: None,
             };
-            let school = School { id: SchoolId::new(), name: format!("从江县{tn}{suffix}"), area };
+            let school = School {
+                id: SchoolId::new(),
+                name: format!("从江县{tn}{suffix}"),
+                area,
+            };
             store.save_school(&school)?;
             schools.push((school, junior));
         }
@@ -110,20 +134,50 @@ pub fn seed(store: &dyn Store, photos: &PhotoFiles, now: DateTime<Utc>) -> Resul
 
     let mut admin = Worker::new("admin".into(), "系统管理员".into(), Role::SystemAdmin);
     let mut county_sup = Worker::new("county".into(), "潘督学".into(), Role::CountySupervisor);
-    county_sup.user.assignments.push(Assignment::Area { area: AreaScope::County(county.clone()) });
+    county_sup.user.assignments.push(Assignment::Area {
+        area: AreaScope::County(county.clone()),
+    });
     let (t1n, t1c, _) = sample::TOWNSHIPS[0];
-    let mut town_sup = Worker::new("township1".into(), "龙主任".into(), Role::TownshipSupervisor);
+    let mut town_sup = Worker::new(
+        "township1".into(),
+        "龙主任".into(),
+        Role::TownshipSupervisor,
+    );
     town_sup.user.assignments.push(Assignment::Area {
-        area: AreaScope::Township { county: county.clone(), township: Division::coded(t1n, t1c).expect("valid") },
+        area: AreaScope::Township {
+            county: county.clone(),
+            township: Division::coded(t1n, t1c).expect("valid"),
+        },
     });
     let mut school_admin = Worker::new("school1".into(), "吴校长".into(), Role::SchoolAdmin);
-    school_admin.user.assignments.push(Assignment::School { school: schools[0].0.id });
+    school_admin.user.assignments.push(Assignment::School {
+        school: schools[0].0.id,
+    });
 
     let mut teachers: Vec<Worker> = (1..=25)
-        .map(|i| Worker::new(format!("teacher{i:02}"), sample::name(&mut rng, if i % 3 == 0 { baoxue_shared::people::Sex::Male } else { baoxue_shared::people::Sex::Female }), Role::Teacher))
+        .map(|i| {
+            Worker::new(
+                format!("teacher{i:02}"),
+                sample::name(
+                    &mut rng,
+                    if i % 3 == 0 {
+                        baoxue_shared::people::Sex::Male
+                    } else {
+                        baoxue_shared::people::Sex::Female
+                    },
+                ),
+                Role::Teacher,
+            )
+        })
         .collect();
     let mut liaisons: Vec<Worker> = (1..=10)
-        .map(|i| Worker::new(format!("liaison{i:02}"), sample::name(&mut rng, baoxue_shared::people::Sex::Male), Role::Liaison))
+        .map(|i| {
+            Worker::new(
+                format!("liaison{i:02}"),
+                sample::name(&mut rng, baoxue_shared::people::Sex::Male),
+                Role::Liaison,
+            )
+        })
         .collect();
 
     // Households and students, put on the roster by the admin.
@@ -160,13 +214,23 @@ pub fn seed(store: &dyn Store, photos: &PhotoFiles, now: DateTime<Utc>) -> Resul
     // Pair teachers with students (20 each) and liaisons with registered-poor households.
     for (i, (s, _)) in kids.iter().enumerate() {
         let n = teachers.len();
-        teachers[i % n].user.assignments.push(Assignment::Student { student: s.id });
+        teachers[i % n]
+            .user
+            .assignments
+            .push(Assignment::Student { student: s.id });
     }
     let mut seen = std::collections::HashSet::new();
-    let poor: Vec<&Household> = kids.iter().map(|(_, h)| h).filter(|h| h.registered_poor && seen.insert(h.id)).collect();
+    let poor: Vec<&Household> = kids
+        .iter()
+        .map(|(_, h)| h)
+        .filter(|h| h.registered_poor && seen.insert(h.id))
+        .collect();
     for (i, h) in poor.iter().enumerate() {
         let n = liaisons.len();
-        liaisons[i % n].user.assignments.push(Assignment::Household { household: h.id });
+        liaisons[i % n]
+            .user
+            .assignments
+            .push(Assignment::Household { household: h.id });
     }
 
     // The term's work: home visits for most students, device checks for poor households,
@@ -182,20 +246,46 @@ pub fn seed(store: &dyn Store, photos: &PhotoFiles, now: DateTime<Utc>) -> Resul
         if i % 33 == 5 {
             summary.dropouts += 1;
             let mut at = term_start + Duration::days(rng.i64(5..30));
-            for st in [EnrolmentStatus::SuspectedDropout, EnrolmentStatus::DroppedOut, EnrolmentStatus::Persuading] {
+            for st in [
+                EnrolmentStatus::SuspectedDropout,
+                EnrolmentStatus::DroppedOut,
+                EnrolmentStatus::Persuading,
+            ] {
                 at += Duration::days(rng.i64(2..6));
-                let w = t.author.set(&world, Target::Student { id: s.id, set: StudentField::Status(st) }, at);
+                let w = t.author.set(
+                    &world,
+                    Target::Student {
+                        id: s.id,
+                        set: StudentField::Status(st),
+                    },
+                    at,
+                );
                 world.apply(w.clone()).ok();
                 t.ops.push(w);
             }
             for attempt in 0..rng.usize(1..=3) {
                 at += Duration::days(rng.i64(5..12));
                 let mut v = sample::visit(&mut rng, VisitKind::Persuasion, t.user.id, s.id, h, at);
-                v.photos = vec![make_photo(store, photos, &mut rng, t.user.id, at, h, &mut summary)?];
+                v.photos = vec![make_photo(
+                    store,
+                    photos,
+                    &mut rng,
+                    t.user.id,
+                    at,
+                    h,
+                    &mut summary,
+                )?];
                 let saved = v.ended_at.unwrap_or(at) + Duration::minutes(2);
                 t.ops.push(t.author.record(v, saved));
                 if attempt == 2 {
-                    let w = t.author.set(&world, Target::Student { id: s.id, set: StudentField::Status(EnrolmentStatus::Returned) }, saved);
+                    let w = t.author.set(
+                        &world,
+                        Target::Student {
+                            id: s.id,
+                            set: StudentField::Status(EnrolmentStatus::Returned),
+                        },
+                        saved,
+                    );
                     world.apply(w.clone()).ok();
                     t.ops.push(w);
                 }
@@ -205,7 +295,9 @@ pub fn seed(store: &dyn Store, photos: &PhotoFiles, now: DateTime<Utc>) -> Resul
     for (i, h) in poor.iter().enumerate() {
         let n = liaisons.len();
         let l = &mut liaisons[i % n];
-        let Some((s, _)) = kids.iter().find(|(_, kh)| kh.id == h.id) else { continue };
+        let Some((s, _)) = kids.iter().find(|(_, kh)| kh.id == h.id) else {
+            continue;
+        };
         let at = term_start + Duration::days(rng.i64(10..70)) + Duration::hours(rng.i64(0..8));
         let mut v = sample::visit(&mut rng, VisitKind::HouseholdVisit, l.user.id, s.id, h, at);
         // Every liaison visit checks the learning device.
@@ -213,21 +305,39 @@ pub fn seed(store: &dyn Store, photos: &PhotoFiles, now: DateTime<Utc>) -> Resul
             v = sample::visit(&mut rng, VisitKind::HouseholdVisit, l.user.id, s.id, h, at);
         }
         if !v.photos.is_empty() {
-            v.photos = vec![make_photo(store, photos, &mut rng, l.user.id, at, h, &mut summary)?];
+            v.photos = vec![make_photo(
+                store,
+                photos,
+                &mut rng,
+                l.user.id,
+                at,
+                h,
+                &mut summary,
+            )?];
         }
         let saved = v.ended_at.unwrap_or(at) + Duration::minutes(2);
         l.ops.push(l.author.record(v, saved));
     }
 
     // Accounts first (scopes need them), then the roster, then each worker's field work.
-    for w in [&admin, &county_sup, &town_sup, &school_admin].into_iter().chain(teachers.iter()).chain(liaisons.iter()) {
+    for w in [&admin, &county_sup, &town_sup, &school_admin]
+        .into_iter()
+        .chain(teachers.iter())
+        .chain(liaisons.iter())
+    {
         store.add_account(&w.user, &hash)?;
     }
     summary.teachers = teachers.len();
     summary.liaisons = liaisons.len();
     for chunk in std::mem::take(&mut admin.ops).chunks(2000) {
         summary.ops += chunk.len();
-        push_trusted(store, admin.user.id, admin.author.device, chunk.to_vec(), term_start)?;
+        push_trusted(
+            store,
+            admin.user.id,
+            admin.author.device,
+            chunk.to_vec(),
+            term_start,
+        )?;
     }
     for w in teachers.iter_mut().chain(liaisons.iter_mut()) {
         let ops = std::mem::take(&mut w.ops);
@@ -253,7 +363,11 @@ fn make_photo(
     let (w, ht) = (640u32, 480u32);
     let img = image::RgbImage::from_fn(w, ht, |x, y| {
         let stripe = ((x / 40 + y / 40) % 2) as u8;
-        image::Rgb([r.wrapping_add(stripe * 60), g.wrapping_add((y / 8) as u8), b.wrapping_add((x / 8) as u8)])
+        image::Rgb([
+            r.wrapping_add(stripe * 60),
+            g.wrapping_add((y / 8) as u8),
+            b.wrapping_add((x / 8) as u8),
+        ])
     });
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
@@ -261,10 +375,24 @@ fn make_photo(
         .map_err(|e| crate::photos::PhotoError::Io(std::io::Error::other(e)))?;
     let captured = at + Duration::minutes(rng.i64(1..15));
     let gps = h.location;
-    let bytes = with_exif(&jpeg, &PhotoFacts { captured_at: Some(captured), gps, orientation: Some(1) });
+    let bytes = with_exif(
+        &jpeg,
+        &PhotoFacts {
+            captured_at: Some(captured),
+            gps,
+            orientation: Some(1),
+        },
+    );
     let sha = Sha256::of(&bytes);
     let meta = files.ingest(&sha, &bytes, by, at)?;
     store.save_photo(&meta)?;
     summary.photos += 1;
-    Ok(PhotoRef { sha256: sha, bytes: bytes.len() as u64, width: w, height: ht, captured_at: Some(captured), gps })
+    Ok(PhotoRef {
+        sha256: sha,
+        bytes: bytes.len() as u64,
+        width: w,
+        height: ht,
+        captured_at: Some(captured),
+        gps,
+    })
 }

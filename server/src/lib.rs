@@ -7,15 +7,15 @@
 //! what), `sync` (what a push must satisfy), `http` (the API, errors mapped once), `demo` (the
 //! demo county). `main.rs` only parses the command line.
 
-pub mod store;
+pub mod admin;
 pub mod auth;
+pub mod demo;
+pub mod http;
+pub mod openapi;
 pub mod photos;
 pub mod scope;
+pub mod store;
 pub mod sync;
-pub mod openapi;
-pub mod http;
-pub mod admin;
-pub mod demo;
 
 use http::AppState;
 use std::future::Future;
@@ -31,18 +31,26 @@ pub struct Settings {
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Settings").field("data_dir", &self.data_dir).finish()
+        f.debug_struct("Settings")
+            .field("data_dir", &self.data_dir)
+            .finish()
     }
 }
 
 /// Open the store and photo directory under `data_dir`: the composition root of the server.
-pub fn open(data_dir: &Path) -> Result<(Arc<store::sqlite::SqliteStore>, AppState), store::StoreError> {
+pub fn open(
+    data_dir: &Path,
+) -> Result<(Arc<store::sqlite::SqliteStore>, AppState), store::StoreError> {
     let store = Arc::new(store::sqlite::SqliteStore::open(data_dir)?);
     let photos = photos::PhotoFiles::new(data_dir)?;
     let today = baoxue_shared::time::today_in_china();
     use chrono::Datelike;
     let terms = baoxue_shared::time::TermCalendar::typical(today.year() - 3..=today.year());
-    let state = AppState { store: store.clone(), photos, terms: Arc::new(terms) };
+    let state = AppState {
+        store: store.clone(),
+        photos,
+        terms: Arc::new(terms),
+    };
     Ok((store, state))
 }
 
@@ -55,9 +63,13 @@ pub async fn serve(
 ) -> Result<(), store::StoreError> {
     let (store, state) = open(&settings.data_dir)?;
     tracing::info!(addr = ?listener.local_addr().ok(), data = %settings.data_dir.display(), "serving");
-    axum::serve(listener, http::router(state)).with_graceful_shutdown(shutdown).await?;
+    axum::serve(listener, http::router(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
     let closing = store.clone();
-    tokio::task::spawn_blocking(move || closing.close()).await.ok();
+    tokio::task::spawn_blocking(move || closing.close())
+        .await
+        .ok();
     tracing::info!("stopped cleanly");
     Ok(())
 }

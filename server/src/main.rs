@@ -39,7 +39,10 @@ enum Command {
 
 fn main() {
     tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()))
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,tower_http=warn".into()),
+        )
         .init();
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
@@ -57,8 +60,18 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
                 let listener = tokio::net::TcpListener::bind(&addr).await?;
-                println!("保学服务器已启动 Baoxue server on http://{}", listener.local_addr()?);
-                serve(listener, Settings { data_dir: cli.data_dir }, shutdown_signal()).await?;
+                println!(
+                    "保学服务器已启动 Baoxue server on http://{}",
+                    listener.local_addr()?
+                );
+                serve(
+                    listener,
+                    Settings {
+                        data_dir: cli.data_dir,
+                    },
+                    shutdown_signal(),
+                )
+                .await?;
                 Ok::<_, Box<dyn std::error::Error>>(())
             })?;
         }
@@ -79,7 +92,9 @@ fn demo_seed(data_dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error
     let (store, state) = baoxue_server::open(data_dir)?;
     match demo::seed(store.as_ref(), &state.photos, chrono::Utc::now())? {
         Some(summary) => println!("{summary}"),
-        None => println!("数据库已有数据，未重复生成演示数据 (database not empty; demo not seeded)"),
+        None => {
+            println!("数据库已有数据，未重复生成演示数据 (database not empty; demo not seeded)")
+        }
     }
     store.close();
     Ok(())
@@ -91,7 +106,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

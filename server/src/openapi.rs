@@ -50,8 +50,14 @@ pub fn spec() -> Value {
         "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["account", "password", "device"], "properties": { "account": { "type": "string" }, "password": { "type": "string" }, "device": { "type": "string", "format": "uuid" } } } } } },
         "responses": { "200": { "description": "token, expiry and user" }, "401": error_response("wrong account or password"), "429": error_response("too many failed logins; see Retry-After") }
     })) }));
-    paths.insert("/api/logout".into(), json!({ "post": op("Revoke the calling token", true, json!({})) }));
-    paths.insert("/api/me".into(), json!({ "get": op("The caller and the size of their caseload", true, json!({})) }));
+    paths.insert(
+        "/api/logout".into(),
+        json!({ "post": op("Revoke the calling token", true, json!({})) }),
+    );
+    paths.insert(
+        "/api/me".into(),
+        json!({ "get": op("The caller and the size of their caseload", true, json!({})) }),
+    );
     paths.insert("/api/sync/push".into(), json!({ "post": op("Push a batch of operations. Idempotent by batch id; the receipt lists exactly the ops durably stored. A batch touching anything outside the caseload is refused whole. Bodies may be zstd- or gzip-compressed (Content-Encoding).", true, json!({
         "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Batch" } } } },
         "responses": { "200": { "description": "stored", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PushReceipt" } } } }, "409": error_response("an op id already stored with different content"), "413": error_response("batch too large") }
@@ -80,7 +86,10 @@ pub fn spec() -> Value {
         "put": op("Upload a whole photo (JPEG, PNG or WebP; checked against its hash and decoded)", true, json!({ "parameters": sha_param, "responses": { "200": { "description": "stored" }, "415": error_response("not a JPEG, PNG or WebP"), "413": error_response("too large") } })),
         "patch": op("Upload a chunk: Upload-Offset where it starts, Upload-Length the full size. 202 with the new offset while incomplete; 200 once stored.", true, json!({ "parameters": sha_param, "responses": { "202": { "description": "chunk stored" }, "409": error_response("offset does not match the server's") } }))
     }));
-    paths.insert("/api/photos/{sha256}/thumb".into(), json!({ "get": op("A 320 px JPEG thumbnail", true, json!({ "parameters": sha_param })) }));
+    paths.insert(
+        "/api/photos/{sha256}/thumb".into(),
+        json!({ "get": op("A 320 px JPEG thumbnail", true, json!({ "parameters": sha_param })) }),
+    );
     paths.insert("/api/openapi.json".into(), json!({ "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3 document" } } } }));
 
     json!({
@@ -120,7 +129,10 @@ mod tests {
         let spec = spec();
         for (path, methods) in PATHS {
             for m in *methods {
-                assert!(spec["paths"][path][m].is_object(), "{m} {path} is not in the document");
+                assert!(
+                    spec["paths"][path][m].is_object(),
+                    "{m} {path} is not in the document"
+                );
             }
         }
         assert_eq!(spec["paths"].as_object().unwrap().len(), PATHS.len());

@@ -78,7 +78,9 @@ impl PhotoFiles {
 
     /// Where a stored photo's thumbnail is.
     pub fn thumb_path(&self, sha: &Sha256) -> PathBuf {
-        self.dir.join("thumbs").join(format!("{}.jpg", sha.to_hex()))
+        self.dir
+            .join("thumbs")
+            .join(format!("{}.jpg", sha.to_hex()))
     }
 
     fn partial_path(&self, sha: &Sha256) -> PathBuf {
@@ -87,24 +89,44 @@ impl PhotoFiles {
 
     /// How many bytes of an interrupted upload the server holds.
     pub fn offset(&self, sha: &Sha256) -> u64 {
-        std::fs::metadata(self.partial_path(sha)).map(|m| m.len()).unwrap_or(0)
+        std::fs::metadata(self.partial_path(sha))
+            .map(|m| m.len())
+            .unwrap_or(0)
     }
 
     /// Append `chunk` at `offset` of the upload of `sha`, whose full size is `total`. Returns
     /// the complete bytes when the last chunk arrived, `None` while more are expected.
-    pub fn append(&self, sha: &Sha256, offset: u64, total: u64, chunk: &[u8]) -> Result<Option<Vec<u8>>, PhotoError> {
+    pub fn append(
+        &self,
+        sha: &Sha256,
+        offset: u64,
+        total: u64,
+        chunk: &[u8],
+    ) -> Result<Option<Vec<u8>>, PhotoError> {
         if total > MAX_PHOTO_BYTES {
-            return Err(PhotoError::TooLarge { size: total, limit: MAX_PHOTO_BYTES });
+            return Err(PhotoError::TooLarge {
+                size: total,
+                limit: MAX_PHOTO_BYTES,
+            });
         }
         let have = self.offset(sha);
         if offset != have {
-            return Err(PhotoError::WrongOffset { expected: have, got: offset });
+            return Err(PhotoError::WrongOffset {
+                expected: have,
+                got: offset,
+            });
         }
         if have + chunk.len() as u64 > total {
-            return Err(PhotoError::TooLarge { size: have + chunk.len() as u64, limit: total });
+            return Err(PhotoError::TooLarge {
+                size: have + chunk.len() as u64,
+                limit: total,
+            });
         }
         let path = self.partial_path(sha);
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(&path)?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
         f.write_all(chunk)?;
         f.sync_data()?;
         if have + chunk.len() as u64 == total {
@@ -117,28 +139,50 @@ impl PhotoFiles {
 
     /// Check a complete photo and store it with its thumbnail; returns its metadata for the
     /// store. Idempotent: storing the same bytes again rewrites nothing.
-    pub fn ingest(&self, claimed: &Sha256, bytes: &[u8], by: UserId, now: DateTime<Utc>) -> Result<PhotoMeta, PhotoError> {
+    pub fn ingest(
+        &self,
+        claimed: &Sha256,
+        bytes: &[u8],
+        by: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<PhotoMeta, PhotoError> {
         let size = bytes.len() as u64;
         if size > MAX_PHOTO_BYTES {
-            return Err(PhotoError::TooLarge { size, limit: MAX_PHOTO_BYTES });
+            return Err(PhotoError::TooLarge {
+                size,
+                limit: MAX_PHOTO_BYTES,
+            });
         }
         let actual = Sha256::of(bytes);
         if actual != *claimed {
             // A corrupt partial upload must not block a clean retry.
             let _ = std::fs::remove_file(self.partial_path(claimed));
-            return Err(PhotoError::HashMismatch { claimed: *claimed, actual });
+            return Err(PhotoError::HashMismatch {
+                claimed: *claimed,
+                actual,
+            });
         }
         let reader = ImageReader::new(std::io::Cursor::new(bytes))
             .with_guessed_format()
-            .map_err(|e| PhotoError::NotAnImage { reason: e.to_string() })?;
-        let format = reader.format().ok_or_else(|| PhotoError::NotAnImage { reason: "unknown format".into() })?;
+            .map_err(|e| PhotoError::NotAnImage {
+                reason: e.to_string(),
+            })?;
+        let format = reader.format().ok_or_else(|| PhotoError::NotAnImage {
+            reason: "unknown format".into(),
+        })?;
         let mime = match format {
             ImageFormat::Jpeg => "image/jpeg",
             ImageFormat::Png => "image/png",
             ImageFormat::WebP => "image/webp",
-            other => return Err(PhotoError::UnsupportedFormat { format: format!("{other:?}") }),
+            other => {
+                return Err(PhotoError::UnsupportedFormat {
+                    format: format!("{other:?}"),
+                });
+            }
         };
-        let img = reader.decode().map_err(|e| PhotoError::NotAnImage { reason: e.to_string() })?;
+        let img = reader.decode().map_err(|e| PhotoError::NotAnImage {
+            reason: e.to_string(),
+        })?;
         let facts = read_facts(bytes);
         let hasher = image_hasher::HasherConfig::new().to_hasher();
         let phash = hasher.hash_image(&img).to_base64();
@@ -189,9 +233,13 @@ mod tests {
     use super::*;
 
     fn jpeg(w: u32, h: u32) -> Vec<u8> {
-        let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+        let img = image::RgbImage::from_fn(w, h, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, 128])
+        });
         let mut out = Vec::new();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img).unwrap();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+            .encode_image(&img)
+            .unwrap();
         out
     }
 
@@ -201,13 +249,20 @@ mod tests {
         let files = PhotoFiles::new(dir.path()).unwrap();
         let bytes = jpeg(800, 600);
         let sha = Sha256::of(&bytes);
-        let meta = files.ingest(&sha, &bytes, UserId::new(), Utc::now()).unwrap();
-        assert_eq!((meta.width, meta.height, meta.mime.as_str()), (800, 600, "image/jpeg"));
+        let meta = files
+            .ingest(&sha, &bytes, UserId::new(), Utc::now())
+            .unwrap();
+        assert_eq!(
+            (meta.width, meta.height, meta.mime.as_str()),
+            (800, 600, "image/jpeg")
+        );
         assert!(files.path(&sha).exists());
         let thumb = image::open(files.thumb_path(&sha)).unwrap();
         assert_eq!(thumb.width(), THUMB_PX);
         // Again: nothing changes, no error.
-        files.ingest(&sha, &bytes, UserId::new(), Utc::now()).unwrap();
+        files
+            .ingest(&sha, &bytes, UserId::new(), Utc::now())
+            .unwrap();
     }
 
     #[test]
@@ -215,10 +270,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let files = PhotoFiles::new(dir.path()).unwrap();
         let text = b"this is a text file named photo.jpg".to_vec();
-        let e = files.ingest(&Sha256::of(&text), &text, UserId::new(), Utc::now()).unwrap_err();
+        let e = files
+            .ingest(&Sha256::of(&text), &text, UserId::new(), Utc::now())
+            .unwrap_err();
         assert_eq!(e.code(), "photo_not_an_image");
         let bytes = jpeg(10, 10);
-        let e = files.ingest(&Sha256::of(b"other"), &bytes, UserId::new(), Utc::now()).unwrap_err();
+        let e = files
+            .ingest(&Sha256::of(b"other"), &bytes, UserId::new(), Utc::now())
+            .unwrap_err();
         assert_eq!(e.code(), "photo_hash_mismatch");
     }
 
@@ -233,10 +292,25 @@ mod tests {
         assert_eq!(files.offset(&sha), 100);
         // A retry of the first chunk is told where to continue.
         let e = files.append(&sha, 0, total, &bytes[..100]).unwrap_err();
-        assert!(matches!(e, PhotoError::WrongOffset { expected: 100, got: 0 }));
-        let done = files.append(&sha, 100, total, &bytes[100..]).unwrap().unwrap();
+        assert!(matches!(
+            e,
+            PhotoError::WrongOffset {
+                expected: 100,
+                got: 0
+            }
+        ));
+        let done = files
+            .append(&sha, 100, total, &bytes[100..])
+            .unwrap()
+            .unwrap();
         assert_eq!(done, bytes);
-        files.ingest(&sha, &done, UserId::new(), Utc::now()).unwrap();
-        assert_eq!(files.offset(&sha), 0, "the partial file is gone once stored");
+        files
+            .ingest(&sha, &done, UserId::new(), Utc::now())
+            .unwrap();
+        assert_eq!(
+            files.offset(&sha),
+            0,
+            "the partial file is gone once stored"
+        );
     }
 }

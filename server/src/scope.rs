@@ -16,8 +16,13 @@ pub enum ScopeError {
     #[error("operation {index} concerns student {student}, who is not in your caseload")]
     StudentNotInCaseload { index: usize, student: StudentId },
     #[error("operation {index} concerns household {household}, which is not in your caseload")]
-    HouseholdNotInCaseload { index: usize, household: baoxue_shared::ids::HouseholdId },
-    #[error("operation {index} changes guardian {guardian}, whose student is unknown; send the guardian's student first")]
+    HouseholdNotInCaseload {
+        index: usize,
+        household: baoxue_shared::ids::HouseholdId,
+    },
+    #[error(
+        "operation {index} changes guardian {guardian}, whose student is unknown; send the guardian's student first"
+    )]
     UnknownGuardian { index: usize, guardian: GuardianId },
     #[error("operation {index} voids record {record}, which the server does not have")]
     UnknownRecord { index: usize, record: RecordId },
@@ -29,13 +34,19 @@ pub enum ScopeError {
 
 /// What each op of a batch concerns, resolving guardians and records through earlier ops of
 /// the same batch first, then the store.
-pub fn subjects(store: &dyn Store, ops: &[Op]) -> Result<Result<Vec<Subjects>, ScopeError>, StoreError> {
+pub fn subjects(
+    store: &dyn Store,
+    ops: &[Op],
+) -> Result<Result<Vec<Subjects>, ScopeError>, StoreError> {
     let mut guardian_of: HashMap<GuardianId, StudentId> = HashMap::new();
     let mut record_of: HashMap<RecordId, Subjects> = HashMap::new();
     let guardians: Vec<GuardianId> = ops
         .iter()
         .filter_map(|o| match &o.body {
-            OpBody::Set(FieldWrite { target: Target::Guardian { id, .. }, .. }) => Some(*id),
+            OpBody::Set(FieldWrite {
+                target: Target::Guardian { id, .. },
+                ..
+            }) => Some(*id),
             _ => None,
         })
         .collect();
@@ -52,29 +63,51 @@ pub fn subjects(store: &dyn Store, ops: &[Op]) -> Result<Result<Vec<Subjects>, S
     for (index, op) in ops.iter().enumerate() {
         let s = match &op.body {
             OpBody::Set(FieldWrite { target, .. }) => match target {
-                Target::Student { id, .. } => Subjects { students: vec![*id], households: vec![] },
-                Target::Household { id, .. } => Subjects { students: vec![], households: vec![*id] },
+                Target::Student { id, .. } => Subjects {
+                    students: vec![*id],
+                    households: vec![],
+                },
+                Target::Household { id, .. } => Subjects {
+                    students: vec![],
+                    households: vec![*id],
+                },
                 Target::Guardian { id, set } => {
                     let student = match set {
                         GuardianField::Student(s) => Some(*s),
                         _ => guardian_of.get(id).or(known_guardians.get(id)).copied(),
                     };
                     let Some(student) = student else {
-                        return Ok(Err(ScopeError::UnknownGuardian { index, guardian: *id }));
+                        return Ok(Err(ScopeError::UnknownGuardian {
+                            index,
+                            guardian: *id,
+                        }));
                     };
                     guardian_of.insert(*id, student);
-                    Subjects { students: vec![student], households: vec![] }
+                    Subjects {
+                        students: vec![student],
+                        households: vec![],
+                    }
                 }
             },
             OpBody::Record(v) => {
-                let s = Subjects { students: v.students.clone(), households: v.household.into_iter().collect() };
+                let s = Subjects {
+                    students: v.students.clone(),
+                    households: v.household.into_iter().collect(),
+                };
                 record_of.insert(v.id, s.clone());
                 s
             }
-            OpBody::Void { record, .. } => match record_of.get(record).or(known_records.get(record)) {
-                Some(s) => s.clone(),
-                None => return Ok(Err(ScopeError::UnknownRecord { index, record: *record })),
-            },
+            OpBody::Void { record, .. } => {
+                match record_of.get(record).or(known_records.get(record)) {
+                    Some(s) => s.clone(),
+                    None => {
+                        return Ok(Err(ScopeError::UnknownRecord {
+                            index,
+                            record: *record,
+                        }));
+                    }
+                }
+            }
         };
         out.push(s);
     }
@@ -82,7 +115,12 @@ pub fn subjects(store: &dyn Store, ops: &[Op]) -> Result<Result<Vec<Subjects>, S
 }
 
 /// Refuse the first op that reaches outside `caseload` or that `user`'s role may not make.
-pub fn check_writes(user: &User, caseload: &Caseload, ops: &[Op], subjects: &[Subjects]) -> Result<(), ScopeError> {
+pub fn check_writes(
+    user: &User,
+    caseload: &Caseload,
+    ops: &[Op],
+    subjects: &[Subjects],
+) -> Result<(), ScopeError> {
     for (index, (op, s)) in ops.iter().zip(subjects).enumerate() {
         if matches!(op.body, OpBody::Void { .. }) && !user.role.may_review() {
             return Err(ScopeError::MayNotVoid { index });
@@ -90,11 +128,25 @@ pub fn check_writes(user: &User, caseload: &Caseload, ops: &[Op], subjects: &[Su
         if s.students.is_empty() && s.households.is_empty() {
             return Err(ScopeError::NoSubject { index });
         }
-        if let Some(student) = s.students.iter().find(|st| !caseload.students.contains_key(st)) {
-            return Err(ScopeError::StudentNotInCaseload { index, student: *student });
+        if let Some(student) = s
+            .students
+            .iter()
+            .find(|st| !caseload.students.contains_key(st))
+        {
+            return Err(ScopeError::StudentNotInCaseload {
+                index,
+                student: *student,
+            });
         }
-        if let Some(household) = s.households.iter().find(|h| !caseload.households.contains_key(h)) {
-            return Err(ScopeError::HouseholdNotInCaseload { index, household: *household });
+        if let Some(household) = s
+            .households
+            .iter()
+            .find(|h| !caseload.households.contains_key(h))
+        {
+            return Err(ScopeError::HouseholdNotInCaseload {
+                index,
+                household: *household,
+            });
         }
     }
     Ok(())

@@ -18,8 +18,13 @@ pub const MAX_PULL_PAGE: usize = 2_000;
 pub enum SyncError {
     #[error(transparent)]
     Decode(#[from] DecodeError),
-    #[error("the batch was made on device {batch_device}, but this token belongs to device {token_device}")]
-    WrongDevice { batch_device: baoxue_shared::ids::DeviceId, token_device: baoxue_shared::ids::DeviceId },
+    #[error(
+        "the batch was made on device {batch_device}, but this token belongs to device {token_device}"
+    )]
+    WrongDevice {
+        batch_device: baoxue_shared::ids::DeviceId,
+        token_device: baoxue_shared::ids::DeviceId,
+    },
     #[error("operation {index} was made by another user; each user pushes their own work")]
     ForeignAuthor { index: usize },
     #[error(transparent)]
@@ -45,10 +50,18 @@ impl From<StoreError> for SyncError {
 
 /// Check and store a pushed batch for `session`. Idempotent: the same batch again gets the same
 /// receipt and changes nothing.
-pub fn push(store: &dyn Store, session: &Session, body: &[u8], now: DateTime<Utc>) -> Result<PushReceipt, SyncError> {
+pub fn push(
+    store: &dyn Store,
+    session: &Session,
+    body: &[u8],
+    now: DateTime<Utc>,
+) -> Result<PushReceipt, SyncError> {
     let batch = decode_batch(body)?;
     if batch.device != session.device {
-        return Err(SyncError::WrongDevice { batch_device: batch.device, token_device: session.device });
+        return Err(SyncError::WrongDevice {
+            batch_device: batch.device,
+            token_device: session.device,
+        });
     }
     if let Some(index) = batch.ops.iter().position(|o| o.author != session.user.id) {
         return Err(SyncError::ForeignAuthor { index });
@@ -76,27 +89,51 @@ fn check_status_moves(store: &dyn Store, ops: &[baoxue_shared::op::Op]) -> Resul
         .iter()
         .enumerate()
         .filter_map(|(i, o)| match &o.body {
-            OpBody::Set(w) if matches!(w.target, Target::Student { set: StudentField::Status(_), .. }) => Some((i, w)),
+            OpBody::Set(w)
+                if matches!(
+                    w.target,
+                    Target::Student {
+                        set: StudentField::Status(_),
+                        ..
+                    }
+                ) =>
+            {
+                Some((i, w))
+            }
             _ => None,
         })
         .collect();
     if status_writes.is_empty() {
         return Ok(());
     }
-    let prev: Vec<_> = status_writes.iter().flat_map(|(_, w)| w.prev.iter().copied()).collect();
+    let prev: Vec<_> = status_writes
+        .iter()
+        .flat_map(|(_, w)| w.prev.iter().copied())
+        .collect();
     let mut known = Replica::new();
-    for op in store.ops_by_id(&prev)?.into_iter().chain(ops.iter().cloned()) {
+    for op in store
+        .ops_by_id(&prev)?
+        .into_iter()
+        .chain(ops.iter().cloned())
+    {
         // A conflicting duplicate is caught when storing; here only the values matter.
         let _ = known.apply(op);
     }
     for (index, w) in status_writes {
-        known.check_write(w).map_err(|errors| SyncError::Invalid { index, errors })?;
+        known
+            .check_write(w)
+            .map_err(|errors| SyncError::Invalid { index, errors })?;
     }
     Ok(())
 }
 
 /// The next page of `session`'s caseload after `cursor` (empty or absent: from the start).
-pub fn pull(store: &dyn Store, session: &Session, cursor: Option<&str>, limit: usize) -> Result<PullPage, SyncError> {
+pub fn pull(
+    store: &dyn Store,
+    session: &Session,
+    cursor: Option<&str>,
+    limit: usize,
+) -> Result<PullPage, SyncError> {
     let cursor = match cursor {
         None | Some("") => Cursor::default(),
         Some(c) => Cursor::decode(c).ok_or(SyncError::BadCursor)?,

@@ -24,18 +24,30 @@ pub fn read_facts(bytes: &[u8]) -> PhotoFacts {
         return PhotoFacts::default();
     };
     let ascii = |tag| match exif.get_field(tag, In::PRIMARY).map(|f| &f.value) {
-        Some(Value::Ascii(v)) => v.first().map(|s| String::from_utf8_lossy(s).trim().to_string()),
+        Some(Value::Ascii(v)) => v
+            .first()
+            .map(|s| String::from_utf8_lossy(s).trim().to_string()),
         _ => None,
     };
     let captured_at = ascii(Tag::DateTimeOriginal)
         .or_else(|| ascii(Tag::DateTime))
         .and_then(|s| NaiveDateTime::parse_from_str(&s, "%Y:%m:%d %H:%M:%S").ok())
-        .and_then(|naive| match ascii(Tag::OffsetTimeOriginal).and_then(|o| parse_offset(&o)) {
-            Some(off) => off.from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc)),
-            None => Shanghai.from_local_datetime(&naive).single().map(|t| t.with_timezone(&Utc)),
-        });
+        .and_then(
+            |naive| match ascii(Tag::OffsetTimeOriginal).and_then(|o| parse_offset(&o)) {
+                Some(off) => off
+                    .from_local_datetime(&naive)
+                    .single()
+                    .map(|t| t.with_timezone(&Utc)),
+                None => Shanghai
+                    .from_local_datetime(&naive)
+                    .single()
+                    .map(|t| t.with_timezone(&Utc)),
+            },
+        );
     let coord = |tag, ref_tag, negative: u8| -> Option<f64> {
-        let Value::Rational(r) = &exif.get_field(tag, In::PRIMARY)?.value else { return None };
+        let Value::Rational(r) = &exif.get_field(tag, In::PRIMARY)?.value else {
+            return None;
+        };
         if r.len() < 3 || r.iter().any(|x| x.denom == 0) {
             return None;
         }
@@ -46,12 +58,22 @@ pub fn read_facts(bytes: &[u8]) -> PhotoFacts {
         };
         Some(sign * deg)
     };
-    let gps = match (coord(Tag::GPSLatitude, Tag::GPSLatitudeRef, b'S'), coord(Tag::GPSLongitude, Tag::GPSLongitudeRef, b'W')) {
+    let gps = match (
+        coord(Tag::GPSLatitude, Tag::GPSLatitudeRef, b'S'),
+        coord(Tag::GPSLongitude, Tag::GPSLongitudeRef, b'W'),
+    ) {
         (Some(lat), Some(lon)) => GeoPoint::new(lat, lon).ok(),
         _ => None,
     };
-    let orientation = exif.get_field(Tag::Orientation, In::PRIMARY).and_then(|f| f.value.get_uint(0)).map(|v| v as u16);
-    PhotoFacts { captured_at, gps, orientation }
+    let orientation = exif
+        .get_field(Tag::Orientation, In::PRIMARY)
+        .and_then(|f| f.value.get_uint(0))
+        .map(|v| v as u16);
+    PhotoFacts {
+        captured_at,
+        gps,
+        orientation,
+    }
 }
 
 fn parse_offset(s: &str) -> Option<FixedOffset> {
@@ -69,12 +91,27 @@ fn parse_offset(s: &str) -> Option<FixedOffset> {
 pub fn with_exif(jpeg: &[u8], facts: &PhotoFacts) -> Vec<u8> {
     let mut fields = Vec::new();
     if let Some(t) = facts.captured_at {
-        let local = t.with_timezone(&Shanghai).format("%Y:%m:%d %H:%M:%S").to_string();
-        fields.push(Field { tag: Tag::DateTimeOriginal, ifd_num: In::PRIMARY, value: Value::Ascii(vec![local.into_bytes()]) });
-        fields.push(Field { tag: Tag::OffsetTimeOriginal, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"+08:00".to_vec()]) });
+        let local = t
+            .with_timezone(&Shanghai)
+            .format("%Y:%m:%d %H:%M:%S")
+            .to_string();
+        fields.push(Field {
+            tag: Tag::DateTimeOriginal,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![local.into_bytes()]),
+        });
+        fields.push(Field {
+            tag: Tag::OffsetTimeOriginal,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![b"+08:00".to_vec()]),
+        });
     }
     if let Some(o) = facts.orientation {
-        fields.push(Field { tag: Tag::Orientation, ifd_num: In::PRIMARY, value: Value::Short(vec![o]) });
+        fields.push(Field {
+            tag: Tag::Orientation,
+            ifd_num: In::PRIMARY,
+            value: Value::Short(vec![o]),
+        });
     }
     if let Some(p) = facts.gps {
         let dms = |v: f64| {
@@ -83,17 +120,42 @@ pub fn with_exif(jpeg: &[u8], facts: &PhotoFacts) -> Vec<u8> {
             let m = ((v - d) * 60.0).trunc();
             let s = ((v - d) * 60.0 - m) * 60.0;
             vec![
-                Rational { num: d as u32, denom: 1 },
-                Rational { num: m as u32, denom: 1 },
-                Rational { num: (s * 1000.0).round() as u32, denom: 1000 },
+                Rational {
+                    num: d as u32,
+                    denom: 1,
+                },
+                Rational {
+                    num: m as u32,
+                    denom: 1,
+                },
+                Rational {
+                    num: (s * 1000.0).round() as u32,
+                    denom: 1000,
+                },
             ]
         };
         let lat_ref = if p.lat() < 0.0 { b"S" } else { b"N" };
         let lon_ref = if p.lon() < 0.0 { b"W" } else { b"E" };
-        fields.push(Field { tag: Tag::GPSLatitudeRef, ifd_num: In::PRIMARY, value: Value::Ascii(vec![lat_ref.to_vec()]) });
-        fields.push(Field { tag: Tag::GPSLatitude, ifd_num: In::PRIMARY, value: Value::Rational(dms(p.lat())) });
-        fields.push(Field { tag: Tag::GPSLongitudeRef, ifd_num: In::PRIMARY, value: Value::Ascii(vec![lon_ref.to_vec()]) });
-        fields.push(Field { tag: Tag::GPSLongitude, ifd_num: In::PRIMARY, value: Value::Rational(dms(p.lon())) });
+        fields.push(Field {
+            tag: Tag::GPSLatitudeRef,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![lat_ref.to_vec()]),
+        });
+        fields.push(Field {
+            tag: Tag::GPSLatitude,
+            ifd_num: In::PRIMARY,
+            value: Value::Rational(dms(p.lat())),
+        });
+        fields.push(Field {
+            tag: Tag::GPSLongitudeRef,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![lon_ref.to_vec()]),
+        });
+        fields.push(Field {
+            tag: Tag::GPSLongitude,
+            ifd_num: In::PRIMARY,
+            value: Value::Rational(dms(p.lon())),
+        });
     }
     let mut w = exif::experimental::Writer::new();
     for f in &fields {
@@ -144,7 +206,11 @@ mod tests {
     #[test]
     fn a_capture_time_without_offset_is_china_time() {
         let mut w = exif::experimental::Writer::new();
-        let f = Field { tag: Tag::DateTimeOriginal, ifd_num: In::PRIMARY, value: Value::Ascii(vec![b"2026:11:20 10:15:30".to_vec()]) };
+        let f = Field {
+            tag: Tag::DateTimeOriginal,
+            ifd_num: In::PRIMARY,
+            value: Value::Ascii(vec![b"2026:11:20 10:15:30".to_vec()]),
+        };
         w.push_field(&f);
         let mut tiff = std::io::Cursor::new(Vec::new());
         w.write(&mut tiff, false).unwrap();
@@ -154,6 +220,9 @@ mod tests {
         jpeg.extend_from_slice(b"Exif\0\0");
         jpeg.extend_from_slice(&tiff);
         jpeg.extend_from_slice(&[0xFF, 0xD9]);
-        assert_eq!(read_facts(&jpeg).captured_at, Some(Utc.with_ymd_and_hms(2026, 11, 20, 2, 15, 30).unwrap()));
+        assert_eq!(
+            read_facts(&jpeg).captured_at,
+            Some(Utc.with_ymd_and_hms(2026, 11, 20, 2, 15, 30).unwrap())
+        );
     }
 }

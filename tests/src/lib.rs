@@ -1,1 +1,285 @@
-//! placeholder
+//! Test support for the end-to-end tests: a real server on a loopback port over a real SQLite
+//! file, seeded through the server's own store, and a small HTTP client that pushes and pulls
+//! like a phone. Nothing here stands in for a part a user touches.
+
+use baoxue_server::store::Store;
+use baoxue_server::{Settings, sync::push_trusted};
+use baoxue_shared::author::Author;
+use baoxue_shared::ids::{BatchId, DeviceId, UserId};
+use baoxue_shared::op::Op;
+use baoxue_shared::people::{Assignment, Role, User};
+use baoxue_shared::replica::Replica;
+use baoxue_shared::wire::{Batch, PROTOCOL_VERSION};
+use chrono::Utc;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The password of every test account.
+pub const PASSWORD: &str = "test-password-1";
+
+/// A running server on 127.0.0.1:<random port>.
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl TestServer {
+    /// Start a server on `data_dir` in this process.
+    pub async fn start(data_dir: &Path) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind loopback");
+        let addr = listener.local_addr().expect("local addr");
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let settings = Settings {
+            data_dir: data_dir.to_path_buf(),
+        };
+        let task = tokio::spawn(async move {
+            baoxue_server::serve(listener, settings, async {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server runs");
+        });
+        TestServer {
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            stop: Some(tx),
+            task: Some(task),
+        }
+    }
+
+    /// A handle on a server running in another process (no way to stop it from here).
+    pub fn external(addr: SocketAddr, data_dir: &Path) -> TestServer {
+        TestServer {
+            addr,
+            data_dir: data_dir.to_path_buf(),
+            stop: None,
+            task: None,
+        }
+    }
+
+    /// The base URL.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// Stop gracefully and wait until the store is closed.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.task.take() {
+            let _ = t.await;
+        }
+    }
+}
+
+/// Seeding a data directory before the server starts, through the server's own store.
+pub struct Seeder {
+    pub store: std::sync::Arc<baoxue_server::store::sqlite::SqliteStore>,
+    pub admin: Author,
+    admin_user: UserId,
+    pub world: Replica,
+}
+
+impl Seeder {
+    /// Open `data_dir` for seeding.
+    pub fn open(data_dir: &Path) -> Seeder {
+        let (store, _) = baoxue_server::open(data_dir).expect("open store");
+        let admin_user = UserId::new();
+        let admin = User {
+            id: admin_user,
+            account: "admin".into(),
+            name: "管理员".into(),
+            role: Role::SystemAdmin,
+            assignments: vec![],
+        };
+        store
+            .add_account(
+                &admin,
+                &baoxue_server::auth::hash_password(PASSWORD).unwrap(),
+            )
+            .expect("admin");
+        Seeder {
+            store,
+            admin: Author::new(admin_user, DeviceId::new()),
+            admin_user,
+            world: Replica::new(),
+        }
+    }
+
+    /// Add an account with a role and assignments.
+    pub fn user(&self, account: &str, role: Role, assignments: Vec<Assignment>) -> User {
+        let u = User {
+            id: UserId::new(),
+            account: account.into(),
+            name: account.into(),
+            role,
+            assignments,
+        };
+        self.store
+            .add_account(&u, &baoxue_server::auth::hash_password(PASSWORD).unwrap())
+            .expect("account");
+        u
+    }
+
+    /// Store roster ops made by the admin.
+    pub fn roster(&mut self, ops: Vec<Op>) {
+        self.world.apply_all(ops.iter().cloned()).unwrap();
+        push_trusted(
+            self.store.as_ref(),
+            self.admin_user,
+            self.admin.device,
+            ops,
+            Utc::now(),
+        )
+        .expect("seed roster");
+    }
+
+    /// Close the store so a server can open the directory.
+    pub fn close(self) {
+        self.store.close();
+    }
+}
+
+/// A phone talking to the server over HTTP: its own author (user, device, clock), its local
+/// replica, and the pull cursor.
+pub struct Phone {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub token: String,
+    pub author: Author,
+    pub replica: Replica,
+    pub cursor: String,
+}
+
+/// An HTTP answer that was not a success: status and the error body.
+#[derive(Debug)]
+pub struct Refusal {
+    pub status: u16,
+    pub body: Value,
+}
+
+impl Refusal {
+    /// The error's machine code.
+    pub fn code(&self) -> &str {
+        self.body["error"]["code"].as_str().unwrap_or("")
+    }
+}
+
+impl Phone {
+    /// Log in as `account` from a new device.
+    pub async fn login(server: &TestServer, account: &str) -> Phone {
+        let http = reqwest::Client::new();
+        let device = DeviceId::new();
+        let resp: Value = http
+            .post(server.url("/api/login"))
+            .json(
+                &serde_json::json!({ "account": account, "password": PASSWORD, "device": device }),
+            )
+            .send()
+            .await
+            .expect("login request")
+            .json()
+            .await
+            .expect("login json");
+        let token = resp["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login failed: {resp}"))
+            .to_string();
+        let user: UserId = resp["user"]["id"].as_str().unwrap().parse().unwrap();
+        Phone {
+            http,
+            base: server.url(""),
+            token,
+            author: Author::new(user, device),
+            replica: Replica::new(),
+            cursor: String::new(),
+        }
+    }
+
+    /// Push ops as one batch; on success the receipt JSON.
+    pub async fn push(&self, ops: Vec<Op>) -> Result<Value, Refusal> {
+        let batch = Batch {
+            v: PROTOCOL_VERSION,
+            batch: BatchId::new(),
+            device: self.author.device,
+            ops,
+        };
+        self.push_raw(batch.encode()).await
+    }
+
+    /// Push a batch exactly as given.
+    pub async fn push_batch(&self, batch: &Batch) -> Result<Value, Refusal> {
+        self.push_raw(batch.encode()).await
+    }
+
+    /// Push raw bytes as a batch body.
+    pub async fn push_raw(&self, body: Vec<u8>) -> Result<Value, Refusal> {
+        let r = self
+            .http
+            .post(format!("{}/api/sync/push", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("push request");
+        answer(r).await
+    }
+
+    /// GET a path with the token.
+    pub async fn get(&self, path: &str) -> Result<Value, Refusal> {
+        let r = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .expect("get");
+        answer(r).await
+    }
+
+    /// Pull everything new into the local replica; returns how many ops arrived.
+    pub async fn pull(&mut self) -> usize {
+        let mut n = 0;
+        loop {
+            let page = self
+                .get(&format!("/api/sync/pull?cursor={}", self.cursor))
+                .await
+                .expect("pull");
+            let ops: Vec<Op> = serde_json::from_value(page["ops"].clone()).expect("ops decode");
+            n += ops.len();
+            let now = Utc::now();
+            for op in ops {
+                self.author.clock.observe(op.hlc, now);
+                self.replica.apply(op).expect("merge");
+            }
+            self.cursor = page["cursor"].as_str().unwrap().to_string();
+            if !page["more"].as_bool().unwrap() {
+                return n;
+            }
+        }
+    }
+
+    /// Make an op locally (as the app would), applying it to the local replica.
+    pub fn make(&mut self, f: impl FnOnce(&mut Author, &Replica) -> Op) -> Op {
+        let op = f(&mut self.author, &self.replica);
+        self.replica.apply(op.clone()).expect("local merge");
+        op
+    }
+}
+
+async fn answer(r: reqwest::Response) -> Result<Value, Refusal> {
+    let status = r.status().as_u16();
+    let body: Value = r.json().await.unwrap_or(Value::Null);
+    if (200..300).contains(&status) {
+        Ok(body)
+    } else {
+        Err(Refusal { status, body })
+    }
+}

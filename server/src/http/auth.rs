@@ -28,15 +28,34 @@ pub struct LoginResponse {
     pub user: User,
 }
 
-pub(super) async fn login(State(st): State<AppState>, Json(req): Json<LoginRequest>) -> Result<Json<LoginResponse>, ApiError> {
+pub(super) async fn login(
+    State(st): State<AppState>,
+    Json(req): Json<LoginRequest>,
+) -> Result<Json<LoginResponse>, ApiError> {
     let now = Utc::now();
     let login = st
-        .blocking(move |s| Ok(crate::auth::login(s, req.account.trim(), &req.password, req.device, now)?))
+        .blocking(move |s| {
+            Ok(crate::auth::login(
+                s,
+                req.account.trim(),
+                &req.password,
+                req.device,
+                now,
+            )?)
+        })
         .await?;
-    Ok(Json(LoginResponse { token: login.token, expires_at: login.expires_at, user: login.user }))
+    Ok(Json(LoginResponse {
+        token: login.token,
+        expires_at: login.expires_at,
+        user: login.user,
+    }))
 }
 
-pub(super) async fn logout(State(st): State<AppState>, _who: Authed, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+pub(super) async fn logout(
+    State(st): State<AppState>,
+    _who: Authed,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let token = headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -45,7 +64,8 @@ pub(super) async fn logout(State(st): State<AppState>, _who: Authed, headers: He
         .trim()
         .to_string();
     let now = Utc::now();
-    st.blocking(move |s| Ok(s.revoke_token(&crate::auth::token_hash(&token), now)?)).await?;
+    st.blocking(move |s| Ok(s.revoke_token(&crate::auth::token_hash(&token), now)?))
+        .await?;
     Ok(Json(serde_json::json!({ "revoked": true })))
 }
 
@@ -59,7 +79,10 @@ pub struct Me {
     pub households: usize,
 }
 
-pub(super) async fn me(State(st): State<AppState>, Authed(session): Authed) -> Result<Json<Me>, ApiError> {
+pub(super) async fn me(
+    State(st): State<AppState>,
+    Authed(session): Authed,
+) -> Result<Json<Me>, ApiError> {
     let user = session.user.clone();
     let cl: Caseload = st.blocking(move |s| Ok(s.caseload(&user)?)).await?;
     Ok(Json(Me {

@@ -41,24 +41,53 @@ struct Inner<'a> {
 
 impl ApiError {
     /// An error with no field detail.
-    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>, zh: &'static str) -> Self {
-        Self { status, code, message: message.into(), zh, fields: vec![], retry_after: None }
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        message: impl Into<String>,
+        zh: &'static str,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            zh,
+            fields: vec![],
+            retry_after: None,
+        }
     }
 
     /// 404 for a thing that is not there (or not the caller's to see: the two are not told apart).
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"), "未找到")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+            "未找到",
+        )
     }
 
     fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", "internal server error", "服务器内部错误")
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "internal server error",
+            "服务器内部错误",
+        )
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body { error: Inner { code: self.code, message: &self.message, zh: self.zh, fields: &self.fields } };
+        let body = Body {
+            error: Inner {
+                code: self.code,
+                message: &self.message,
+                zh: self.zh,
+                fields: &self.fields,
+            },
+        };
         let mut resp = (self.status, Json(body)).into_response();
         if let Some(s) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&s.to_string())
@@ -72,10 +101,18 @@ impl IntoResponse for ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::ConflictingDuplicate(_) => {
-                Self::new(StatusCode::CONFLICT, "conflicting_duplicate", e.to_string(), "同一编号的记录内容不一致")
-            }
-            StoreError::ShuttingDown => Self::new(StatusCode::SERVICE_UNAVAILABLE, "shutting_down", e.to_string(), "服务器正在重启，请稍后重试"),
+            StoreError::ConflictingDuplicate(_) => Self::new(
+                StatusCode::CONFLICT,
+                "conflicting_duplicate",
+                e.to_string(),
+                "同一编号的记录内容不一致",
+            ),
+            StoreError::ShuttingDown => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "shutting_down",
+                e.to_string(),
+                "服务器正在重启，请稍后重试",
+            ),
             other => Self::internal(other),
         }
     }
@@ -84,14 +121,39 @@ impl From<StoreError> for ApiError {
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
         match e {
-            AuthError::WrongCredentials => Self::new(StatusCode::UNAUTHORIZED, "wrong_credentials", e.to_string(), "账号或密码错误"),
+            AuthError::WrongCredentials => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "wrong_credentials",
+                e.to_string(),
+                "账号或密码错误",
+            ),
             AuthError::TooManyAttempts { retry_after_secs } => Self {
                 retry_after: Some(retry_after_secs),
-                ..Self::new(StatusCode::TOO_MANY_REQUESTS, "too_many_attempts", e.to_string(), "登录失败次数过多，请稍后再试")
+                ..Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too_many_attempts",
+                    e.to_string(),
+                    "登录失败次数过多，请稍后再试",
+                )
             },
-            AuthError::MissingToken => Self::new(StatusCode::UNAUTHORIZED, "missing_token", e.to_string(), "请先登录"),
-            AuthError::InvalidToken => Self::new(StatusCode::UNAUTHORIZED, "invalid_token", e.to_string(), "登录已失效，请重新登录"),
-            AuthError::WeakPassword => Self::new(StatusCode::UNPROCESSABLE_ENTITY, "weak_password", e.to_string(), "密码太短"),
+            AuthError::MissingToken => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "missing_token",
+                e.to_string(),
+                "请先登录",
+            ),
+            AuthError::InvalidToken => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "invalid_token",
+                e.to_string(),
+                "登录已失效，请重新登录",
+            ),
+            AuthError::WeakPassword => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "weak_password",
+                e.to_string(),
+                "密码太短",
+            ),
             AuthError::Store(s) => s.into(),
         }
     }
@@ -100,16 +162,18 @@ impl From<AuthError> for ApiError {
 impl From<ScopeError> for ApiError {
     fn from(e: ScopeError) -> Self {
         let code = match e {
-            ScopeError::StudentNotInCaseload { .. } | ScopeError::HouseholdNotInCaseload { .. } => "out_of_scope",
+            ScopeError::StudentNotInCaseload { .. } | ScopeError::HouseholdNotInCaseload { .. } => {
+                "out_of_scope"
+            }
             ScopeError::MayNotVoid { .. } => "may_not_void",
             ScopeError::UnknownGuardian { .. } => "unknown_guardian",
             ScopeError::UnknownRecord { .. } => "unknown_record",
             ScopeError::NoSubject { .. } => "no_subject",
         };
         let status = match e {
-            ScopeError::UnknownGuardian { .. } | ScopeError::UnknownRecord { .. } | ScopeError::NoSubject { .. } => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
+            ScopeError::UnknownGuardian { .. }
+            | ScopeError::UnknownRecord { .. }
+            | ScopeError::NoSubject { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             _ => StatusCode::FORBIDDEN,
         };
         Self::new(status, code, e.to_string(), "超出您的负责范围，整批未保存")
@@ -121,7 +185,9 @@ impl From<DecodeError> for ApiError {
         let status = match e {
             DecodeError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             DecodeError::InvalidOp { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            DecodeError::FutureVersion { .. } | DecodeError::AncientVersion { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            DecodeError::FutureVersion { .. } | DecodeError::AncientVersion { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             _ => StatusCode::BAD_REQUEST,
         };
         let zh = match e {
@@ -129,7 +195,10 @@ impl From<DecodeError> for ApiError {
             DecodeError::InvalidOp { .. } => "记录内容有误，整批未保存",
             _ => "同步数据格式错误，整批未保存",
         };
-        Self { fields: e.field_errors(), ..Self::new(status, e.code(), e.to_string(), zh) }
+        Self {
+            fields: e.field_errors(),
+            ..Self::new(status, e.code(), e.to_string(), zh)
+        }
     }
 }
 
@@ -138,18 +207,43 @@ impl From<SyncError> for ApiError {
         match e {
             SyncError::Decode(d) => d.into(),
             SyncError::Scope(s) => s.into(),
-            SyncError::WrongDevice { .. } => Self::new(StatusCode::FORBIDDEN, "wrong_device", e.to_string(), "该设备的登录凭证与数据不符"),
-            SyncError::ForeignAuthor { .. } => Self::new(StatusCode::FORBIDDEN, "foreign_author", e.to_string(), "只能上传本人的记录"),
+            SyncError::WrongDevice { .. } => Self::new(
+                StatusCode::FORBIDDEN,
+                "wrong_device",
+                e.to_string(),
+                "该设备的登录凭证与数据不符",
+            ),
+            SyncError::ForeignAuthor { .. } => Self::new(
+                StatusCode::FORBIDDEN,
+                "foreign_author",
+                e.to_string(),
+                "只能上传本人的记录",
+            ),
             SyncError::Invalid { index, ref errors } => Self {
                 fields: errors
                     .0
                     .iter()
                     .map(|f| FieldErrorBody::from(&f.clone().under(&format!("ops[{index}]"))))
                     .collect(),
-                ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_operation", e.to_string(), "记录内容有误，整批未保存")
+                ..Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_operation",
+                    e.to_string(),
+                    "记录内容有误，整批未保存",
+                )
             },
-            SyncError::Conflict(_) => Self::new(StatusCode::CONFLICT, "conflicting_duplicate", e.to_string(), "同一编号的记录内容不一致"),
-            SyncError::BadCursor => Self::new(StatusCode::BAD_REQUEST, "bad_cursor", e.to_string(), "同步位置无效，请重新同步"),
+            SyncError::Conflict(_) => Self::new(
+                StatusCode::CONFLICT,
+                "conflicting_duplicate",
+                e.to_string(),
+                "同一编号的记录内容不一致",
+            ),
+            SyncError::BadCursor => Self::new(
+                StatusCode::BAD_REQUEST,
+                "bad_cursor",
+                e.to_string(),
+                "同步位置无效，请重新同步",
+            ),
             SyncError::Store(s) => s.into(),
         }
     }
@@ -158,12 +252,19 @@ impl From<SyncError> for ApiError {
 impl From<PhotoError> for ApiError {
     fn from(e: PhotoError) -> Self {
         let (status, zh) = match &e {
-            PhotoError::HashMismatch { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "照片校验值不符，请重新上传"),
-            PhotoError::NotAnImage { .. } | PhotoError::UnsupportedFormat { .. } => {
-                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "不是有效的照片（仅支持JPEG、PNG、WebP）")
-            }
+            PhotoError::HashMismatch { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "照片校验值不符，请重新上传",
+            ),
+            PhotoError::NotAnImage { .. } | PhotoError::UnsupportedFormat { .. } => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "不是有效的照片（仅支持JPEG、PNG、WebP）",
+            ),
             PhotoError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "照片太大"),
-            PhotoError::WrongOffset { .. } => (StatusCode::CONFLICT, "续传位置不符，请从服务器告知的位置继续"),
+            PhotoError::WrongOffset { .. } => (
+                StatusCode::CONFLICT,
+                "续传位置不符，请从服务器告知的位置继续",
+            ),
             PhotoError::Io(_) => return Self::internal(e),
         };
         Self::new(status, e.code(), e.to_string(), zh)
@@ -175,4 +276,3 @@ impl From<tokio::task::JoinError> for ApiError {
         Self::internal(e)
     }
 }
-

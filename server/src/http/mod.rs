@@ -54,7 +54,9 @@ impl FromRequestParts<AppState> for Authed {
             .ok_or(crate::auth::AuthError::MissingToken)?
             .to_string();
         let now = chrono::Utc::now();
-        let session = state.blocking(move |s| Ok(crate::auth::authenticate(s, &token, now)?)).await?;
+        let session = state
+            .blocking(move |s| Ok(crate::auth::authenticate(s, &token, now)?))
+            .await?;
         Ok(Authed(session))
     }
 }
@@ -79,7 +81,9 @@ pub fn router(state: AppState) -> Router {
                 .head(photos::status)
                 .put(photos::put)
                 .patch(photos::patch)
-                .layer(DefaultBodyLimit::max(crate::photos::MAX_PHOTO_BYTES as usize)),
+                .layer(DefaultBodyLimit::max(
+                    crate::photos::MAX_PHOTO_BYTES as usize,
+                )),
         )
         .route("/api/photos/{sha256}/thumb", get(photos::thumb))
         .route("/api/openapi.json", get(crate::openapi::document))

@@ -15,14 +15,28 @@ use baoxue_shared::observation::Sha256;
 use serde::{Deserialize, Serialize};
 
 fn parse_sha(s: &str) -> Result<Sha256, ApiError> {
-    Sha256::parse(s).map_err(|r| ApiError::new(StatusCode::BAD_REQUEST, "hash_format", r.en(), "照片校验值格式错误"))
+    Sha256::parse(s).map_err(|r| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "hash_format",
+            r.en(),
+            "照片校验值格式错误",
+        )
+    })
 }
 
 fn header_u64(h: &HeaderMap, name: &'static str) -> Result<u64, ApiError> {
     h.get(name)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse().ok())
-        .ok_or_else(|| ApiError::new(StatusCode::BAD_REQUEST, "missing_header", format!("header {name} is required"), "缺少续传信息"))
+        .ok_or_else(|| {
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "missing_header",
+                format!("header {name} is required"),
+                "缺少续传信息",
+            )
+        })
 }
 
 /// Which of these photos the server still needs.
@@ -36,26 +50,50 @@ pub struct MissingResponse {
     pub missing: Vec<Sha256>,
 }
 
-pub(super) async fn missing(State(st): State<AppState>, _who: Authed, Json(req): Json<MissingRequest>) -> Result<Json<MissingResponse>, ApiError> {
-    let present = st.blocking(move |s| Ok((s.photos_present(&req.sha256)?, req.sha256))).await?;
+pub(super) async fn missing(
+    State(st): State<AppState>,
+    _who: Authed,
+    Json(req): Json<MissingRequest>,
+) -> Result<Json<MissingResponse>, ApiError> {
+    let present = st
+        .blocking(move |s| Ok((s.photos_present(&req.sha256)?, req.sha256)))
+        .await?;
     let (have, asked) = present;
-    Ok(Json(MissingResponse { missing: asked.into_iter().filter(|h| !have.contains(h)).collect() }))
+    Ok(Json(MissingResponse {
+        missing: asked.into_iter().filter(|h| !have.contains(h)).collect(),
+    }))
 }
 
-pub(super) async fn status(State(st): State<AppState>, _who: Authed, Path(sha): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn status(
+    State(st): State<AppState>,
+    _who: Authed,
+    Path(sha): Path<String>,
+) -> Result<Response, ApiError> {
     let sha = parse_sha(&sha)?;
     let have = st.blocking(move |s| Ok(s.photo(&sha)?.is_some())).await?;
     let mut resp = StatusCode::OK.into_response();
-    let offset = if have { "complete".to_string() } else { st.photos.offset(&sha).to_string() };
+    let offset = if have {
+        "complete".to_string()
+    } else {
+        st.photos.offset(&sha).to_string()
+    };
     if !have {
         *resp.status_mut() = StatusCode::NOT_FOUND;
     }
-    resp.headers_mut().insert("upload-offset", HeaderValue::from_str(&offset).expect("ascii"));
+    resp.headers_mut().insert(
+        "upload-offset",
+        HeaderValue::from_str(&offset).expect("ascii"),
+    );
     Ok(resp)
 }
 
 /// The stored photo's metadata, answered after an upload.
-async fn store_complete(st: &AppState, user: baoxue_shared::ids::UserId, sha: Sha256, bytes: Vec<u8>) -> Result<Json<crate::store::PhotoMeta>, ApiError> {
+async fn store_complete(
+    st: &AppState,
+    user: baoxue_shared::ids::UserId,
+    sha: Sha256,
+    bytes: Vec<u8>,
+) -> Result<Json<crate::store::PhotoMeta>, ApiError> {
     let files = st.photos.clone();
     let meta = st
         .blocking(move |s| {
@@ -70,36 +108,70 @@ async fn store_complete(st: &AppState, user: baoxue_shared::ids::UserId, sha: Sh
     Ok(Json(meta))
 }
 
-pub(super) async fn put(State(st): State<AppState>, Authed(session): Authed, Path(sha): Path<String>, body: Bytes) -> Result<Json<crate::store::PhotoMeta>, ApiError> {
+pub(super) async fn put(
+    State(st): State<AppState>,
+    Authed(session): Authed,
+    Path(sha): Path<String>,
+    body: Bytes,
+) -> Result<Json<crate::store::PhotoMeta>, ApiError> {
     let sha = parse_sha(&sha)?;
     store_complete(&st, session.user.id, sha, body.to_vec()).await
 }
 
-pub(super) async fn patch(State(st): State<AppState>, Authed(session): Authed, Path(sha): Path<String>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub(super) async fn patch(
+    State(st): State<AppState>,
+    Authed(session): Authed,
+    Path(sha): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let sha = parse_sha(&sha)?;
     let offset = header_u64(&headers, "upload-offset")?;
     let total = header_u64(&headers, "upload-length")?;
     let files = st.photos.clone();
-    let done = tokio::task::spawn_blocking(move || files.append(&sha, offset, total, &body)).await??;
+    let done =
+        tokio::task::spawn_blocking(move || files.append(&sha, offset, total, &body)).await??;
     match done {
-        Some(bytes) => Ok(store_complete(&st, session.user.id, sha, bytes).await?.into_response()),
+        Some(bytes) => Ok(store_complete(&st, session.user.id, sha, bytes)
+            .await?
+            .into_response()),
         None => {
             let mut resp = StatusCode::ACCEPTED.into_response();
             let now = st.photos.offset(&sha).to_string();
-            resp.headers_mut().insert("upload-offset", HeaderValue::from_str(&now).expect("ascii"));
+            resp.headers_mut()
+                .insert("upload-offset", HeaderValue::from_str(&now).expect("ascii"));
             Ok(resp)
         }
     }
 }
 
 async fn send_file(path: std::path::PathBuf, mime: &'static str) -> Result<Response, ApiError> {
-    let bytes = tokio::fs::read(path).await.map_err(|_| ApiError::not_found("photo"))?;
-    Ok(([(header::CONTENT_TYPE, mime), (header::CACHE_CONTROL, "private, max-age=31536000, immutable")], bytes).into_response())
+    let bytes = tokio::fs::read(path)
+        .await
+        .map_err(|_| ApiError::not_found("photo"))?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, mime),
+            (
+                header::CACHE_CONTROL,
+                "private, max-age=31536000, immutable",
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
-pub(super) async fn get(State(st): State<AppState>, _who: Authed, Path(sha): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn get(
+    State(st): State<AppState>,
+    _who: Authed,
+    Path(sha): Path<String>,
+) -> Result<Response, ApiError> {
     let sha = parse_sha(&sha)?;
-    let meta = st.blocking(move |s| Ok(s.photo(&sha)?)).await?.ok_or_else(|| ApiError::not_found("photo"))?;
+    let meta = st
+        .blocking(move |s| Ok(s.photo(&sha)?))
+        .await?
+        .ok_or_else(|| ApiError::not_found("photo"))?;
     let mime: &'static str = match meta.mime.as_str() {
         "image/png" => "image/png",
         "image/webp" => "image/webp",
@@ -108,7 +180,11 @@ pub(super) async fn get(State(st): State<AppState>, _who: Authed, Path(sha): Pat
     send_file(st.photos.path(&sha), mime).await
 }
 
-pub(super) async fn thumb(State(st): State<AppState>, _who: Authed, Path(sha): Path<String>) -> Result<Response, ApiError> {
+pub(super) async fn thumb(
+    State(st): State<AppState>,
+    _who: Authed,
+    Path(sha): Path<String>,
+) -> Result<Response, ApiError> {
     let sha = parse_sha(&sha)?;
     send_file(st.photos.thumb_path(&sha), "image/jpeg").await
 }

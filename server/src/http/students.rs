@@ -29,7 +29,11 @@ pub struct ListQuery {
     pub overdue: bool,
 }
 
-pub(super) async fn list(State(st): State<AppState>, Authed(session): Authed, Query(q): Query<ListQuery>) -> Result<Json<Vec<StudentRow>>, ApiError> {
+pub(super) async fn list(
+    State(st): State<AppState>,
+    Authed(session): Authed,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<StudentRow>>, ApiError> {
     let terms = st.terms.clone();
     let rows = st
         .blocking(move |s| {
@@ -40,14 +44,22 @@ pub(super) async fn list(State(st): State<AppState>, Authed(session): Authed, Qu
                 .into_iter()
                 .filter(|r| q.status.is_none_or(|x| r.status == Some(x)))
                 .filter(|r| q.school.is_none_or(|x| r.school == Some(x)))
-                .filter(|r| q.village.as_ref().is_none_or(|x| r.village.as_ref() == Some(x)))
+                .filter(|r| {
+                    q.village
+                        .as_ref()
+                        .is_none_or(|x| r.village.as_ref() == Some(x))
+                })
                 .filter(|r| q.focus.is_none_or(|x| r.focus_groups.contains(&x)))
                 .collect();
             if q.overdue {
                 let now = Utc::now();
                 let mut keep = Vec::new();
                 for r in rows {
-                    if build_file(s, r.id, &terms, now)?.due.iter().any(|d| d.is_overdue()) {
+                    if build_file(s, r.id, &terms, now)?
+                        .due
+                        .iter()
+                        .any(|d| d.is_overdue())
+                    {
                         keep.push(r);
                     }
                 }
@@ -76,7 +88,12 @@ pub struct FileResponse {
 }
 
 /// Build a student's file from everything stored about them, with the shared function.
-pub fn build_file(s: &dyn Store, student: StudentId, terms: &TermCalendar, now: DateTime<Utc>) -> Result<StudentFile, ApiError> {
+pub fn build_file(
+    s: &dyn Store,
+    student: StudentId,
+    terms: &TermCalendar,
+    now: DateTime<Utc>,
+) -> Result<StudentFile, ApiError> {
     let ops = s.ops_about_student(student)?;
     let hashes: Vec<Sha256> = ops
         .iter()
@@ -89,13 +106,26 @@ pub fn build_file(s: &dyn Store, student: StudentId, terms: &TermCalendar, now: 
     let present = s.photos_present(&hashes)?;
     let mut r = Replica::new();
     for op in ops {
-        r.apply(op).map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+        r.apply(op)
+            .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
     }
     let is_present = |h: &Sha256| present.contains(h);
-    Ok(StudentFile::build(&r, student, &FileContext { now, terms, photo_present: &is_present }))
+    Ok(StudentFile::build(
+        &r,
+        student,
+        &FileContext {
+            now,
+            terms,
+            photo_present: &is_present,
+        },
+    ))
 }
 
-pub(super) async fn file(State(st): State<AppState>, Authed(session): Authed, Path(id): Path<String>) -> Result<Json<FileResponse>, ApiError> {
+pub(super) async fn file(
+    State(st): State<AppState>,
+    Authed(session): Authed,
+    Path(id): Path<String>,
+) -> Result<Json<FileResponse>, ApiError> {
     let student: StudentId = id.parse().map_err(|_| ApiError::not_found("student"))?;
     let terms = st.terms.clone();
     let resp = st
@@ -110,7 +140,9 @@ pub(super) async fn file(State(st): State<AppState>, Authed(session): Authed, Pa
                 .timeline
                 .iter()
                 .filter_map(|e| match &e.event {
-                    baoxue_shared::file::Event::Visit { visit, .. } => Some(visit.photos.iter().map(|p| p.sha256)),
+                    baoxue_shared::file::Event::Visit { visit, .. } => {
+                        Some(visit.photos.iter().map(|p| p.sha256))
+                    }
                     _ => None,
                 })
                 .flatten()

@@ -9,9 +9,15 @@ use axum::extract::{Query, State};
 use baoxue_shared::op::Op;
 use serde::{Deserialize, Serialize};
 
-pub(super) async fn push(State(st): State<AppState>, Authed(session): Authed, body: Bytes) -> Result<Json<PushReceipt>, ApiError> {
+pub(super) async fn push(
+    State(st): State<AppState>,
+    Authed(session): Authed,
+    body: Bytes,
+) -> Result<Json<PushReceipt>, ApiError> {
     let now = chrono::Utc::now();
-    let receipt = st.blocking(move |s| Ok(crate::sync::push(s, &session, &body, now)?)).await?;
+    let receipt = st
+        .blocking(move |s| Ok(crate::sync::push(s, &session, &body, now)?))
+        .await?;
     Ok(Json(receipt))
 }
 
@@ -33,11 +39,24 @@ pub struct PullResponse {
     pub more: bool,
 }
 
-pub(super) async fn pull(State(st): State<AppState>, Authed(session): Authed, Query(q): Query<PullQuery>) -> Result<Json<PullResponse>, ApiError> {
+pub(super) async fn pull(
+    State(st): State<AppState>,
+    Authed(session): Authed,
+    Query(q): Query<PullQuery>,
+) -> Result<Json<PullResponse>, ApiError> {
     let page = st
         .blocking(move |s| {
-            Ok(crate::sync::pull(s, &session, q.cursor.as_deref(), q.limit.unwrap_or(crate::sync::MAX_PULL_PAGE))?)
+            Ok(crate::sync::pull(
+                s,
+                &session,
+                q.cursor.as_deref(),
+                q.limit.unwrap_or(crate::sync::MAX_PULL_PAGE),
+            )?)
         })
         .await?;
-    Ok(Json(PullResponse { ops: page.ops, cursor: page.next.encode(), more: page.more }))
+    Ok(Json(PullResponse {
+        ops: page.ops,
+        cursor: page.next.encode(),
+        more: page.more,
+    }))
 }

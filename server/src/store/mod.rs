@@ -9,7 +9,9 @@
 
 pub mod sqlite;
 
-use baoxue_shared::ids::{BatchId, DeviceId, GuardianId, HouseholdId, OpId, RecordId, StudentId, UserId};
+use baoxue_shared::ids::{
+    BatchId, DeviceId, GuardianId, HouseholdId, OpId, RecordId, StudentId, UserId,
+};
 use baoxue_shared::observation::Sha256;
 use baoxue_shared::op::Op;
 use baoxue_shared::people::{Assignment, School, User};
@@ -25,7 +27,9 @@ pub enum StoreError {
     Database(#[from] rusqlite::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
-    #[error("the database was written by a newer Baoxue (schema {found}, this build knows {known}); upgrade the server")]
+    #[error(
+        "the database was written by a newer Baoxue (schema {found}, this build knows {known}); upgrade the server"
+    )]
     SchemaTooNew { found: i64, known: i64 },
     #[error("account {0} already exists")]
     AccountExists(String),
@@ -77,7 +81,12 @@ pub struct Caseload {
 impl Caseload {
     /// The newest scope version in the caseload.
     pub fn version(&self) -> i64 {
-        self.students.values().chain(self.households.values()).copied().max().unwrap_or(0)
+        self.students
+            .values()
+            .chain(self.households.values())
+            .copied()
+            .max()
+            .unwrap_or(0)
     }
 }
 
@@ -141,7 +150,11 @@ impl Cursor {
         if it.next().is_some() || seq < 0 || scope < 0 {
             return None;
         }
-        Some(Self { seq, scope, backfill })
+        Some(Self {
+            seq,
+            scope,
+            backfill,
+        })
     }
 }
 
@@ -219,7 +232,11 @@ pub trait Store: Send + Sync + 'static {
     /// Remember a token.
     fn save_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
     /// The session of a token hash, if it is valid at `now`.
-    fn session(&self, token_hash: &[u8; 32], now: DateTime<Utc>) -> Result<Option<Session>, StoreError>;
+    fn session(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>, StoreError>;
     /// Revoke one token; `false` if there was none.
     fn revoke_token(&self, token_hash: &[u8; 32], now: DateTime<Utc>) -> Result<bool, StoreError>;
     /// Record a failed login.
@@ -240,13 +257,25 @@ pub trait Store: Send + Sync + 'static {
     /// The students and households in `user`'s care.
     fn caseload(&self, user: &User) -> Result<Caseload, StoreError>;
     /// The students (now) of each guardian, for guardians the server knows.
-    fn guardian_students(&self, guardians: &[GuardianId]) -> Result<HashMap<GuardianId, StudentId>, StoreError>;
+    fn guardian_students(
+        &self,
+        guardians: &[GuardianId],
+    ) -> Result<HashMap<GuardianId, StudentId>, StoreError>;
     /// The students of each household (now).
-    fn household_students(&self, households: &[HouseholdId]) -> Result<HashMap<HouseholdId, Vec<StudentId>>, StoreError>;
+    fn household_students(
+        &self,
+        households: &[HouseholdId],
+    ) -> Result<HashMap<HouseholdId, Vec<StudentId>>, StoreError>;
     /// The household (now) of each student.
-    fn student_households(&self, students: &[StudentId]) -> Result<HashMap<StudentId, HouseholdId>, StoreError>;
+    fn student_households(
+        &self,
+        students: &[StudentId],
+    ) -> Result<HashMap<StudentId, HouseholdId>, StoreError>;
     /// What each stored record concerns.
-    fn record_subjects(&self, records: &[RecordId]) -> Result<HashMap<RecordId, Subjects>, StoreError>;
+    fn record_subjects(
+        &self,
+        records: &[RecordId],
+    ) -> Result<HashMap<RecordId, Subjects>, StoreError>;
     /// Stored ops by id.
     fn ops_by_id(&self, ids: &[OpId]) -> Result<Vec<Op>, StoreError>;
     /// The answer already given to a batch, if it was stored.
@@ -255,7 +284,12 @@ pub trait Store: Send + Sync + 'static {
     /// already held are acknowledged; an op id held with different content refuses the batch.
     fn push(&self, batch: CheckedBatch, now: DateTime<Utc>) -> Result<PushReceipt, StoreError>;
     /// The next page of ops about `caseload` after `cursor`.
-    fn pull(&self, caseload: &Caseload, cursor: Cursor, limit: usize) -> Result<PullPage, StoreError>;
+    fn pull(
+        &self,
+        caseload: &Caseload,
+        cursor: Cursor,
+        limit: usize,
+    ) -> Result<PullPage, StoreError>;
     /// Every op about a student (roster, guardians, household, visits, voids).
     fn ops_about_student(&self, student: StudentId) -> Result<Vec<Op>, StoreError>;
     /// The students of a caseload as lists show them.
@@ -280,7 +314,14 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_refuse_garbage() {
-        for c in [Cursor::default(), Cursor { seq: 12, scope: 3, backfill: Some(7) }] {
+        for c in [
+            Cursor::default(),
+            Cursor {
+                seq: 12,
+                scope: 3,
+                backfill: Some(7),
+            },
+        ] {
             assert_eq!(Cursor::decode(&c.encode()), Some(c));
         }
         for bad in ["", "1", "a.b", "1.2.3.4", "-1.0", "1.2.x"] {

@@ -8,7 +8,10 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row};
 
 fn role_text(r: Role) -> String {
-    serde_json::to_value(r).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default()
+    serde_json::to_value(r)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
 }
 
 fn parse_role(s: &str) -> Result<Role, StoreError> {
@@ -21,23 +24,37 @@ pub(super) fn assignment_key(a: &Assignment) -> (&'static str, String) {
         Assignment::Student { student } => ("student", student.to_string()),
         Assignment::Household { household } => ("household", household.to_string()),
         Assignment::School { school } => ("school", school.to_string()),
-        Assignment::Area { area } => ("area", serde_json::to_string(area).expect("areas serialize")),
+        Assignment::Area { area } => (
+            "area",
+            serde_json::to_string(area).expect("areas serialize"),
+        ),
     }
 }
 
 pub(super) fn parse_assignment(kind: &str, target: &str) -> Result<Assignment, StoreError> {
     Ok(match kind {
-        "student" => Assignment::Student { student: parse_id(target)? },
-        "household" => Assignment::Household { household: parse_id(target)? },
-        "school" => Assignment::School { school: parse_id(target)? },
-        "area" => Assignment::Area { area: serde_json::from_str(target).map_err(|e| corrupt("area", e))? },
+        "student" => Assignment::Student {
+            student: parse_id(target)?,
+        },
+        "household" => Assignment::Household {
+            household: parse_id(target)?,
+        },
+        "school" => Assignment::School {
+            school: parse_id(target)?,
+        },
+        "area" => Assignment::Area {
+            area: serde_json::from_str(target).map_err(|e| corrupt("area", e))?,
+        },
         other => return Err(corrupt("assignment kind", other)),
     })
 }
 
 pub(super) fn assignments_of(c: &Connection, user: UserId) -> Result<Vec<Assignment>, StoreError> {
-    let mut st = c.prepare_cached("SELECT kind, target FROM assignments WHERE user = ?1 ORDER BY version")?;
-    let rows = st.query_map([user.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    let mut st =
+        c.prepare_cached("SELECT kind, target FROM assignments WHERE user = ?1 ORDER BY version")?;
+    let rows = st.query_map([user.to_string()], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
     rows.map(|r| {
         let (k, t) = r?;
         parse_assignment(&k, &t)
@@ -61,7 +78,11 @@ const USER_COLS: &str = "id, account, name, role, password_hash, disabled";
 
 pub(super) fn add(c: &Connection, user: &User, hash: &str) -> Result<(), StoreError> {
     let taken: bool = c
-        .query_row("SELECT 1 FROM users WHERE account = ?1", [&user.account], |_| Ok(true))
+        .query_row(
+            "SELECT 1 FROM users WHERE account = ?1",
+            [&user.account],
+            |_| Ok(true),
+        )
         .optional()?
         .unwrap_or(false);
     if taken {
@@ -83,7 +104,11 @@ pub(super) fn by_account(c: &Connection, account: &str) -> Result<Option<Account
     match rows.next()? {
         Some(r) => {
             let (user, password_hash, disabled) = user_from_row(c, r)?;
-            Ok(Some(Account { user, password_hash, disabled }))
+            Ok(Some(Account {
+                user,
+                password_hash,
+                disabled,
+            }))
         }
         None => Ok(None),
     }
@@ -99,10 +124,16 @@ pub(super) fn by_id(c: &Connection, id: UserId) -> Result<Option<User>, StoreErr
 }
 
 pub(super) fn set_password(c: &Connection, account: &str, hash: &str) -> Result<(), StoreError> {
-    let id: Option<String> =
-        c.query_row("SELECT id FROM users WHERE account = ?1", [account], |r| r.get(0)).optional()?;
+    let id: Option<String> = c
+        .query_row("SELECT id FROM users WHERE account = ?1", [account], |r| {
+            r.get(0)
+        })
+        .optional()?;
     let id = id.ok_or_else(|| StoreError::NoSuchAccount(account.to_string()))?;
-    c.execute("UPDATE users SET password_hash = ?1 WHERE id = ?2", (hash, &id))?;
+    c.execute(
+        "UPDATE users SET password_hash = ?1 WHERE id = ?2",
+        (hash, &id),
+    )?;
     // A reset password ends every session of the account: the old phone may be the lost one.
     c.execute(
         "UPDATE tokens SET revoked_at = ?1 WHERE user = ?2 AND revoked_at IS NULL",
@@ -142,12 +173,22 @@ pub(super) fn unassign(c: &Connection, user: UserId, a: &Assignment) -> Result<(
 pub(super) fn save_token(c: &Connection, t: &TokenRecord) -> Result<(), StoreError> {
     c.execute(
         "INSERT INTO tokens(hash, user, device, issued_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
-        (&t.hash[..], t.user.to_string(), t.device.to_string(), t.issued_at.to_rfc3339(), t.expires_at.to_rfc3339()),
+        (
+            &t.hash[..],
+            t.user.to_string(),
+            t.device.to_string(),
+            t.issued_at.to_rfc3339(),
+            t.expires_at.to_rfc3339(),
+        ),
     )?;
     Ok(())
 }
 
-pub(super) fn session(c: &Connection, hash: &[u8; 32], now: DateTime<Utc>) -> Result<Option<Session>, StoreError> {
+pub(super) fn session(
+    c: &Connection,
+    hash: &[u8; 32],
+    now: DateTime<Utc>,
+) -> Result<Option<Session>, StoreError> {
     let row: Option<(String, String, String)> = c
         .query_row(
             "SELECT t.user, t.device, t.expires_at FROM tokens t JOIN users u ON u.id = t.user
@@ -156,16 +197,28 @@ pub(super) fn session(c: &Connection, hash: &[u8; 32], now: DateTime<Utc>) -> Re
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )
         .optional()?;
-    let Some((user, device, expires)) = row else { return Ok(None) };
+    let Some((user, device, expires)) = row else {
+        return Ok(None);
+    };
     let expires_at = parse_time(&expires)?;
     if expires_at <= now {
         return Ok(None);
     }
-    let Some(user) = by_id(c, parse_id(&user)?)? else { return Ok(None) };
-    Ok(Some(Session { user, device: parse_id(&device)?, expires_at }))
+    let Some(user) = by_id(c, parse_id(&user)?)? else {
+        return Ok(None);
+    };
+    Ok(Some(Session {
+        user,
+        device: parse_id(&device)?,
+        expires_at,
+    }))
 }
 
-pub(super) fn revoke(c: &Connection, hash: &[u8; 32], now: DateTime<Utc>) -> Result<bool, StoreError> {
+pub(super) fn revoke(
+    c: &Connection,
+    hash: &[u8; 32],
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
     let n = c.execute(
         "UPDATE tokens SET revoked_at = ?1 WHERE hash = ?2 AND revoked_at IS NULL",
         (now.to_rfc3339(), &hash[..]),

@@ -28,13 +28,21 @@ pub(super) fn caseload(c: &Connection, user: &User) -> Result<Caseload, StoreErr
     let mut cl = Caseload::default();
     let mut versions: HashMap<String, i64> = HashMap::new();
     {
-        let mut st = c.prepare_cached("SELECT kind, target, version FROM assignments WHERE user = ?1")?;
+        let mut st =
+            c.prepare_cached("SELECT kind, target, version FROM assignments WHERE user = ?1")?;
         let rows = st.query_map([user.id.to_string()], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?))
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
         })?;
         for r in rows {
             let (k, t, v) = r?;
-            versions.insert(accounts::parse_assignment(&k, &t).map(|a| format!("{a:?}"))?, v);
+            versions.insert(
+                accounts::parse_assignment(&k, &t).map(|a| format!("{a:?}"))?,
+                v,
+            );
         }
     }
     let assignments = accounts::assignments_of(c, user.id)?;
@@ -52,22 +60,33 @@ pub(super) fn caseload(c: &Connection, user: &User) -> Result<Caseload, StoreErr
         match a {
             Assignment::Student { student } => {
                 let sv: i64 = c
-                    .query_row("SELECT scope_version FROM students WHERE id = ?1", [student.to_string()], |r| r.get(0))
+                    .query_row(
+                        "SELECT scope_version FROM students WHERE id = ?1",
+                        [student.to_string()],
+                        |r| r.get(0),
+                    )
                     .optional()?
                     .unwrap_or(0);
                 add_student(&mut cl, *student, v.max(sv));
             }
             Assignment::Household { household } => {
                 add_household(&mut cl, *household, v);
-                let mut st = c.prepare_cached("SELECT id, scope_version FROM students WHERE household = ?1")?;
-                for r in st.query_map([household.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+                let mut st = c.prepare_cached(
+                    "SELECT id, scope_version FROM students WHERE household = ?1",
+                )?;
+                for r in st.query_map([household.to_string()], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })? {
                     let (s, sv) = r?;
                     add_student(&mut cl, parse_id(&s)?, v.max(sv));
                 }
             }
             Assignment::School { school } => {
-                let mut st = c.prepare_cached("SELECT id, scope_version FROM students WHERE school = ?1")?;
-                for r in st.query_map([school.to_string()], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+                let mut st =
+                    c.prepare_cached("SELECT id, scope_version FROM students WHERE school = ?1")?;
+                for r in st.query_map([school.to_string()], |r| {
+                    Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+                })? {
                     let (s, sv) = r?;
                     add_student(&mut cl, parse_id(&s)?, v.max(sv));
                 }
@@ -78,8 +97,16 @@ pub(super) fn caseload(c: &Connection, user: &User) -> Result<Caseload, StoreErr
     if !area_scopes.is_empty() {
         // The area rule lives in `AdminArea::within`; households are filtered here with it
         // rather than re-stated in SQL.
-        let mut st = c.prepare_cached("SELECT id, area, scope_version FROM households WHERE area IS NOT NULL")?;
-        let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?)))?;
+        let mut st = c.prepare_cached(
+            "SELECT id, area, scope_version FROM households WHERE area IS NOT NULL",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
         let mut inside = Vec::new();
         for r in rows {
             let (id, area, hv) = r?;
@@ -106,9 +133,16 @@ pub(super) fn caseload(c: &Connection, user: &User) -> Result<Caseload, StoreErr
     Ok(cl)
 }
 
-pub(super) fn guardian_students(c: &Connection, ids: &[GuardianId]) -> Result<HashMap<GuardianId, StudentId>, StoreError> {
-    let mut st = c.prepare_cached("SELECT id, student FROM guardians WHERE id IN rarray(?1) AND student IS NOT NULL")?;
-    let rows = st.query_map([ids_array(ids)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+pub(super) fn guardian_students(
+    c: &Connection,
+    ids: &[GuardianId],
+) -> Result<HashMap<GuardianId, StudentId>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT id, student FROM guardians WHERE id IN rarray(?1) AND student IS NOT NULL",
+    )?;
+    let rows = st.query_map([ids_array(ids)], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
     rows.map(|r| {
         let (g, s) = r?;
         Ok((parse_id(&g)?, parse_id(&s)?))
@@ -116,9 +150,15 @@ pub(super) fn guardian_students(c: &Connection, ids: &[GuardianId]) -> Result<Ha
     .collect()
 }
 
-pub(super) fn household_students(c: &Connection, ids: &[HouseholdId]) -> Result<HashMap<HouseholdId, Vec<StudentId>>, StoreError> {
-    let mut st = c.prepare_cached("SELECT household, id FROM students WHERE household IN rarray(?1)")?;
-    let rows = st.query_map([ids_array(ids)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+pub(super) fn household_students(
+    c: &Connection,
+    ids: &[HouseholdId],
+) -> Result<HashMap<HouseholdId, Vec<StudentId>>, StoreError> {
+    let mut st =
+        c.prepare_cached("SELECT household, id FROM students WHERE household IN rarray(?1)")?;
+    let rows = st.query_map([ids_array(ids)], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
     let mut out: HashMap<HouseholdId, Vec<StudentId>> = HashMap::new();
     for r in rows {
         let (h, s) = r?;
@@ -127,9 +167,16 @@ pub(super) fn household_students(c: &Connection, ids: &[HouseholdId]) -> Result<
     Ok(out)
 }
 
-pub(super) fn student_households(c: &Connection, ids: &[StudentId]) -> Result<HashMap<StudentId, HouseholdId>, StoreError> {
-    let mut st = c.prepare_cached("SELECT id, household FROM students WHERE id IN rarray(?1) AND household IS NOT NULL")?;
-    let rows = st.query_map([ids_array(ids)], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+pub(super) fn student_households(
+    c: &Connection,
+    ids: &[StudentId],
+) -> Result<HashMap<StudentId, HouseholdId>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT id, household FROM students WHERE id IN rarray(?1) AND household IS NOT NULL",
+    )?;
+    let rows = st.query_map([ids_array(ids)], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
     rows.map(|r| {
         let (s, h) = r?;
         Ok((parse_id(&s)?, parse_id(&h)?))
@@ -137,12 +184,19 @@ pub(super) fn student_households(c: &Connection, ids: &[StudentId]) -> Result<Ha
     .collect()
 }
 
-pub(super) fn record_subjects(c: &Connection, ids: &[RecordId]) -> Result<HashMap<RecordId, Subjects>, StoreError> {
+pub(super) fn record_subjects(
+    c: &Connection,
+    ids: &[RecordId],
+) -> Result<HashMap<RecordId, Subjects>, StoreError> {
     let mut st = c.prepare_cached(
         "SELECT r.id, s.student, s.household FROM records r JOIN op_subjects s ON s.seq = r.seq WHERE r.id IN rarray(?1)",
     )?;
     let rows = st.query_map([ids_array(ids)], |r| {
-        Ok((r.get::<_, String>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, Option<String>>(2)?))
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Option<String>>(1)?,
+            r.get::<_, Option<String>>(2)?,
+        ))
     })?;
     let mut out: HashMap<RecordId, Subjects> = HashMap::new();
     for r in rows {
@@ -164,14 +218,26 @@ pub(super) fn ops_by_id(c: &Connection, ids: &[OpId]) -> Result<Vec<Op>, StoreEr
     rows.map(|b| decode_op(&b?)).collect()
 }
 
-pub(super) fn batch_receipt(c: &Connection, batch: BatchId) -> Result<Option<PushReceipt>, StoreError> {
+pub(super) fn batch_receipt(
+    c: &Connection,
+    batch: BatchId,
+) -> Result<Option<PushReceipt>, StoreError> {
     let r: Option<String> = c
-        .query_row("SELECT receipt FROM batches WHERE id = ?1", [batch.to_string()], |r| r.get(0))
+        .query_row(
+            "SELECT receipt FROM batches WHERE id = ?1",
+            [batch.to_string()],
+            |r| r.get(0),
+        )
         .optional()?;
-    r.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("receipt", e))).transpose()
+    r.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("receipt", e)))
+        .transpose()
 }
 
-pub(super) fn push(c: &Connection, batch: CheckedBatch, now: DateTime<Utc>) -> Result<PushReceipt, StoreError> {
+pub(super) fn push(
+    c: &Connection,
+    batch: CheckedBatch,
+    now: DateTime<Utc>,
+) -> Result<PushReceipt, StoreError> {
     if let Some(r) = batch_receipt(c, batch.batch)? {
         return Ok(r);
     }
@@ -182,12 +248,15 @@ pub(super) fn push(c: &Connection, batch: CheckedBatch, now: DateTime<Utc>) -> R
     let mut insert = c.prepare_cached(
         "INSERT INTO ops(id, batch, author, device, entity, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    let mut subject = c.prepare_cached("INSERT INTO op_subjects(seq, student, household) VALUES (?1, ?2, ?3)")?;
+    let mut subject =
+        c.prepare_cached("INSERT INTO op_subjects(seq, student, household) VALUES (?1, ?2, ?3)")?;
     let mut record = c.prepare_cached("INSERT OR IGNORE INTO records(id, seq) VALUES (?1, ?2)")?;
     let received = now.to_rfc3339();
     let batch_id = batch.batch.to_string();
     for (mut op, subjects) in batch.ops {
-        let held: Option<String> = find.query_row([op.id.to_string()], |r| r.get(0)).optional()?;
+        let held: Option<String> = find
+            .query_row([op.id.to_string()], |r| r.get(0))
+            .optional()?;
         if let Some(body) = held {
             if !same_change(&decode_op(&body)?, &op) {
                 return Err(StoreError::ConflictingDuplicate(op.id));
@@ -231,7 +300,12 @@ pub(super) fn push(c: &Connection, batch: CheckedBatch, now: DateTime<Utc>) -> R
     for e in touched {
         refresh_projection(c, e)?;
     }
-    let receipt = PushReceipt { batch: batch.batch, stored, new, received_at: now };
+    let receipt = PushReceipt {
+        batch: batch.batch,
+        stored,
+        new,
+        received_at: now,
+    };
     c.execute(
         "INSERT INTO batches(id, user, device, received_at, op_count, new_count, receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         (
@@ -263,10 +337,17 @@ fn chain_hash(prev: &[u8], seq: i64, body: &str) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
-fn append_chain(c: &Connection, student: StudentId, seq: i64, body: &str) -> Result<(), StoreError> {
+fn append_chain(
+    c: &Connection,
+    student: StudentId,
+    seq: i64,
+    body: &str,
+) -> Result<(), StoreError> {
     let sid = student.to_string();
     let last: Option<(i64, Vec<u8>)> = c
-        .prepare_cached("SELECT position, hash FROM chain WHERE student = ?1 ORDER BY position DESC LIMIT 1")?
+        .prepare_cached(
+            "SELECT position, hash FROM chain WHERE student = ?1 ORDER BY position DESC LIMIT 1",
+        )?
         .query_row([&sid], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     let (pos, prev) = last.unwrap_or((0, Vec::new()));
@@ -289,11 +370,22 @@ fn refresh_projection(c: &Connection, e: EntityRef) -> Result<(), StoreError> {
     match e {
         EntityRef::Student(_) => {
             let mut row = (None, None, None, None, None, None);
-            for f in ["name", "status", "school", "household", "grade", "focus_groups"] {
+            for f in [
+                "name",
+                "status",
+                "school",
+                "household",
+                "grade",
+                "focus_groups",
+            ] {
                 if let Some(Target::Student { set, .. }) = cur(f) {
                     match set {
                         StudentField::Name(n) => row.0 = Some(n.clone()),
-                        StudentField::Status(s) => row.1 = serde_json::to_value(s).ok().and_then(|v| v.as_str().map(String::from)),
+                        StudentField::Status(s) => {
+                            row.1 = serde_json::to_value(s)
+                                .ok()
+                                .and_then(|v| v.as_str().map(String::from))
+                        }
                         StudentField::School(s) => row.2 = s.map(|s| s.to_string()),
                         StudentField::Household(h) => row.3 = h.map(|h| h.to_string()),
                         StudentField::Grade(g) => row.4 = g.map(|g| g.number() as i64),
@@ -303,13 +395,21 @@ fn refresh_projection(c: &Connection, e: EntityRef) -> Result<(), StoreError> {
                 }
             }
             let old: Option<(Option<String>, Option<String>)> = c
-                .query_row("SELECT school, household FROM students WHERE id = ?1", [&id], |r| Ok((r.get(0)?, r.get(1)?)))
+                .query_row(
+                    "SELECT school, household FROM students WHERE id = ?1",
+                    [&id],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
                 .optional()?;
             let moved = old.as_ref().is_none_or(|(s, h)| *s != row.2 || *h != row.3);
             let version = if moved {
                 next_counter(c, "scope")?
             } else {
-                c.query_row("SELECT scope_version FROM students WHERE id = ?1", [&id], |r| r.get(0))?
+                c.query_row(
+                    "SELECT scope_version FROM students WHERE id = ?1",
+                    [&id],
+                    |r| r.get(0),
+                )?
             };
             c.execute(
                 "INSERT INTO students(id, name, status, school, household, grade, focus, scope_version)
@@ -321,17 +421,29 @@ fn refresh_projection(c: &Connection, e: EntityRef) -> Result<(), StoreError> {
         }
         EntityRef::Household(h) => {
             let area = match cur("area") {
-                Some(Target::Household { set: baoxue_shared::op::HouseholdField::Area(a), .. }) => Some(a.clone()),
+                Some(Target::Household {
+                    set: baoxue_shared::op::HouseholdField::Area(a),
+                    ..
+                }) => Some(a.clone()),
                 _ => None,
             };
             let hh = r.household(h);
-            let area_json = area.as_ref().map(|a| serde_json::to_string(a).expect("areas serialize"));
-            let old: Option<Option<String>> =
-                c.query_row("SELECT area FROM households WHERE id = ?1", [&id], |r| r.get(0)).optional()?;
+            let area_json = area
+                .as_ref()
+                .map(|a| serde_json::to_string(a).expect("areas serialize"));
+            let old: Option<Option<String>> = c
+                .query_row("SELECT area FROM households WHERE id = ?1", [&id], |r| {
+                    r.get(0)
+                })
+                .optional()?;
             let version = if old.as_ref() != Some(&area_json) {
                 next_counter(c, "scope")?
             } else {
-                c.query_row("SELECT scope_version FROM households WHERE id = ?1", [&id], |r| r.get(0))?
+                c.query_row(
+                    "SELECT scope_version FROM households WHERE id = ?1",
+                    [&id],
+                    |r| r.get(0),
+                )?
             };
             c.execute(
                 "INSERT INTO households(id, head, area, village, registered_poor, scope_version) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
@@ -348,7 +460,10 @@ fn refresh_projection(c: &Connection, e: EntityRef) -> Result<(), StoreError> {
         }
         EntityRef::Guardian(_) => {
             let student = match cur("student") {
-                Some(Target::Guardian { set: baoxue_shared::op::GuardianField::Student(s), .. }) => Some(s.to_string()),
+                Some(Target::Guardian {
+                    set: baoxue_shared::op::GuardianField::Student(s),
+                    ..
+                }) => Some(s.to_string()),
                 _ => None,
             };
             c.execute(
@@ -360,11 +475,30 @@ fn refresh_projection(c: &Connection, e: EntityRef) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub(super) fn pull(c: &Connection, cl: &Caseload, cursor: Cursor, limit: usize) -> Result<PullPage, StoreError> {
+pub(super) fn pull(
+    c: &Connection,
+    cl: &Caseload,
+    cursor: Cursor,
+    limit: usize,
+) -> Result<PullPage, StoreError> {
     let current = cl.version();
-    let fresh_students: Vec<&StudentId> = cl.students.iter().filter(|(_, v)| **v > cursor.scope).map(|(k, _)| k).collect();
-    let fresh_households: Vec<&HouseholdId> = cl.households.iter().filter(|(_, v)| **v > cursor.scope).map(|(k, _)| k).collect();
-    let query = |students: Vec<String>, households: Vec<String>, after: i64, upto: i64| -> Result<Vec<(i64, Op)>, StoreError> {
+    let fresh_students: Vec<&StudentId> = cl
+        .students
+        .iter()
+        .filter(|(_, v)| **v > cursor.scope)
+        .map(|(k, _)| k)
+        .collect();
+    let fresh_households: Vec<&HouseholdId> = cl
+        .households
+        .iter()
+        .filter(|(_, v)| **v > cursor.scope)
+        .map(|(k, _)| k)
+        .collect();
+    let query = |students: Vec<String>,
+                 households: Vec<String>,
+                 after: i64,
+                 upto: i64|
+     -> Result<Vec<(i64, Op)>, StoreError> {
         let mut st = c.prepare_cached(
             "SELECT o.seq, o.body FROM ops o WHERE o.seq IN (
                  SELECT seq FROM op_subjects WHERE student IN rarray(?1) AND seq > ?3 AND seq <= ?4
@@ -372,9 +506,16 @@ pub(super) fn pull(c: &Connection, cl: &Caseload, cursor: Cursor, limit: usize) 
                  SELECT seq FROM op_subjects WHERE household IN rarray(?2) AND seq > ?3 AND seq <= ?4)
              ORDER BY o.seq LIMIT ?5",
         )?;
-        let rows = st.query_map((ids_array(students), ids_array(households), after, upto, limit as i64), |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))
-        })?;
+        let rows = st.query_map(
+            (
+                ids_array(students),
+                ids_array(households),
+                after,
+                upto,
+                limit as i64,
+            ),
+            |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)),
+        )?;
         rows.map(|r| {
             let (seq, body) = r?;
             Ok((seq, decode_op(&body)?))
@@ -391,11 +532,23 @@ pub(super) fn pull(c: &Connection, cl: &Caseload, cursor: Cursor, limit: usize) 
             cursor.seq,
         )?;
         let next = if rows.len() < limit {
-            Cursor { seq: cursor.seq, scope: current, backfill: None }
+            Cursor {
+                seq: cursor.seq,
+                scope: current,
+                backfill: None,
+            }
         } else {
-            Cursor { seq: cursor.seq, scope: cursor.scope, backfill: rows.last().map(|(s, _)| *s) }
+            Cursor {
+                seq: cursor.seq,
+                scope: cursor.scope,
+                backfill: rows.last().map(|(s, _)| *s),
+            }
         };
-        return Ok(PullPage { ops: rows.into_iter().map(|(_, o)| o).collect(), next, more: true });
+        return Ok(PullPage {
+            ops: rows.into_iter().map(|(_, o)| o).collect(),
+            next,
+            more: true,
+        });
     }
     let rows = query(
         cl.students.keys().map(|s| s.to_string()).collect(),
@@ -404,8 +557,16 @@ pub(super) fn pull(c: &Connection, cl: &Caseload, cursor: Cursor, limit: usize) 
         i64::MAX,
     )?;
     let more = rows.len() == limit;
-    let next = Cursor { seq: rows.last().map(|(s, _)| *s).unwrap_or(cursor.seq), scope: current, backfill: None };
-    Ok(PullPage { ops: rows.into_iter().map(|(_, o)| o).collect(), next, more })
+    let next = Cursor {
+        seq: rows.last().map(|(s, _)| *s).unwrap_or(cursor.seq),
+        scope: current,
+        backfill: None,
+    };
+    Ok(PullPage {
+        ops: rows.into_iter().map(|(_, o)| o).collect(),
+        next,
+        more,
+    })
 }
 
 pub(super) fn ops_about_student(c: &Connection, student: StudentId) -> Result<Vec<Op>, StoreError> {
@@ -420,7 +581,10 @@ pub(super) fn ops_about_student(c: &Connection, student: StudentId) -> Result<Ve
     rows.map(|b| decode_op(&b?)).collect()
 }
 
-pub(super) fn student_rows(c: &Connection, ids: &HashSet<StudentId>) -> Result<Vec<StudentRow>, StoreError> {
+pub(super) fn student_rows(
+    c: &Connection,
+    ids: &HashSet<StudentId>,
+) -> Result<Vec<StudentRow>, StoreError> {
     let mut st = c.prepare_cached(
         "SELECT s.id, s.name, s.status, s.school, s.household, h.village, s.grade, s.focus
          FROM students s LEFT JOIN households h ON h.id = s.household
@@ -443,12 +607,19 @@ pub(super) fn student_rows(c: &Connection, ids: &HashSet<StudentId>) -> Result<V
         Ok(StudentRow {
             id: parse_id(&id)?,
             name: name.unwrap_or_default(),
-            status: status.map(|s| serde_json::from_value(serde_json::Value::String(s))).transpose().map_err(|e| corrupt("status", e))?,
+            status: status
+                .map(|s| serde_json::from_value(serde_json::Value::String(s)))
+                .transpose()
+                .map_err(|e| corrupt("status", e))?,
             school: school.map(|s| parse_id(&s)).transpose()?,
             household: household.map(|h| parse_id(&h)).transpose()?,
             village,
             grade: grade.map(|g| g as u8),
-            focus_groups: focus.map(|f| serde_json::from_str(&f)).transpose().map_err(|e| corrupt("focus", e))?.unwrap_or_default(),
+            focus_groups: focus
+                .map(|f| serde_json::from_str(&f))
+                .transpose()
+                .map_err(|e| corrupt("focus", e))?
+                .unwrap_or_default(),
         })
     })
     .collect()
@@ -474,13 +645,21 @@ pub(super) fn verify_chains(c: &Connection) -> Result<ChainReport, StoreError> {
             }
         };
         let sid: StudentId = parse_id(&student)?;
-        let mut fault = |problem: String| report.faults.push(ChainFault { student: sid, position, problem });
+        let mut fault = |problem: String| {
+            report.faults.push(ChainFault {
+                student: sid,
+                position,
+                problem,
+            })
+        };
         if position != expected_pos {
             fault(format!("link {expected_pos} is missing (found {position})"));
         }
         match body {
             None => fault(format!("record #{seq} has been removed")),
-            Some(b) if chain_hash(&prev, seq, &b) != hash => fault(format!("record #{seq} has been altered")),
+            Some(b) if chain_hash(&prev, seq, &b) != hash => {
+                fault(format!("record #{seq} has been altered"))
+            }
             Some(_) => {}
         }
         current = Some((student, position, hash));
@@ -494,7 +673,11 @@ pub(super) fn verify_chains(c: &Connection) -> Result<ChainReport, StoreError> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<Result<_, _>>()?;
     for (s, seq) in unchained {
-        report.faults.push(ChainFault { student: parse_id(&s)?, position: 0, problem: format!("record #{seq} is not in the chain") });
+        report.faults.push(ChainFault {
+            student: parse_id(&s)?,
+            position: 0,
+            problem: format!("record #{seq} is not in the chain"),
+        });
     }
     Ok(report)
 }

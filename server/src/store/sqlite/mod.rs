@@ -67,14 +67,18 @@ pub struct SqliteStore {
 
 impl std::fmt::Debug for SqliteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SqliteStore").field("path", &self.path).finish()
+        f.debug_struct("SqliteStore")
+            .field("path", &self.path)
+            .finish()
     }
 }
 
 fn open_conn(path: &Path) -> Result<Connection, StoreError> {
     let c = Connection::open_with_flags(
         path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
     c.busy_timeout(Duration::from_secs(10))?;
     c.pragma_update(None, "journal_mode", "WAL")?;
@@ -100,15 +104,17 @@ impl SqliteStore {
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stop2 = stop.clone();
         let cp_path = path.clone();
-        std::thread::Builder::new().name("sqlite-checkpoint".into()).spawn(move || {
-            let Ok(c) = open_conn(&cp_path) else { return };
-            while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
-                std::thread::sleep(Duration::from_millis(500));
-                if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
-                    tracing::warn!(error = %e, "WAL checkpoint failed");
+        std::thread::Builder::new()
+            .name("sqlite-checkpoint".into())
+            .spawn(move || {
+                let Ok(c) = open_conn(&cp_path) else { return };
+                while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::thread::sleep(Duration::from_millis(500));
+                    if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
                 }
-            }
-        })?;
+            })?;
         Ok(Self {
             path,
             writer: Mutex::new(Some(tx)),
@@ -129,7 +135,8 @@ impl SqliteStore {
         if let Some(h) = self.writer_thread.lock().expect("thread lock").take() {
             let _ = h.join();
         }
-        self.stop_checkpoints.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.stop_checkpoints
+            .store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Run `work` in the writer's transaction and wait until it has committed.
@@ -139,14 +146,26 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
         let (reply, wait) = sync_channel(1);
-        let job: Box<dyn WriteJob> = Box::new(Job { work: Some(work), result: None, reply });
-        let sender = self.writer.lock().expect("writer lock").clone().ok_or(StoreError::ShuttingDown)?;
+        let job: Box<dyn WriteJob> = Box::new(Job {
+            work: Some(work),
+            result: None,
+            reply,
+        });
+        let sender = self
+            .writer
+            .lock()
+            .expect("writer lock")
+            .clone()
+            .ok_or(StoreError::ShuttingDown)?;
         sender.send(job).map_err(|_| StoreError::ShuttingDown)?;
         wait.recv().map_err(|_| StoreError::ShuttingDown)?
     }
 
     /// Run `work` on a pooled read connection.
-    fn read<T>(&self, work: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    fn read<T>(
+        &self,
+        work: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let conn = self.readers.lock().expect("reader pool").pop();
         let conn = match conn {
             Some(c) => c,
@@ -211,7 +230,9 @@ where
 }
 
 fn parse_time(s: &str) -> Result<DateTime<Utc>, StoreError> {
-    DateTime::parse_from_rfc3339(s).map(|t| t.with_timezone(&Utc)).map_err(|e| corrupt("time", e))
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| corrupt("time", e))
 }
 
 fn next_counter(conn: &Connection, name: &str) -> Result<i64, StoreError> {
@@ -220,11 +241,21 @@ fn next_counter(conn: &Connection, name: &str) -> Result<i64, StoreError> {
          ON CONFLICT(name) DO UPDATE SET value = value + 1",
         [name],
     )?;
-    Ok(conn.query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| r.get(0))?)
+    Ok(
+        conn.query_row("SELECT value FROM counters WHERE name = ?1", [name], |r| {
+            r.get(0)
+        })?,
+    )
 }
 
-fn ids_array<T: ToString>(ids: impl IntoIterator<Item = T>) -> std::rc::Rc<Vec<rusqlite::types::Value>> {
-    std::rc::Rc::new(ids.into_iter().map(|i| rusqlite::types::Value::Text(i.to_string())).collect())
+fn ids_array<T: ToString>(
+    ids: impl IntoIterator<Item = T>,
+) -> std::rc::Rc<Vec<rusqlite::types::Value>> {
+    std::rc::Rc::new(
+        ids.into_iter()
+            .map(|i| rusqlite::types::Value::Text(i.to_string()))
+            .collect(),
+    )
 }
 
 impl Store for SqliteStore {
@@ -254,7 +285,11 @@ impl Store for SqliteStore {
         let t = token.clone();
         self.write(move |c| accounts::save_token(c, &t))
     }
-    fn session(&self, token_hash: &[u8; 32], now: DateTime<Utc>) -> Result<Option<Session>, StoreError> {
+    fn session(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>, StoreError> {
         self.read(|c| accounts::session(c, token_hash, now))
     }
     fn revoke_token(&self, token_hash: &[u8; 32], now: DateTime<Utc>) -> Result<bool, StoreError> {
@@ -264,7 +299,10 @@ impl Store for SqliteStore {
     fn note_login_failure(&self, account: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
         let a = account.to_string();
         self.write(move |c| {
-            c.execute("INSERT INTO login_failures(account, at) VALUES (?1, ?2)", (a, at.to_rfc3339()))?;
+            c.execute(
+                "INSERT INTO login_failures(account, at) VALUES (?1, ?2)",
+                (a, at.to_rfc3339()),
+            )?;
             Ok(())
         })
     }
@@ -298,10 +336,20 @@ impl Store for SqliteStore {
     fn schools(&self) -> Result<Vec<School>, StoreError> {
         self.read(|c| {
             let mut st = c.prepare_cached("SELECT id, name, area FROM schools ORDER BY name")?;
-            let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?)))?;
+            let rows = st.query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })?;
             rows.map(|r| {
                 let (id, name, area) = r?;
-                Ok(School { id: parse_id(&id)?, name, area: serde_json::from_str(&area).map_err(|e| corrupt("area", e))? })
+                Ok(School {
+                    id: parse_id(&id)?,
+                    name,
+                    area: serde_json::from_str(&area).map_err(|e| corrupt("area", e))?,
+                })
             })
             .collect()
         })
@@ -313,16 +361,28 @@ impl Store for SqliteStore {
     fn caseload(&self, user: &User) -> Result<Caseload, StoreError> {
         self.read(|c| log::caseload(c, user))
     }
-    fn guardian_students(&self, guardians: &[GuardianId]) -> Result<HashMap<GuardianId, StudentId>, StoreError> {
+    fn guardian_students(
+        &self,
+        guardians: &[GuardianId],
+    ) -> Result<HashMap<GuardianId, StudentId>, StoreError> {
         self.read(|c| log::guardian_students(c, guardians))
     }
-    fn household_students(&self, households: &[HouseholdId]) -> Result<HashMap<HouseholdId, Vec<StudentId>>, StoreError> {
+    fn household_students(
+        &self,
+        households: &[HouseholdId],
+    ) -> Result<HashMap<HouseholdId, Vec<StudentId>>, StoreError> {
         self.read(|c| log::household_students(c, households))
     }
-    fn student_households(&self, students: &[StudentId]) -> Result<HashMap<StudentId, HouseholdId>, StoreError> {
+    fn student_households(
+        &self,
+        students: &[StudentId],
+    ) -> Result<HashMap<StudentId, HouseholdId>, StoreError> {
         self.read(|c| log::student_households(c, students))
     }
-    fn record_subjects(&self, records: &[RecordId]) -> Result<HashMap<RecordId, Subjects>, StoreError> {
+    fn record_subjects(
+        &self,
+        records: &[RecordId],
+    ) -> Result<HashMap<RecordId, Subjects>, StoreError> {
         self.read(|c| log::record_subjects(c, records))
     }
     fn ops_by_id(&self, ids: &[OpId]) -> Result<Vec<Op>, StoreError> {
@@ -334,7 +394,12 @@ impl Store for SqliteStore {
     fn push(&self, batch: CheckedBatch, now: DateTime<Utc>) -> Result<PushReceipt, StoreError> {
         self.write(move |c| log::push(c, batch, now))
     }
-    fn pull(&self, caseload: &Caseload, cursor: Cursor, limit: usize) -> Result<PullPage, StoreError> {
+    fn pull(
+        &self,
+        caseload: &Caseload,
+        cursor: Cursor,
+        limit: usize,
+    ) -> Result<PullPage, StoreError> {
         self.read(|c| log::pull(c, caseload, cursor, limit))
     }
     fn ops_about_student(&self, student: StudentId) -> Result<Vec<Op>, StoreError> {

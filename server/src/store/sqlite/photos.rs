@@ -8,8 +8,11 @@ use std::collections::HashSet;
 
 pub(super) fn present(c: &Connection, hashes: &[Sha256]) -> Result<HashSet<Sha256>, StoreError> {
     let mut st = c.prepare_cached("SELECT sha256 FROM photos WHERE sha256 IN rarray(?1)")?;
-    let rows = st.query_map([ids_array(hashes.iter().map(|h| h.to_hex()))], |r| r.get::<_, String>(0))?;
-    rows.map(|r| Sha256::parse(&r?).map_err(|e| corrupt("photo hash", e.en()))).collect()
+    let rows = st.query_map([ids_array(hashes.iter().map(|h| h.to_hex()))], |r| {
+        r.get::<_, String>(0)
+    })?;
+    rows.map(|r| Sha256::parse(&r?).map_err(|e| corrupt("photo hash", e.en())))
+        .collect()
 }
 
 pub(super) fn get(c: &Connection, sha: &Sha256) -> Result<Option<PhotoMeta>, StoreError> {
@@ -34,7 +37,9 @@ pub(super) fn get(c: &Connection, sha: &Sha256) -> Result<Option<PhotoMeta>, Sto
             },
         )
         .optional()?;
-    let Some((bytes, width, height, mime, captured, lat, lon, phash, by, at)) = row else { return Ok(None) };
+    let Some((bytes, width, height, mime, captured, lat, lon, phash, by, at)) = row else {
+        return Ok(None);
+    };
     Ok(Some(PhotoMeta {
         sha256: *sha,
         bytes: bytes as u64,

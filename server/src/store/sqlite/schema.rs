@@ -130,7 +130,10 @@ pub const CURRENT: i64 = MIGRATIONS.len() as i64;
 pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > CURRENT {
-        return Err(StoreError::SchemaTooNew { found, known: CURRENT });
+        return Err(StoreError::SchemaTooNew {
+            found,
+            known: CURRENT,
+        });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;
@@ -151,7 +154,9 @@ mod tests {
         let mut c = Connection::open_in_memory().unwrap();
         migrate(&mut c).unwrap();
         migrate(&mut c).unwrap();
-        let v: i64 = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(v, CURRENT);
     }
 
@@ -160,7 +165,9 @@ mod tests {
         let mut c = Connection::open_in_memory().unwrap();
         c.pragma_update(None, "user_version", CURRENT + 1).unwrap();
         let e = migrate(&mut c).unwrap_err();
-        assert!(matches!(e, StoreError::SchemaTooNew { found, known } if found == CURRENT + 1 && known == CURRENT));
+        assert!(
+            matches!(e, StoreError::SchemaTooNew { found, known } if found == CURRENT + 1 && known == CURRENT)
+        );
         assert!(e.to_string().contains("upgrade the server"));
     }
 }

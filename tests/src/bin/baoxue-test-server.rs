@@ -1,0 +1,24 @@
+//! The server as a separate process, for tests that kill it: `baoxue-test-server DATA_DIR
+//! PORT_FILE` serves on a random loopback port and writes the port to PORT_FILE once listening.
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let (Some(dir), Some(port_file)) = (args.next(), args.next()) else {
+        eprintln!("usage: baoxue-test-server DATA_DIR PORT_FILE");
+        std::process::exit(2);
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    rt.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        std::fs::write(&port_file, port.to_string()).expect("port file");
+        let settings = baoxue_server::Settings {
+            data_dir: dir.into(),
+        };
+        baoxue_server::serve(listener, settings, std::future::pending())
+            .await
+            .expect("serve");
+    });
+}
