@@ -31,15 +31,23 @@ pub enum UserCommand {
 /// Roster management.
 #[derive(Debug, Subcommand)]
 pub enum RosterCommand {
-    /// Import students from .xlsx or .csv.
+    /// Import students from .xlsx, .xls, .ods or .csv (UTF-8 or GBK).
     Import {
         file: PathBuf,
         /// Import the good rows even if some rows are bad.
         #[arg(long)]
         partial: bool,
+        /// The system admin account the import is recorded under.
+        #[arg(long = "as", default_value = "admin")]
+        account: String,
     },
     /// Export the roster to .xlsx.
-    Export { file: PathBuf },
+    Export {
+        file: PathBuf,
+        /// Write resident IDs in full (default: masked).
+        #[arg(long)]
+        full_ids: bool,
+    },
 }
 
 /// Run an account command.
@@ -75,8 +83,61 @@ pub fn user(data_dir: &Path, cmd: UserCommand) -> Result<(), Box<dyn std::error:
 }
 
 /// Run a roster command.
-pub fn roster(_data_dir: &Path, _cmd: RosterCommand) -> Result<(), Box<dyn std::error::Error>> {
-    Err("roster import/export is not built yet".into())
+pub fn roster(data_dir: &Path, cmd: RosterCommand) -> Result<(), Box<dyn std::error::Error>> {
+    let (store, _) = crate::open(data_dir)?;
+    let result = match cmd {
+        RosterCommand::Import {
+            file,
+            partial,
+            account,
+        } => import(store.as_ref(), &file, partial, &account),
+        RosterCommand::Export { file, full_ids } => {
+            let n = crate::roster::export(store.as_ref(), &file, full_ids)?;
+            println!(
+                "已导出 {n} 名学生 exported {n} students to {}",
+                file.display()
+            );
+            Ok(())
+        }
+    };
+    store.close();
+    result
+}
+
+fn import(
+    store: &dyn Store,
+    file: &Path,
+    partial: bool,
+    account: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let admin = store
+        .account(account)?
+        .ok_or_else(|| format!("no account {account}"))?
+        .user;
+    if admin.role != baoxue_shared::people::Role::SystemAdmin {
+        return Err(format!("{account} is not a system admin").into());
+    }
+    let mut author =
+        baoxue_shared::author::Author::new(admin.id, baoxue_shared::ids::DeviceId::new());
+    match crate::roster::import(store, &mut author, file, partial, chrono::Utc::now()) {
+        Ok(r) => {
+            println!(
+                "新增 {} 名，更新 {} 名，未变 {} 名 added {}, updated {}, unchanged {}",
+                r.added, r.updated, r.unchanged, r.added, r.updated, r.unchanged
+            );
+            for e in &r.refused {
+                println!("  ✗ 第{}行 {}: {}", e.row, e.column, e.reason);
+            }
+            Ok(())
+        }
+        Err(crate::roster::RosterError::BadRows(rows)) => {
+            for e in &rows {
+                println!("  ✗ 第{}行 {}: {}", e.row, e.column, e.reason);
+            }
+            Err(format!("{} 处错误，未导入任何数据（加 --partial 只导入正确的行） {} bad rows; nothing imported", rows.len(), rows.len()).into())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Verify the audit chains; prints the report, returns whether it was clean.

@@ -13,6 +13,7 @@ pub mod demo;
 pub mod http;
 pub mod openapi;
 pub mod photos;
+pub mod roster;
 pub mod scope;
 pub mod store;
 pub mod sync;

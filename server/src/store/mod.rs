@@ -292,6 +292,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<PullPage, StoreError>;
     /// Every op about a student (roster, guardians, household, visits, voids).
     fn ops_about_student(&self, student: StudentId) -> Result<Vec<Op>, StoreError>;
+    /// The students already on the roster with these resident IDs.
+    fn students_by_resident_id(
+        &self,
+        ids: &[baoxue_shared::resident_id::ResidentId],
+    ) -> Result<HashMap<baoxue_shared::resident_id::ResidentId, StudentId>, StoreError>;
+    /// Every student on the roster.
+    fn all_student_ids(&self) -> Result<Vec<StudentId>, StoreError>;
     /// The students of a caseload as lists show them.
     fn student_rows(&self, ids: &HashSet<StudentId>) -> Result<Vec<StudentRow>, StoreError>;
 

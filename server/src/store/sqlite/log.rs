@@ -370,6 +370,13 @@ fn refresh_projection(c: &Connection, e: EntityRef) -> Result<(), StoreError> {
     match e {
         EntityRef::Student(_) => {
             let mut row = (None, None, None, None, None, None);
+            let resident_id = match cur("resident_id") {
+                Some(Target::Student {
+                    set: StudentField::ResidentId(Some(r)),
+                    ..
+                }) => Some(r.as_str().to_string()),
+                _ => None,
+            };
             for f in [
                 "name",
                 "status",
@@ -412,11 +419,11 @@ fn refresh_projection(c: &Connection, e: EntityRef) -> Result<(), StoreError> {
                 )?
             };
             c.execute(
-                "INSERT INTO students(id, name, status, school, household, grade, focus, scope_version)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+                "INSERT INTO students(id, name, status, school, household, grade, focus, scope_version, resident_id)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                  ON CONFLICT(id) DO UPDATE SET name = ?2, status = ?3, school = ?4, household = ?5,
-                     grade = ?6, focus = ?7, scope_version = ?8",
-                (&id, row.0, row.1, row.2, row.3, row.4, row.5, version),
+                     grade = ?6, focus = ?7, scope_version = ?8, resident_id = ?9",
+                (&id, row.0, row.1, row.2, row.3, row.4, row.5, version, resident_id),
             )?;
         }
         EntityRef::Household(h) => {
@@ -579,6 +586,26 @@ pub(super) fn ops_about_student(c: &Connection, student: StudentId) -> Result<Ve
     )?;
     let rows = st.query_map([student.to_string()], |r| r.get::<_, String>(0))?;
     rows.map(|b| decode_op(&b?)).collect()
+}
+
+pub(super) fn students_by_resident_id(
+    c: &Connection,
+    ids: &[baoxue_shared::resident_id::ResidentId],
+) -> Result<HashMap<baoxue_shared::resident_id::ResidentId, StudentId>, StoreError> {
+    let mut st =
+        c.prepare_cached("SELECT resident_id, id FROM students WHERE resident_id IN rarray(?1)")?;
+    let rows = st.query_map([ids_array(ids.iter().map(|r| r.as_str()))], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+    })?;
+    let mut out = HashMap::new();
+    for r in rows {
+        let (rid, id) = r?;
+        let rid: baoxue_shared::resident_id::ResidentId = rid
+            .try_into()
+            .map_err(|e: String| corrupt("resident id", e))?;
+        out.insert(rid, parse_id(&id)?);
+    }
+    Ok(out)
 }
 
 pub(super) fn student_rows(

@@ -405,6 +405,19 @@ impl Store for SqliteStore {
     fn ops_about_student(&self, student: StudentId) -> Result<Vec<Op>, StoreError> {
         self.read(|c| log::ops_about_student(c, student))
     }
+    fn students_by_resident_id(
+        &self,
+        ids: &[baoxue_shared::resident_id::ResidentId],
+    ) -> Result<HashMap<baoxue_shared::resident_id::ResidentId, StudentId>, StoreError> {
+        self.read(|c| log::students_by_resident_id(c, ids))
+    }
+    fn all_student_ids(&self) -> Result<Vec<StudentId>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT id FROM students ORDER BY name")?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            rows.map(|r| parse_id(&r?)).collect()
+        })
+    }
     fn student_rows(&self, ids: &HashSet<StudentId>) -> Result<Vec<StudentRow>, StoreError> {
         self.read(|c| log::student_rows(c, ids))
     }

@@ -76,6 +76,7 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE students (
         id TEXT PRIMARY KEY,
         name TEXT,
+        resident_id TEXT,
         status TEXT,
         school TEXT,
         household TEXT,
@@ -85,6 +86,7 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX students_household ON students(household);
     CREATE INDEX students_school ON students(school);
+    CREATE INDEX students_resident_id ON students(resident_id) WHERE resident_id IS NOT NULL;
     CREATE TABLE households (
         id TEXT PRIMARY KEY,
         head TEXT,
