@@ -176,7 +176,7 @@ fn a_registry_export_imports_and_a_second_import_updates_in_place() {
     assert_eq!(header[3], "身份证号");
     let yue_row: Vec<String> = range
         .rows()
-        .find(|r| r[0].to_string() == "杨玥")
+        .find(|r| r[0] == "杨玥")
         .unwrap()
         .iter()
         .map(|c| c.to_string())
