@@ -26,8 +26,7 @@ fn same_change(a: &Op, b: &Op) -> bool {
 
 pub(super) fn caseload(c: &Connection, user: &User) -> Result<Caseload, StoreError> {
     let mut cl = Caseload::default();
-    let mut versions: HashMap<String, i64> = HashMap::new();
-    {
+    let assignments: Vec<(Assignment, i64)> = {
         let mut st =
             c.prepare_cached("SELECT kind, target, version FROM assignments WHERE user = ?1")?;
         let rows = st.query_map([user.id.to_string()], |r| {
@@ -37,15 +36,12 @@ pub(super) fn caseload(c: &Connection, user: &User) -> Result<Caseload, StoreErr
                 r.get::<_, i64>(2)?,
             ))
         })?;
-        for r in rows {
+        rows.map(|r| {
             let (k, t, v) = r?;
-            versions.insert(
-                accounts::parse_assignment(&k, &t).map(|a| format!("{a:?}"))?,
-                v,
-            );
-        }
-    }
-    let assignments = accounts::assignments_of(c, user.id)?;
+            Ok((accounts::parse_assignment(&k, &t)?, v))
+        })
+        .collect::<Result<_, StoreError>>()?
+    };
     let add_student = |cl: &mut Caseload, s: StudentId, v: i64| {
         let e = cl.students.entry(s).or_insert(v);
         *e = (*e).max(v);
@@ -54,21 +50,35 @@ pub(super) fn caseload(c: &Connection, user: &User) -> Result<Caseload, StoreErr
         let e = cl.households.entry(h).or_insert(v);
         *e = (*e).max(v);
     };
+    // Paired students: one query for all their scope versions.
+    let paired: HashMap<StudentId, i64> = assignments
+        .iter()
+        .filter_map(|(a, v)| match a {
+            Assignment::Student { student } => Some((*student, *v)),
+            _ => None,
+        })
+        .collect();
+    if !paired.is_empty() {
+        let mut st =
+            c.prepare_cached("SELECT id, scope_version FROM students WHERE id IN rarray(?1)")?;
+        let known: HashMap<String, i64> = st
+            .query_map([ids_array(paired.keys())], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        for (s, v) in &paired {
+            add_student(
+                &mut cl,
+                *s,
+                (*v).max(known.get(&s.to_string()).copied().unwrap_or(0)),
+            );
+        }
+    }
     let mut area_scopes = Vec::new();
-    for a in &assignments {
-        let v = versions.get(&format!("{a:?}")).copied().unwrap_or(0);
+    for (a, v) in &assignments {
+        let v = *v;
         match a {
-            Assignment::Student { student } => {
-                let sv: i64 = c
-                    .query_row(
-                        "SELECT scope_version FROM students WHERE id = ?1",
-                        [student.to_string()],
-                        |r| r.get(0),
-                    )
-                    .optional()?
-                    .unwrap_or(0);
-                add_student(&mut cl, *student, v.max(sv));
-            }
+            Assignment::Student { .. } => {}
             Assignment::Household { household } => {
                 add_household(&mut cl, *household, v);
                 let mut st = c.prepare_cached(
@@ -246,35 +256,24 @@ pub(super) fn push(
     let mut touched: BTreeSet<EntityRef> = BTreeSet::new();
     let mut find = c.prepare_cached("SELECT body FROM ops WHERE id = ?1")?;
     let mut insert = c.prepare_cached(
-        "INSERT INTO ops(id, batch, author, device, entity, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO ops(id, batch, author, device, entity, received_at, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+         ON CONFLICT(id) DO NOTHING",
     )?;
     let mut subject =
         c.prepare_cached("INSERT INTO op_subjects(seq, student, household) VALUES (?1, ?2, ?3)")?;
     let mut record = c.prepare_cached("INSERT OR IGNORE INTO records(id, seq) VALUES (?1, ?2)")?;
     let received = now.to_rfc3339();
     let batch_id = batch.batch.to_string();
+    // The last chain link of each student touched, so each op extends it without a lookup.
+    let mut heads: HashMap<StudentId, (i64, Vec<u8>)> = HashMap::new();
     for (mut op, subjects) in batch.ops {
-        let held: Option<String> = find
-            .query_row([op.id.to_string()], |r| r.get(0))
-            .optional()?;
-        if let Some(body) = held {
-            if !same_change(&decode_op(&body)?, &op) {
-                return Err(StoreError::ConflictingDuplicate(op.id));
-            }
-            stored.push(op.id);
-            continue;
-        }
         op.received_at = Some(now);
         let entity = match &op.body {
-            OpBody::Set(w) => {
-                let e = w.target.entity();
-                touched.insert(e);
-                Some(entity_id(e))
-            }
+            OpBody::Set(w) => Some(entity_id(w.target.entity())),
             _ => None,
         };
         let body = serde_json::to_string(&op).map_err(|e| corrupt("op", e))?;
-        insert.execute((
+        let inserted = insert.execute((
             op.id.to_string(),
             &batch_id,
             op.author.to_string(),
@@ -283,10 +282,22 @@ pub(super) fn push(
             &received,
             &body,
         ))?;
+        if inserted == 0 {
+            // Already held (an earlier push, or twice in this batch): the same change, or refused.
+            let held: String = find.query_row([op.id.to_string()], |r| r.get(0))?;
+            if !same_change(&decode_op(&held)?, &op) {
+                return Err(StoreError::ConflictingDuplicate(op.id));
+            }
+            stored.push(op.id);
+            continue;
+        }
+        if let OpBody::Set(w) = &op.body {
+            touched.insert(w.target.entity());
+        }
         let seq = c.last_insert_rowid();
         for s in &subjects.students {
             subject.execute((seq, Some(s.to_string()), None::<String>))?;
-            append_chain(c, *s, seq, &body)?;
+            append_chain(c, &mut heads, *s, seq, &body)?;
         }
         for h in &subjects.households {
             subject.execute((seq, None::<String>, Some(h.to_string())))?;
@@ -339,20 +350,24 @@ fn chain_hash(prev: &[u8], seq: i64, body: &str) -> Vec<u8> {
 
 fn append_chain(
     c: &Connection,
+    heads: &mut HashMap<StudentId, (i64, Vec<u8>)>,
     student: StudentId,
     seq: i64,
     body: &str,
 ) -> Result<(), StoreError> {
     let sid = student.to_string();
-    let last: Option<(i64, Vec<u8>)> = c
-        .prepare_cached(
-            "SELECT position, hash FROM chain WHERE student = ?1 ORDER BY position DESC LIMIT 1",
-        )?
-        .query_row([&sid], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    let (pos, prev) = last.unwrap_or((0, Vec::new()));
+    let (pos, prev) = match heads.remove(&student) {
+        Some(h) => h,
+        None => c
+            .prepare_cached("SELECT position, hash FROM chain WHERE student = ?1 ORDER BY position DESC LIMIT 1")?
+            .query_row([&sid], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?
+            .unwrap_or((0, Vec::new())),
+    };
+    let hash = chain_hash(&prev, seq, body);
     c.prepare_cached("INSERT INTO chain(student, position, seq, hash) VALUES (?1, ?2, ?3, ?4)")?
-        .execute((&sid, pos + 1, seq, chain_hash(&prev, seq, body)))?;
+        .execute((&sid, pos + 1, seq, &hash))?;
+    heads.insert(student, (pos + 1, hash));
     Ok(())
 }
 
