@@ -20,6 +20,27 @@ pub enum UserCommand {
         #[arg(long, env = "BAOXUE_PASSWORD", hide_env_values = true)]
         password: String,
     },
+    /// Put students, households, a school or an area in an account's care (包人).
+    Assign {
+        account: String,
+        /// A student id (repeatable).
+        #[arg(long)]
+        student: Vec<baoxue_shared::ids::StudentId>,
+        /// A household id (repeatable).
+        #[arg(long)]
+        household: Vec<baoxue_shared::ids::HouseholdId>,
+        /// A school, by its exact name.
+        #[arg(long)]
+        school: Option<String>,
+        /// A county by name (for a county supervisor), or with --township a township.
+        #[arg(long)]
+        county: Option<String>,
+        #[arg(long, requires = "county")]
+        township: Option<String>,
+        /// Remove the named assignments instead of adding them.
+        #[arg(long)]
+        remove: bool,
+    },
     /// Set a new password; every device of the account must log in again.
     ResetPassword {
         account: String,
@@ -72,6 +93,64 @@ pub fn user(data_dir: &Path, cmd: UserCommand) -> Result<(), Box<dyn std::error:
             };
             store.add_account(&user, &crate::auth::hash_password(&password)?)?;
             println!("已添加账号 added {} ({})", user.account, role.zh());
+        }
+        UserCommand::Assign {
+            account,
+            student,
+            household,
+            school,
+            county,
+            township,
+            remove,
+        } => {
+            let user = store
+                .account(&account)?
+                .ok_or_else(|| format!("no account {account}"))?
+                .user;
+            let mut wanted: Vec<baoxue_shared::people::Assignment> = Vec::new();
+            use baoxue_shared::area::{AreaScope, Division};
+            use baoxue_shared::people::Assignment;
+            wanted.extend(
+                student
+                    .into_iter()
+                    .map(|s| Assignment::Student { student: s }),
+            );
+            wanted.extend(
+                household
+                    .into_iter()
+                    .map(|h| Assignment::Household { household: h }),
+            );
+            if let Some(name) = school {
+                let s = store
+                    .schools()?
+                    .into_iter()
+                    .find(|s| s.name == name)
+                    .ok_or_else(|| format!("no school named {name}"))?;
+                wanted.push(Assignment::School { school: s.id });
+            }
+            if let Some(c) = county {
+                let area = match township {
+                    Some(t) => AreaScope::Township {
+                        county: Division::named(c),
+                        township: Division::named(t),
+                    },
+                    None => AreaScope::County(Division::named(c)),
+                };
+                wanted.push(Assignment::Area { area });
+            }
+            for a in &wanted {
+                if remove {
+                    store.unassign(user.id, a)?
+                } else {
+                    store.assign(user.id, a)?
+                }
+            }
+            println!(
+                "{} {} 项 {} assignment(s) for {account}",
+                if remove { "已移除" } else { "已分配" },
+                wanted.len(),
+                wanted.len()
+            );
         }
         UserCommand::ResetPassword { account, password } => {
             store.set_password(&account, &crate::auth::hash_password(&password)?)?;
