@@ -74,3 +74,25 @@ pub async fn serve(
     tracing::info!("stopped cleanly");
     Ok(())
 }
+
+/// Resolves on SIGTERM or Ctrl-C: what `serve` is given in production, so a stop finishes
+/// in-flight requests and commits before the process exits.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,6 +1,6 @@
 //! `baoxue-server`: parse the command line and call the library.
 
-use baoxue_server::{Settings, admin, demo, serve};
+use baoxue_server::{Settings, admin, demo, serve, shutdown_signal};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -98,24 +98,4 @@ fn demo_seed(data_dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error
     }
     store.close();
     Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
-        {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
-    tracing::info!("shutting down: finishing in-flight requests");
 }

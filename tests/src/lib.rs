@@ -218,7 +218,8 @@ impl Phone {
         self.push_raw(batch.encode()).await
     }
 
-    /// Push raw bytes as a batch body.
+    /// Push raw bytes as a batch body. A connection that fails (the server is gone) is a
+    /// refusal with status 0.
     pub async fn push_raw(&self, body: Vec<u8>) -> Result<Value, Refusal> {
         let r = self
             .http
@@ -227,9 +228,14 @@ impl Phone {
             .header("content-type", "application/json")
             .body(body)
             .send()
-            .await
-            .expect("push request");
-        answer(r).await
+            .await;
+        match r {
+            Ok(r) => answer(r).await,
+            Err(e) => Err(Refusal {
+                status: 0,
+                body: serde_json::json!({ "error": { "code": "connection", "message": e.to_string() } }),
+            }),
+        }
     }
 
     /// GET a path with the token.

@@ -59,7 +59,8 @@ async fn an_altered_or_removed_record_breaks_the_chain() {
     let forged = body.replacen("\"notes\":\"", "\"notes\":\"（已篡改）", 1);
     db.execute("UPDATE ops SET body = ?1 WHERE seq = ?2", (&forged, seq))
         .unwrap();
-    // And removes another one.
+    // And removes another one, foreign keys off as anyone editing the file by hand would.
+    db.pragma_update(None, "foreign_keys", "OFF").unwrap();
     db.execute("DELETE FROM op_subjects WHERE seq = ?1", [seq - 1])
         .unwrap();
     db.execute("DELETE FROM records WHERE seq = ?1", [seq - 1])

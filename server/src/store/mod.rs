@@ -307,6 +307,8 @@ pub trait Store: Send + Sync + 'static {
     fn photos_present(&self, hashes: &[Sha256]) -> Result<HashSet<Sha256>, StoreError>;
     /// A stored photo's metadata.
     fn photo(&self, sha256: &Sha256) -> Result<Option<PhotoMeta>, StoreError>;
+    /// What the records citing a photo concern.
+    fn photo_subjects(&self, sha256: &Sha256) -> Result<Subjects, StoreError>;
     /// Record a photo whose bytes are in place (idempotent).
     fn save_photo(&self, meta: &PhotoMeta) -> Result<(), StoreError>;
 

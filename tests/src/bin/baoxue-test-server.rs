@@ -1,5 +1,6 @@
 //! The server as a separate process, for tests that kill it: `baoxue-test-server DATA_DIR
-//! PORT_FILE` serves on a random loopback port and writes the port to PORT_FILE once listening.
+//! PORT_FILE` serves on a random loopback port, writes the port to PORT_FILE once listening, and
+//! stops on SIGTERM exactly as `baoxue-server serve` does.
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -17,7 +18,7 @@ fn main() {
         let settings = baoxue_server::Settings {
             data_dir: dir.into(),
         };
-        baoxue_server::serve(listener, settings, std::future::pending())
+        baoxue_server::serve(listener, settings, baoxue_server::shutdown_signal())
             .await
             .expect("serve");
     });

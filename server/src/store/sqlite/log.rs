@@ -262,6 +262,7 @@ pub(super) fn push(
     let mut subject =
         c.prepare_cached("INSERT INTO op_subjects(seq, student, household) VALUES (?1, ?2, ?3)")?;
     let mut record = c.prepare_cached("INSERT OR IGNORE INTO records(id, seq) VALUES (?1, ?2)")?;
+    let mut photo_ref = c.prepare_cached("INSERT INTO photo_refs(sha256, seq) VALUES (?1, ?2)")?;
     let received = now.to_rfc3339();
     let batch_id = batch.batch.to_string();
     // The last chain link of each student touched, so each op extends it without a lookup.
@@ -304,6 +305,9 @@ pub(super) fn push(
         }
         if let OpBody::Record(v) = &op.body {
             record.execute((v.id.to_string(), seq))?;
+            for p in &v.photos {
+                photo_ref.execute((p.sha256.to_hex(), seq))?;
+            }
         }
         stored.push(op.id);
         new += 1;

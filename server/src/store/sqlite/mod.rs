@@ -427,6 +427,9 @@ impl Store for SqliteStore {
     fn photo(&self, sha256: &Sha256) -> Result<Option<PhotoMeta>, StoreError> {
         self.read(|c| photos::get(c, sha256))
     }
+    fn photo_subjects(&self, sha256: &Sha256) -> Result<Subjects, StoreError> {
+        self.read(|c| photos::subjects(c, sha256))
+    }
     fn save_photo(&self, meta: &PhotoMeta) -> Result<(), StoreError> {
         let m = meta.clone();
         self.write(move |c| photos::save(c, &m))

@@ -1,7 +1,7 @@
 //! Photo metadata. The bytes live in files under the data directory (see `crate::photos`).
 
 use super::{corrupt, ids_array, parse_id, parse_time};
-use crate::store::{PhotoMeta, StoreError};
+use crate::store::{PhotoMeta, StoreError, Subjects};
 use baoxue_shared::observation::Sha256;
 use rusqlite::{Connection, OptionalExtension};
 use std::collections::HashSet;
@@ -74,4 +74,27 @@ pub(super) fn save(c: &Connection, m: &PhotoMeta) -> Result<(), StoreError> {
         ),
     )?;
     Ok(())
+}
+
+pub(super) fn subjects(c: &Connection, sha: &Sha256) -> Result<Subjects, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT DISTINCT s.student, s.household FROM photo_refs p JOIN op_subjects s ON s.seq = p.seq WHERE p.sha256 = ?1",
+    )?;
+    let rows = st.query_map([sha.to_hex()], |r| {
+        Ok((
+            r.get::<_, Option<String>>(0)?,
+            r.get::<_, Option<String>>(1)?,
+        ))
+    })?;
+    let mut out = Subjects::default();
+    for r in rows {
+        let (s, h) = r?;
+        if let Some(s) = s {
+            out.students.push(parse_id(&s)?);
+        }
+        if let Some(h) = h {
+            out.households.push(parse_id(&h)?);
+        }
+    }
+    Ok(out)
 }

@@ -60,6 +60,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX op_subjects_household ON op_subjects(household, seq) WHERE household IS NOT NULL;
     CREATE INDEX op_subjects_seq ON op_subjects(seq);
     CREATE TABLE records (id TEXT PRIMARY KEY, seq INTEGER NOT NULL REFERENCES ops(seq));
+    -- Which records cite which photo, so a photo is shown only to those who may see a record.
+    CREATE TABLE photo_refs (sha256 TEXT NOT NULL, seq INTEGER NOT NULL REFERENCES ops(seq));
+    CREATE INDEX photo_refs_sha ON photo_refs(sha256);
     -- Accepted batches: idempotency and the audit log (who, which device, when, counts).
     CREATE TABLE batches (
         id TEXT PRIMARY KEY,
