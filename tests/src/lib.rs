@@ -140,6 +140,41 @@ impl Seeder {
         .expect("seed roster");
     }
 
+    /// Put a sample household with `n` students on the roster (written a month ago).
+    pub fn household_with_students(
+        &mut self,
+        rng: &mut fastrand::Rng,
+        n: usize,
+    ) -> (
+        baoxue_shared::people::Household,
+        Vec<baoxue_shared::people::Student>,
+    ) {
+        use baoxue_shared::sample;
+        let h = sample::household(rng);
+        let today = baoxue_shared::time::today_in_china();
+        let students: Vec<_> = (0..n).map(|_| sample::student(rng, &h, today)).collect();
+        let t0 = Utc::now() - chrono::Duration::days(30);
+        let world = self.world.clone();
+        let mut ops = self.admin.household_ops(&world, &h, t0);
+        for st in &students {
+            ops.extend(self.admin.student_ops(&world, st, t0));
+        }
+        self.roster(ops);
+        (h, students)
+    }
+
+    /// A teacher account paired with `students`.
+    pub fn teacher(&self, account: &str, students: &[baoxue_shared::people::Student]) -> User {
+        self.user(
+            account,
+            Role::Teacher,
+            students
+                .iter()
+                .map(|s| Assignment::Student { student: s.id })
+                .collect(),
+        )
+    }
+
     /// Close the store so a server can open the directory.
     pub fn close(self) {
         self.store.close();

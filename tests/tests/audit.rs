@@ -3,7 +3,6 @@
 
 use baoxue_server::store::Store;
 use baoxue_shared::observation::VisitKind;
-use baoxue_shared::people::{Assignment, Role};
 use baoxue_shared::sample;
 use baoxue_tests::{Phone, Seeder, TestServer};
 use chrono::{Duration, Utc};
@@ -13,18 +12,9 @@ async fn an_altered_or_removed_record_breaks_the_chain() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Seeder::open(dir.path());
     let mut rng = fastrand::Rng::with_seed(3);
-    let h = sample::household(&mut rng);
-    let st = sample::student(&mut rng, &h, baoxue_shared::time::today_in_china());
-    let world = s.world.clone();
-    let t0 = Utc::now() - Duration::days(3);
-    let mut ops = s.admin.household_ops(&world, &h, t0);
-    ops.extend(s.admin.student_ops(&world, &st, t0));
-    s.roster(ops);
-    s.user(
-        "t",
-        Role::Teacher,
-        vec![Assignment::Student { student: st.id }],
-    );
+    let (h, students) = s.household_with_students(&mut rng, 1);
+    let st = students[0].clone();
+    s.teacher("t", &students);
     s.close();
 
     let server = TestServer::start(dir.path()).await;
@@ -88,18 +78,9 @@ async fn every_accepted_batch_is_logged_with_user_device_and_counts() {
     let dir = tempfile::tempdir().unwrap();
     let mut s = Seeder::open(dir.path());
     let mut rng = fastrand::Rng::with_seed(8);
-    let h = sample::household(&mut rng);
-    let st = sample::student(&mut rng, &h, baoxue_shared::time::today_in_china());
-    let world = s.world.clone();
-    let ops = s
-        .admin
-        .student_ops(&world, &st, Utc::now() - Duration::days(1));
-    s.roster(ops);
-    s.user(
-        "t",
-        Role::Teacher,
-        vec![Assignment::Student { student: st.id }],
-    );
+    let (h, students) = s.household_with_students(&mut rng, 1);
+    let st = students[0].clone();
+    s.teacher("t", &students);
     s.close();
     let server = TestServer::start(dir.path()).await;
     let mut phone = Phone::login(&server, "t").await;

@@ -196,18 +196,9 @@ async fn sigterm_finishes_in_flight_pushes_and_exits_cleanly() {
     let data = tmp.path().join("data");
     let mut s = Seeder::open(&data);
     let mut rng = fastrand::Rng::with_seed(12);
-    let h = sample::household(&mut rng);
-    let st = sample::student(&mut rng, &h, baoxue_shared::time::today_in_china());
-    let world = s.world.clone();
-    let ops = s
-        .admin
-        .student_ops(&world, &st, Utc::now() - Duration::days(2));
-    s.roster(ops);
-    s.user(
-        "t",
-        Role::Teacher,
-        vec![Assignment::Student { student: st.id }],
-    );
+    let (h, students) = s.household_with_students(&mut rng, 1);
+    let st = students[0].clone();
+    s.teacher("t", &students);
     s.close();
 
     let mut server = spawn_server(tmp.path());
