@@ -7,7 +7,7 @@
 #   scripts/install-deps.sh --desktop  # plus the desktop shell's libraries (webkit)
 set -euo pipefail
 
-want=(build-essential pkg-config ca-certificates curl)
+want=(build-essential pkg-config ca-certificates curl libssl-dev)
 for arg in "$@"; do
   case "$arg" in
     --test) want+=() ;; # the browser tests will add chromium here

@@ -1,0 +1,180 @@
+//! What the screens call: one user's work on one phone. It stamps every change with the
+//! user, the device and the device's clock, validates it with the shared rules before saving,
+//! saves it locally at once, and builds the caseload and student files with the shared
+//! function — the same file the supervisor sees in the browser.
+
+use super::local::{LocalError, LocalStore};
+use super::sync::{SyncEngine, SyncError, SyncReport};
+use baoxue_shared::author::Author;
+use baoxue_shared::file::{DueWork, FileContext, StudentFile};
+use baoxue_shared::ids::StudentId;
+use baoxue_shared::observation::{Sha256, Visit};
+use baoxue_shared::op::{Op, OpBody, StudentField, Target};
+use baoxue_shared::people::Student;
+use baoxue_shared::status::EnrolmentStatus;
+use baoxue_shared::time::TermCalendar;
+use baoxue_shared::validation::FieldErrors;
+use chrono::{DateTime, Datelike, Utc};
+use thiserror::Error;
+
+/// Why an edit was not saved.
+#[derive(Debug, Error)]
+pub enum EditError {
+    /// Bad input: each error names its field, to show beside it.
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    #[error(transparent)]
+    Local(#[from] LocalError),
+}
+
+/// One student on the caseload screen.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaseloadItem {
+    pub student: Student,
+    pub village: Option<String>,
+    pub due: Vec<DueWork>,
+    pub has_conflict: bool,
+}
+
+/// One user's field work on this phone.
+pub struct FieldApp {
+    store: LocalStore,
+    author: Author,
+    terms: TermCalendar,
+    sync: SyncEngine,
+}
+
+impl FieldApp {
+    /// The app for a logged-in session over an opened local store.
+    pub fn new(store: LocalStore, sync: SyncEngine) -> Result<FieldApp, LocalError> {
+        let clock = store.clock()?;
+        let author = Author {
+            user: sync.session.user.id,
+            device: sync.session.device,
+            clock,
+        };
+        let year = baoxue_shared::time::today_in_china().year();
+        Ok(FieldApp {
+            store,
+            author,
+            terms: TermCalendar::typical(year - 2..=year),
+            sync,
+        })
+    }
+
+    /// The local store (read-only access for screens that list settings and storage).
+    pub fn store(&self) -> &LocalStore {
+        &self.store
+    }
+
+    /// Who is working.
+    pub fn author(&self) -> &Author {
+        &self.author
+    }
+
+    fn save(&mut self, op: Op) -> Result<(), EditError> {
+        op.validate().map_err(EditError::Invalid)?;
+        if let OpBody::Set(w) = &op.body {
+            self.store
+                .replica()
+                .check_write(w)
+                .map_err(EditError::Invalid)?;
+        }
+        self.store.save_own(op)?;
+        self.store.save_clock(&self.author.clock)?;
+        Ok(())
+    }
+
+    /// Record a visit (saved locally at once, marked not yet synced). Errors name the field.
+    pub fn record_visit(&mut self, visit: Visit, now: DateTime<Utc>) -> Result<(), EditError> {
+        let op = self.author.record(visit, now);
+        self.save(op)
+    }
+
+    /// Change a student's enrolment status. An illegal move is refused with the reason.
+    pub fn set_status(
+        &mut self,
+        student: StudentId,
+        status: EnrolmentStatus,
+        now: DateTime<Utc>,
+    ) -> Result<(), EditError> {
+        let op = self.author.set(
+            self.store.replica(),
+            Target::Student {
+                id: student,
+                set: StudentField::Status(status),
+            },
+            now,
+        );
+        self.save(op)
+    }
+
+    /// Write any field (a guardian's phone, a household's location ...).
+    pub fn set_field(&mut self, target: Target, now: DateTime<Utc>) -> Result<(), EditError> {
+        let op = self.author.set(self.store.replica(), target, now);
+        self.save(op)
+    }
+
+    /// Keep a photo's bytes for upload after its record.
+    pub fn keep_photo(&mut self, bytes: &[u8], thumb: Option<&[u8]>) -> Result<Sha256, LocalError> {
+        let sha = Sha256::of(bytes);
+        self.store.save_photo(&sha.to_hex(), bytes, thumb)?;
+        Ok(sha)
+    }
+
+    /// A student's file, built as the server builds it; photos are present if this phone
+    /// holds them.
+    pub fn student_file(&self, student: StudentId, now: DateTime<Utc>) -> StudentFile {
+        let store = &self.store;
+        let present = |h: &Sha256| store.has_photo(&h.to_hex()).unwrap_or(false);
+        StudentFile::build(
+            store.replica(),
+            student,
+            &FileContext {
+                now,
+                terms: &self.terms,
+                photo_present: &present,
+            },
+        )
+    }
+
+    /// The students on this phone, overdue work first.
+    pub fn caseload(&self, now: DateTime<Utc>) -> Vec<CaseloadItem> {
+        let r = self.store.replica();
+        let mut items: Vec<CaseloadItem> = r
+            .student_ids()
+            .into_iter()
+            .filter_map(|id| {
+                let student = r.student(id)?;
+                let file = self.student_file(id, now);
+                let village = file.household.as_ref().map(|h| h.area.village.name.clone());
+                Some(CaseloadItem {
+                    student,
+                    village,
+                    due: file.due,
+                    has_conflict: !file.conflicts.is_empty(),
+                })
+            })
+            .collect();
+        items.sort_by_key(|i| {
+            (
+                !i.due.iter().any(|d| d.is_overdue()),
+                i.due.is_empty(),
+                i.student.name.clone(),
+            )
+        });
+        items
+    }
+
+    /// How many records would be lost by logging out now.
+    pub fn unsynced(&self) -> Result<usize, LocalError> {
+        self.store.outbox_len()
+    }
+
+    /// Sync now.
+    pub async fn sync(&mut self) -> Result<SyncReport, SyncError> {
+        self.sync
+            .sync_once(&mut self.store, &mut self.author.clock)
+            .await
+    }
+}

@@ -1,0 +1,7 @@
+//! The app's core: no UI, no Dioxus. `local` keeps ops on the phone (SQLCipher), `sync` talks
+//! to the server, `field` is what the screens call (the composition of the two with the
+//! user's author and clock).
+
+pub mod field;
+pub mod local;
+pub mod sync;

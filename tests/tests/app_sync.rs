@@ -1,0 +1,210 @@
+//! Two app cores, each with its own encrypted local store, sync through a real server: offline
+//! edits on both, conflicting on one student, converge; a killed app loses nothing saved.
+
+use baoxue_app::core::field::{EditError, FieldApp};
+use baoxue_app::core::local::{LocalStore, derive_key};
+use baoxue_app::core::sync::{SyncEngine, SyncError};
+use baoxue_shared::file::DueWork;
+use baoxue_shared::ids::DeviceId;
+use baoxue_shared::observation::VisitKind;
+use baoxue_shared::op::{GuardianField, Target};
+use baoxue_shared::people::Guardian;
+use baoxue_shared::phone::MobileNumber;
+use baoxue_shared::sample;
+use baoxue_shared::status::EnrolmentStatus;
+use baoxue_tests::{PASSWORD, Seeder, TestServer};
+use chrono::{Duration, Utc};
+use std::path::Path;
+
+async fn app(server: &TestServer, account: &str, dir: &Path, device: DeviceId) -> FieldApp {
+    let engine = SyncEngine::login(&server.url(""), account, PASSWORD, device)
+        .await
+        .expect("login");
+    let key = derive_key(PASSWORD, &[9u8; 16]);
+    let store =
+        LocalStore::open(&dir.join(format!("{account}.db")), &key).expect("open local store");
+    FieldApp::new(store, engine).unwrap()
+}
+
+#[tokio::test]
+async fn two_phones_with_conflicting_offline_edits_converge_through_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Seeder::open(&dir.path().join("data"));
+    let mut rng = fastrand::Rng::with_seed(21);
+    let (h, students) = s.household_with_students(&mut rng, 2);
+    let g = Guardian {
+        phone: MobileNumber::parse("13800000000").ok(),
+        ..sample::guardian(&mut rng, students[0].id)
+    };
+    let world = s.world.clone();
+    let ops = s
+        .admin
+        .guardian_ops(&world, &g, Utc::now() - Duration::days(20));
+    s.roster(ops);
+    s.teacher("class_teacher", &students);
+    s.teacher("paired_teacher", &students[..1]);
+    s.close();
+    let server = TestServer::start(&dir.path().join("data")).await;
+
+    let mut a = app(&server, "class_teacher", dir.path(), DeviceId::new()).await;
+    let mut b = app(&server, "paired_teacher", dir.path(), DeviceId::new()).await;
+    a.sync().await.unwrap();
+    b.sync().await.unwrap();
+    let kid = students[0].id;
+    assert_eq!(a.caseload(Utc::now()).len(), 2);
+    assert_eq!(b.caseload(Utc::now()).len(), 1);
+
+    // Offline on the mountain: both record visits and change the same fields.
+    let now = Utc::now();
+    let v = sample::visit(
+        &mut rng,
+        VisitKind::HomeVisit,
+        a.author().user,
+        kid,
+        &h,
+        now - Duration::hours(3),
+    );
+    a.record_visit(v, now).unwrap();
+    a.set_status(kid, EnrolmentStatus::SuspectedDropout, now)
+        .unwrap();
+    a.set_field(
+        Target::Guardian {
+            id: g.id,
+            set: GuardianField::Phone(MobileNumber::parse("13911111111").ok()),
+        },
+        now,
+    )
+    .unwrap();
+    let later = now + Duration::minutes(1);
+    let v = sample::visit(
+        &mut rng,
+        VisitKind::HomeVisit,
+        b.author().user,
+        kid,
+        &h,
+        later - Duration::hours(2),
+    );
+    b.record_visit(v, later).unwrap();
+    b.set_status(kid, EnrolmentStatus::TransferredOut, later)
+        .unwrap();
+    b.set_field(
+        Target::Guardian {
+            id: g.id,
+            set: GuardianField::Phone(MobileNumber::parse("13922222222").ok()),
+        },
+        later,
+    )
+    .unwrap();
+    assert_eq!(a.unsynced().unwrap(), 3);
+
+    // Back in the township office: sync in turn, then once more so each sees the other's work.
+    let ra = a.sync().await.unwrap();
+    assert_eq!(ra.pushed, 3);
+    b.sync().await.unwrap();
+    a.sync().await.unwrap();
+    assert_eq!((a.unsynced().unwrap(), b.unsynced().unwrap()), (0, 0));
+
+    let fa = a.student_file(kid, Utc::now());
+    let fb = b.student_file(kid, Utc::now());
+    assert_eq!(fa, fb, "both phones show the same file");
+    assert_eq!(
+        fa.guardians[0].phone.as_ref().unwrap().as_str(),
+        "13922222222",
+        "the later number shows"
+    );
+    assert_eq!(fa.conflicts.len(), 1, "the status clash waits for a person");
+    let visits = fa
+        .timeline
+        .iter()
+        .filter(|e| matches!(e.event, baoxue_shared::file::Event::Visit { .. }))
+        .count();
+    assert_eq!(visits, 2);
+    // The semester home visit is done for this student on both phones.
+    assert!(
+        !fa.due
+            .iter()
+            .any(|d| matches!(d, DueWork::SemesterHomeVisit { .. }))
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_killed_app_keeps_its_outbox_and_bad_input_is_refused_beside_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Seeder::open(&dir.path().join("data"));
+    let mut rng = fastrand::Rng::with_seed(22);
+    let (h, students) = s.household_with_students(&mut rng, 1);
+    s.teacher("t", &students);
+    s.close();
+    let server = TestServer::start(&dir.path().join("data")).await;
+    let device = DeviceId::new();
+    let kid = students[0].id;
+    {
+        let mut a = app(&server, "t", dir.path(), device).await;
+        a.sync().await.unwrap();
+        let mut v = sample::visit(
+            &mut rng,
+            VisitKind::HomeVisit,
+            a.author().user,
+            kid,
+            &h,
+            Utc::now() - Duration::hours(1),
+        );
+        v.notes = "家".repeat(5000);
+        let Err(EditError::Invalid(errs)) = a.record_visit(v.clone(), Utc::now()) else {
+            panic!("a 5000-character note must be refused")
+        };
+        assert_eq!(
+            errs.for_field("visit.notes").unwrap().reason.code(),
+            "too_long"
+        );
+        let e = a.set_status(kid, EnrolmentStatus::Graduated, Utc::now());
+        assert!(e.is_ok(), "in school → graduated is allowed");
+        let Err(EditError::Invalid(errs)) =
+            a.set_status(kid, EnrolmentStatus::DroppedOut, Utc::now())
+        else {
+            panic!("graduated → dropped out is illegal")
+        };
+        assert_eq!(errs.0[0].reason.code(), "illegal_transition");
+        v.notes = "正常记录".into();
+        a.record_visit(v, Utc::now()).unwrap();
+        assert_eq!(a.unsynced().unwrap(), 2);
+        // The app is killed here: no sync, no clean shutdown.
+    }
+    server.stop().await;
+    // Offline: the server is gone; reopening the phone shows everything saved, and sync says why it waits.
+    let key = derive_key(PASSWORD, &[9u8; 16]);
+    let store = LocalStore::open(&dir.path().join("t.db"), &key).unwrap();
+    assert_eq!(store.outbox_len().unwrap(), 2);
+    let offline_engine = SyncEngine::resume(baoxue_app::core::sync::ServerSession {
+        base_url: "http://127.0.0.1:9".into(),
+        token: "x".into(),
+        user: baoxue_shared::people::User {
+            id: baoxue_shared::ids::UserId::new(),
+            account: "t".into(),
+            name: "t".into(),
+            role: baoxue_shared::people::Role::Teacher,
+            assignments: vec![],
+        },
+        device,
+        expires_at: Utc::now() + Duration::days(1),
+    });
+    let mut a = FieldApp::new(store, offline_engine).unwrap();
+    let e = a.sync().await.unwrap_err();
+    assert!(matches!(e, SyncError::Offline(_)), "{e:?}");
+    assert!(e.zh().contains("已保存在手机上"));
+    assert_eq!(a.unsynced().unwrap(), 2, "nothing lost while offline");
+    assert_eq!(
+        a.student_file(kid, Utc::now()).current.unwrap().status,
+        EnrolmentStatus::Graduated
+    );
+
+    // The server comes back; the phone logs in again and the outbox drains.
+    let server = TestServer::start(&dir.path().join("data")).await;
+    let mut a = app(&server, "t", dir.path(), device).await;
+    assert_eq!(a.unsynced().unwrap(), 2);
+    let r = a.sync().await.unwrap();
+    assert_eq!(r.pushed, 2);
+    assert_eq!(a.unsynced().unwrap(), 0);
+    server.stop().await;
+}
