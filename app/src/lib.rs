@@ -4,3 +4,4 @@
 //! server. The Dioxus screens (to come) call it through plain methods.
 
 pub mod core;
+pub mod ui;

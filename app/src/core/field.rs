@@ -27,6 +27,16 @@ pub enum EditError {
     Local(#[from] LocalError),
 }
 
+/// Why logging out did not happen.
+#[derive(Debug, Error)]
+pub enum LogoutError {
+    /// Records would be lost; ask, showing the number.
+    #[error("{0} records are not synced yet")]
+    Unsynced(usize),
+    #[error(transparent)]
+    Local(#[from] LocalError),
+}
+
 /// One student on the caseload screen.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CaseloadItem {
@@ -169,6 +179,18 @@ impl FieldApp {
     /// How many records would be lost by logging out now.
     pub fn unsynced(&self) -> Result<usize, LocalError> {
         self.store.outbox_len()
+    }
+
+    /// Log out and forget this user's data on the phone (a shared phone must not show the next
+    /// user someone else's children). With unsynced records, refuses unless `confirmed_loss`
+    /// equals their number — the count the confirmation showed.
+    pub fn log_out(&mut self, confirmed_loss: Option<usize>) -> Result<(), LogoutError> {
+        let n = self.unsynced()?;
+        if n > 0 && confirmed_loss != Some(n) {
+            return Err(LogoutError::Unsynced(n));
+        }
+        self.store.wipe()?;
+        Ok(())
     }
 
     /// Sync now.

@@ -207,6 +207,14 @@ impl LocalStore {
         )
     }
 
+    /// Forget everything on this phone (after logging out). Callers confirm first.
+    pub fn wipe(&mut self) -> Result<(), LocalError> {
+        self.conn
+            .execute_batch("DELETE FROM ops; DELETE FROM kv; DELETE FROM photos;")?;
+        self.replica = Replica::new();
+        Ok(())
+    }
+
     /// Keep a photo's bytes until the server has them.
     pub fn save_photo(
         &self,

@@ -1,0 +1,82 @@
+//! My caseload: each student with a status badge and the work due, overdue first; search by
+//! name, filter by village.
+
+use super::i18n::Msg;
+use super::{Screen, tr, use_app, use_ui};
+use baoxue_shared::file::DueWork;
+use dioxus::prelude::*;
+
+/// A short label for one piece of due work.
+pub fn due_label(d: &DueWork, ui: &super::Ui) -> String {
+    let base = match d {
+        DueWork::SemesterHomeVisit { .. } => tr(ui, Msg::HomeVisitDue).to_string(),
+        DueWork::PersuasionFollowUp { due, .. } => {
+            format!("{} {}", tr(ui, Msg::FollowUpDue), due.format("%m-%d"))
+        }
+        DueWork::DeviceProblem { .. } => tr(ui, Msg::DeviceProblem).to_string(),
+        DueWork::SubsidyUnverified { .. } => tr(ui, Msg::SubsidyDue).to_string(),
+    };
+    if d.is_overdue() {
+        format!("{base}（{}）", tr(ui, Msg::Overdue))
+    } else {
+        base
+    }
+}
+
+#[component]
+pub fn Caseload() -> Element {
+    let app = use_app();
+    let ui = use_ui();
+    let mut query = use_signal(String::new);
+    let mut village = use_signal(String::new);
+    let _ = ui.revision.read();
+    let now = chrono::Utc::now();
+    let (items, unsynced) = {
+        let a = app.0.borrow();
+        (a.caseload(now), a.unsynced().unwrap_or(0))
+    };
+    let mut villages: Vec<String> = items.iter().filter_map(|i| i.village.clone()).collect();
+    villages.sort();
+    villages.dedup();
+    let q = query.read().clone();
+    let v = village.read().clone();
+    let shown: Vec<_> = items
+        .into_iter()
+        .filter(|i| q.is_empty() || i.student.name.contains(q.as_str()))
+        .filter(|i| v.is_empty() || i.village.as_deref() == Some(v.as_str()))
+        .collect();
+    let mut nav = ui.screen;
+    rsx! {
+        section { class: "caseload",
+            h1 { {tr(&ui, Msg::Caseload)} }
+            if unsynced > 0 {
+                p { class: "unsynced", "{unsynced} " {tr(&ui, Msg::NotSynced)} }
+            }
+            input { class: "search", placeholder: tr(&ui, Msg::Search), value: "{q}", oninput: move |e| query.set(e.value()) }
+            select { class: "village", onchange: move |e| village.set(e.value()),
+                option { value: "", "全部村" }
+                for name in villages {
+                    option { value: "{name}", "{name}" }
+                }
+            }
+            if shown.is_empty() {
+                p { class: "empty", {tr(&ui, Msg::NoStudents)} }
+            }
+            ul {
+                for item in shown {
+                    li { key: "{item.student.id}", class: "student",
+                        onclick: move |_| nav.set(Screen::Student(item.student.id)),
+                        span { class: "name", "{item.student.name}" }
+                        span { class: "badge status-{item.student.status:?}", {item.student.status.zh()} }
+                        if item.has_conflict {
+                            span { class: "badge conflict", {tr(&ui, Msg::Conflicts)} }
+                        }
+                        for d in item.due.iter() {
+                            span { class: if d.is_overdue() { "due overdue" } else { "due" }, {due_label(d, &ui)} }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,108 @@
+//! The app's words, zh-CN first and English second. A typed table rather than string keys, so
+//! a missing translation is a compile error, not a blank button on a teacher's phone.
+
+/// The display language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Lang {
+    #[default]
+    Zh,
+    En,
+}
+
+/// Every phrase the screens show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Msg {
+    Caseload,
+    Sync,
+    Settings,
+    Search,
+    NoStudents,
+    NewVisit,
+    Save,
+    Back,
+    Notes,
+    Kind,
+    NotSynced,
+    Guardian,
+    Timeline,
+    Conflicts,
+    DueWork,
+    MissingEvidence,
+    LogOut,
+    ConfirmLogOut,
+    Cancel,
+    Language,
+    Overdue,
+    HomeVisitDue,
+    FollowUpDue,
+    DeviceProblem,
+    SubsidyDue,
+    Pending,
+    Status,
+    Voided,
+    DeviceCheck,
+    Persuasion,
+    Saved,
+}
+
+impl Msg {
+    /// The phrase in `lang`.
+    pub fn tr(self, lang: Lang) -> &'static str {
+        use Msg::*;
+        let (zh, en) = match self {
+            Caseload => ("我的学生", "My caseload"),
+            Sync => ("同步", "Sync"),
+            Settings => ("设置", "Settings"),
+            Search => ("按姓名搜索", "Search by name"),
+            NoStudents => ("暂无学生，请先同步", "No students yet; sync first"),
+            NewVisit => ("新增走访", "New visit"),
+            Save => ("保存", "Save"),
+            Back => ("返回", "Back"),
+            Notes => ("走访情况", "Notes"),
+            Kind => ("类型", "Kind"),
+            NotSynced => ("条记录尚未同步", "records not yet synced"),
+            Guardian => ("监护人", "Guardian"),
+            Timeline => ("记录", "Timeline"),
+            Conflicts => ("待核实的冲突", "Conflicts to review"),
+            DueWork => ("待办", "Due work"),
+            MissingEvidence => ("缺少的佐证", "Missing evidence"),
+            LogOut => ("退出登录", "Log out"),
+            ConfirmLogOut => (
+                "仍有未同步的记录，退出将永久丢失这些记录。确定退出？",
+                "Unsynced records will be lost for good. Log out anyway?",
+            ),
+            Cancel => ("取消", "Cancel"),
+            Language => ("语言", "Language"),
+            Overdue => ("已逾期", "overdue"),
+            HomeVisitDue => ("本学期家访未完成", "Semester home visit not done"),
+            FollowUpDue => ("劝返回访", "Persuasion follow-up"),
+            DeviceProblem => ("学习设备问题未解决", "Device problem unresolved"),
+            SubsidyDue => ("资助未核实", "Subsidy not verified"),
+            Pending => ("待上传", "pending upload"),
+            Status => ("学籍状态", "Status"),
+            Voided => ("已作废", "voided"),
+            DeviceCheck => ("学习设备检查（一看二问三查）", "Device check"),
+            Persuasion => ("劝返", "Persuasion"),
+            Saved => (
+                "已保存在手机上，尚未同步",
+                "Saved on the phone, not yet synced",
+            ),
+        };
+        match lang {
+            Lang::Zh => zh,
+            Lang::En => en,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chinese_is_the_default_and_english_differs() {
+        assert_eq!(Lang::default(), Lang::Zh);
+        assert_eq!(Msg::Caseload.tr(Lang::default()), "我的学生");
+        assert_eq!(Msg::Caseload.tr(Lang::En), "My caseload");
+    }
+}

@@ -1,0 +1,91 @@
+//! The screens (Dioxus). Components call `core::field::FieldApp` through the [`AppHandle`]
+//! context and never touch SQL or HTTP. App-wide state — the app handle, the language, the
+//! current screen, a revision counter bumped after every saved change — is provided once by
+//! [`Root`].
+
+pub mod caseload;
+pub mod i18n;
+pub mod settings;
+pub mod student;
+pub mod visit_form;
+
+use crate::core::field::FieldApp;
+use baoxue_shared::ids::StudentId;
+use dioxus::prelude::*;
+use i18n::{Lang, Msg};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// The app core, shared by every screen.
+#[derive(Clone)]
+pub struct AppHandle(pub Rc<RefCell<FieldApp>>);
+
+impl AppHandle {
+    /// Wrap a core.
+    pub fn new(app: FieldApp) -> Self {
+        Self(Rc::new(RefCell::new(app)))
+    }
+}
+
+/// Which screen shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Caseload,
+    Student(StudentId),
+    NewVisit(StudentId),
+    Settings,
+}
+
+/// State every screen reads: the language, the screen, and a revision that changes whenever
+/// the core saved something (reading it subscribes a component to changes).
+#[derive(Clone, Copy)]
+pub struct Ui {
+    pub lang: Signal<Lang>,
+    pub screen: Signal<Screen>,
+    pub revision: Signal<u64>,
+}
+
+/// The app handle from context.
+pub fn use_app() -> AppHandle {
+    use_context::<AppHandle>()
+}
+
+/// The shared UI state from context.
+pub fn use_ui() -> Ui {
+    use_context::<Ui>()
+}
+
+/// The phrase in the current language.
+pub fn tr(ui: &Ui, m: Msg) -> &'static str {
+    m.tr(*ui.lang.read())
+}
+
+/// The root: provides the UI state and shows the current screen under a bottom bar. `draft`
+/// restores a half-written visit form.
+/// The composition root of the app: the core arrives as a root context (`AppHandle`).
+#[component]
+pub fn Root(start: Screen, draft: Option<visit_form::Draft>) -> Element {
+    let ui = use_context_provider(|| Ui {
+        lang: Signal::new(Lang::Zh),
+        screen: Signal::new(start),
+        revision: Signal::new(0),
+    });
+    let screen = *ui.screen.read();
+    let mut nav = ui.screen;
+    rsx! {
+        div { class: "app",
+            main {
+                match screen {
+                    Screen::Caseload => rsx! { caseload::Caseload {} },
+                    Screen::Student(id) => rsx! { student::StudentScreen { id } },
+                    Screen::NewVisit(id) => rsx! { visit_form::NewVisit { student: id, draft: draft.clone() } },
+                    Screen::Settings => rsx! { settings::Settings {} },
+                }
+            }
+            nav { class: "bottom-bar",
+                button { class: "nav-caseload", onclick: move |_| nav.set(Screen::Caseload), {tr(&ui, Msg::Caseload)} }
+                button { class: "nav-settings", onclick: move |_| nav.set(Screen::Settings), {tr(&ui, Msg::Settings)} }
+            }
+        }
+    }
+}

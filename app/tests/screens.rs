@@ -1,0 +1,202 @@
+//! The screens without a display: a real app core on a real encrypted store, the Dioxus
+//! virtual DOM driven by events, and the HTML it renders read back.
+
+use baoxue_app::core::field::FieldApp;
+use baoxue_app::core::local::{LocalStore, derive_key};
+use baoxue_app::core::sync::{ServerSession, SyncEngine};
+use baoxue_app::ui::visit_form::Draft;
+use baoxue_app::ui::{AppHandle, Root, RootProps, Screen};
+use baoxue_shared::author::Author;
+use baoxue_shared::ids::{DeviceId, StudentId, UserId};
+use baoxue_shared::people::{Role, User};
+use baoxue_shared::replica::Replica;
+use baoxue_shared::sample;
+use chrono::{Duration, Utc};
+use dioxus::dioxus_core::{ElementId, Event, Mutation};
+use dioxus::prelude::*;
+use dioxus_html::{PlatformEventData, SerializedHtmlEventConverter, SerializedMouseData};
+use std::any::Any;
+use std::rc::Rc;
+
+/// A teacher's phone with one student on it, offline.
+fn phone(dir: &std::path::Path) -> (AppHandle, StudentId) {
+    let mut rng = fastrand::Rng::with_seed(5);
+    let mut admin = Author::new(UserId::new(), DeviceId::new());
+    let h = sample::household(&mut rng);
+    let s = sample::student(&mut rng, &h, baoxue_shared::time::today_in_china());
+    let g = sample::guardian(&mut rng, s.id);
+    let empty = Replica::new();
+    let t0 = Utc::now() - Duration::days(30);
+    let mut ops = admin.household_ops(&empty, &h, t0);
+    ops.extend(admin.student_ops(&empty, &s, t0));
+    ops.extend(admin.guardian_ops(&empty, &g, t0));
+    for op in &mut ops {
+        op.received_at = Some(t0);
+    }
+    let mut store =
+        LocalStore::open(&dir.join("phone.db"), &derive_key("pw-123456", &[3; 16])).unwrap();
+    store.save_pulled(ops).unwrap();
+    let user = User {
+        id: UserId::new(),
+        account: "t".into(),
+        name: "李老师".into(),
+        role: Role::Teacher,
+        assignments: vec![],
+    };
+    let engine = SyncEngine::resume(ServerSession {
+        base_url: "http://127.0.0.1:9".into(),
+        token: "offline".into(),
+        user,
+        device: DeviceId::new(),
+        expires_at: Utc::now() + Duration::days(20),
+    });
+    (AppHandle::new(FieldApp::new(store, engine).unwrap()), s.id)
+}
+
+/// A screen in a virtual DOM. Clickable elements are numbered in the order Dioxus attached
+/// their listeners: the bottom bar's two buttons first (0, 1), then the screen's, in document
+/// order; elements that appear later (a dialog) are numbered after those.
+struct Screens {
+    dom: VirtualDom,
+    clicks: Vec<ElementId>,
+}
+
+impl Screens {
+    fn open(app: &AppHandle, start: Screen, draft: Option<Draft>) -> Screens {
+        dioxus_html::set_event_converter(Box::new(SerializedHtmlEventConverter));
+        let mut dom = VirtualDom::new_with_props(Root, RootProps { start, draft })
+            .with_root_context(app.clone());
+        let clicks = listeners(&dom.rebuild_to_vec().edits);
+        Screens { dom, clicks }
+    }
+
+    fn html(&self) -> String {
+        dioxus_ssr::render(&self.dom)
+    }
+
+    /// Click the `n`-th clickable element, then re-render.
+    fn click(&mut self, n: usize) {
+        let data = Rc::new(PlatformEventData::new(Box::new(
+            SerializedMouseData::default(),
+        )));
+        self.dom.runtime().handle_event(
+            "click",
+            Event::new(data as Rc<dyn Any>, true),
+            self.clicks[n],
+        );
+        let edits = self.dom.render_immediate_to_vec();
+        self.clicks.extend(listeners(&edits.edits));
+    }
+}
+
+fn listeners(edits: &[Mutation]) -> Vec<ElementId> {
+    edits
+        .iter()
+        .filter_map(|m| match m {
+            Mutation::NewEventListener { name, id } if name == "click" => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_saved_visit_appears_in_the_caseload_and_the_students_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    let caseload = Screens::open(&app, Screen::Caseload, None).html();
+    assert!(caseload.contains("我的学生"), "Chinese first");
+    assert!(caseload.contains("本学期家访未完成"), "{caseload}");
+
+    // The new-visit form with a note written; 保存 is its first button (2).
+    let draft = Draft {
+        notes: "与奶奶谈了孩子的学习，家长支持".into(),
+        ..Default::default()
+    };
+    let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft));
+    s.click(2);
+    assert_eq!(
+        app.0.borrow().unsynced().unwrap(),
+        1,
+        "saved on the phone at once"
+    );
+    let file = s.html();
+    assert!(
+        file.contains("与奶奶谈了孩子的学习，家长支持"),
+        "after saving, the student's file shows it: {file}"
+    );
+    assert!(file.contains("家访"));
+    assert!(
+        file.contains("href=\"tel:"),
+        "the guardian's number is tap-to-call"
+    );
+    let caseload = Screens::open(&app, Screen::Caseload, None).html();
+    assert!(
+        !caseload.contains("本学期家访未完成"),
+        "the home visit is done: {caseload}"
+    );
+    assert!(caseload.contains("1 条记录尚未同步"));
+}
+
+#[test]
+fn validation_errors_show_beside_their_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    let draft = Draft {
+        notes: "很长".repeat(2500),
+        ..Default::default()
+    };
+    let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft));
+    s.click(2);
+    let html = s.html();
+    let notes_at = html.find("class=\"notes\"").unwrap();
+    let error_at = html
+        .find(r#"data-field="notes""#)
+        .expect("an error beside the notes");
+    assert!(
+        error_at > notes_at && !html[notes_at..error_at].contains("<label"),
+        "right after the notes field, before the next one"
+    );
+    assert!(html.contains("最多4000个字，现有5000个字"), "{html}");
+    assert_eq!(app.0.borrow().unsynced().unwrap(), 0, "nothing half-saved");
+}
+
+#[test]
+fn logging_out_with_unsynced_records_asks_first_and_says_how_many() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    app.0
+        .borrow_mut()
+        .set_status(
+            kid,
+            baoxue_shared::status::EnrolmentStatus::SuspectedDropout,
+            Utc::now(),
+        )
+        .unwrap();
+    let mut s = Screens::open(&app, Screen::Settings, None);
+    // 0, 1: bottom bar; 2: 中文; 3: English; 4: 退出登录; then the dialog's 取消 (5) and 退出登录 (6).
+    s.click(4);
+    let html = s.html();
+    assert!(html.contains("alertdialog"), "{html}");
+    assert!(html.contains("1 条记录尚未同步"), "{html}");
+    assert_eq!(
+        app.0.borrow().unsynced().unwrap(),
+        1,
+        "nothing discarded without confirming"
+    );
+    s.click(5);
+    assert!(!s.html().contains("alertdialog"), "cancel keeps everything");
+    assert_eq!(app.0.borrow().unsynced().unwrap(), 1);
+    // English is one tap away.
+    s.click(3);
+    assert!(s.html().contains("Log out"));
+    // Confirming the counted loss logs out and clears the phone.
+    s.click(4);
+    let n = s.clicks.len();
+    s.click(n - 1);
+    assert!(s.html().contains("已退出"), "{}", s.html());
+    assert_eq!(
+        app.0.borrow().store().replica().len(),
+        0,
+        "the next user of a shared phone sees nothing"
+    );
+}
