@@ -144,6 +144,17 @@ mod tests {
         assert_eq!(loc.validate().unwrap_err().reason, Reason::AccuracyRange);
     }
 
+    proptest::proptest! {
+        // Replicas compare ops for equality after a JSON round trip (a duplicate with different
+        // content is refused): every coordinate must come back bit for bit.
+        #[test]
+        fn coordinates_survive_json_exactly(lat in -90.0f64..90.0, lon in -180.0f64..180.0, acc in 0.0f64..5000.0) {
+            let loc = Location { point: GeoPoint::new(lat, lon).unwrap(), accuracy_m: Some(acc), source: LocationSource::Device };
+            let back: Location = serde_json::from_str(&serde_json::to_string(&loc).unwrap()).unwrap();
+            proptest::prop_assert_eq!(back, loc);
+        }
+    }
+
     #[test]
     fn location_json_is_flat() {
         let loc = Location {

@@ -208,3 +208,46 @@ async fn a_killed_app_keeps_its_outbox_and_bad_input_is_refused_beside_the_field
     assert_eq!(a.unsynced().unwrap(), 0);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_photo_goes_up_after_its_record_and_the_server_file_shows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Seeder::open(&dir.path().join("data"));
+    let mut rng = fastrand::Rng::with_seed(23);
+    let (h, students) = s.household_with_students(&mut rng, 1);
+    s.teacher("t", &students);
+    s.close();
+    let server = TestServer::start(&dir.path().join("data")).await;
+    let mut a = app(&server, "t", dir.path(), DeviceId::new()).await;
+    a.sync().await.unwrap();
+    let kid = students[0].id;
+    let facts = baoxue_shared::exif::PhotoFacts {
+        captured_at: Some(Utc::now() - Duration::minutes(50)),
+        gps: h.location,
+        orientation: Some(6),
+    };
+    let original = baoxue_app::core::photo::camera_like(2400, 1800, &facts, 3);
+    let photo = a.take_photo(&original).unwrap();
+    assert!(photo.bytes <= 300 * 1024);
+    let mut v = sample::visit(
+        &mut rng,
+        VisitKind::HouseholdVisit,
+        a.author().user,
+        kid,
+        &h,
+        Utc::now() - Duration::hours(1),
+    );
+    v.photos = vec![photo.clone()];
+    a.record_visit(v, Utc::now()).unwrap();
+    let r = a.sync().await.unwrap();
+    assert_eq!((r.pushed, r.photos), (1, 1));
+    assert_eq!(r.photo_bytes, photo.bytes);
+    // Again: nothing left to send.
+    let r = a.sync().await.unwrap();
+    assert_eq!((r.pushed, r.photos), (0, 0));
+    let t = baoxue_tests::Phone::login(&server, "t").await;
+    let file = t.get(&format!("/api/students/{kid}/file")).await.unwrap();
+    assert_eq!(file["photos"][0]["sha256"], photo.sha256.to_hex());
+    assert_eq!(file["photos"][0]["present"], true);
+    server.stop().await;
+}

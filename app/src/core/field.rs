@@ -8,7 +8,7 @@ use super::sync::{SyncEngine, SyncError, SyncReport};
 use baoxue_shared::author::Author;
 use baoxue_shared::file::{DueWork, FileContext, StudentFile};
 use baoxue_shared::ids::StudentId;
-use baoxue_shared::observation::{Sha256, Visit};
+use baoxue_shared::observation::{PhotoRef, Sha256, Visit};
 use baoxue_shared::op::{Op, OpBody, StudentField, Target};
 use baoxue_shared::people::Student;
 use baoxue_shared::status::EnrolmentStatus;
@@ -23,6 +23,15 @@ pub enum EditError {
     /// Bad input: each error names its field, to show beside it.
     #[error("{0}")]
     Invalid(FieldErrors),
+    #[error(transparent)]
+    Local(#[from] LocalError),
+}
+
+/// Why a photo could not be taken.
+#[derive(Debug, Error)]
+pub enum PhotoTakeError {
+    #[error(transparent)]
+    Photo(#[from] super::photo::PhotoError),
     #[error(transparent)]
     Local(#[from] LocalError),
 }
@@ -125,11 +134,14 @@ impl FieldApp {
         self.save(op)
     }
 
-    /// Keep a photo's bytes for upload after its record.
-    pub fn keep_photo(&mut self, bytes: &[u8], thumb: Option<&[u8]>) -> Result<Sha256, LocalError> {
-        let sha = Sha256::of(bytes);
-        self.store.save_photo(&sha.to_hex(), bytes, thumb)?;
-        Ok(sha)
+    /// Take a camera original or a picked file: make the evidence photo (upright, 1600 px,
+    /// ≤ 300 KB, EXIF kept) and its thumbnail, keep them for upload after the record, and
+    /// return the reference to put in the visit.
+    pub fn take_photo(&mut self, original: &[u8]) -> Result<PhotoRef, PhotoTakeError> {
+        let p = super::photo::process(original)?;
+        self.store
+            .save_photo(&p.reference.sha256.to_hex(), &p.jpeg, Some(&p.thumb))?;
+        Ok(p.reference)
     }
 
     /// A student's file, built as the server builds it; photos are present if this phone

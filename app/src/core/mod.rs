@@ -4,4 +4,6 @@
 
 pub mod field;
 pub mod local;
+pub mod location;
+pub mod photo;
 pub mod sync;
