@@ -664,3 +664,49 @@ fn jpeg() -> Vec<u8> {
         .unwrap();
     out
 }
+
+#[tokio::test]
+async fn a_zstd_compressed_push_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let w = seed(dir.path());
+    let server = TestServer::start(dir.path()).await;
+    let mut a = Phone::login(&server, "teacher_a").await;
+    a.pull().await;
+    let op = a.make(|au, r| {
+        au.set(
+            r,
+            status(w.shared_student, EnrolmentStatus::SuspectedDropout),
+            Utc::now(),
+        )
+    });
+    let body = baoxue_shared::wire::Batch::new(a.author.device, vec![op]).encode();
+    let compressed = zstd::encode_all(&body[..], 3).unwrap();
+    assert!(compressed.len() < body.len());
+    let r = a
+        .http
+        .post(server.url("/api/sync/push"))
+        .bearer_auth(&a.token)
+        .header("content-type", "application/json")
+        .header("content-encoding", "zstd")
+        .body(compressed)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let receipt: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(receipt["new"], 1);
+    // A compression bomb: 64 MB of spaces in a few kilobytes is cut off at the batch limit.
+    let bomb = zstd::encode_all(&vec![b' '; 64 * 1024 * 1024][..], 19).unwrap();
+    assert!(bomb.len() < 100_000);
+    let r = a
+        .http
+        .post(server.url("/api/sync/push"))
+        .bearer_auth(&a.token)
+        .header("content-encoding", "zstd")
+        .body(bomb)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    server.stop().await;
+}
