@@ -300,8 +300,8 @@ pub fn seed(
         };
         let at = term_start + Duration::days(rng.i64(10..70)) + Duration::hours(rng.i64(0..8));
         let mut v = sample::visit(&mut rng, VisitKind::HouseholdVisit, l.user.id, s.id, h, at);
-        // Every liaison visit checks the learning device.
-        if v.device_check.is_none() {
+        // Every liaison visit checks the learning device (the sample draws one half the time).
+        while v.device_check.is_none() {
             v = sample::visit(&mut rng, VisitKind::HouseholdVisit, l.user.id, s.id, h, at);
         }
         if !v.photos.is_empty() {

@@ -66,7 +66,7 @@ pub fn push(
     if let Some(index) = batch.ops.iter().position(|o| o.author != session.user.id) {
         return Err(SyncError::ForeignAuthor { index });
     }
-    if let Some(receipt) = store.batch_receipt(batch.batch)? {
+    if let Some(receipt) = store.batch_receipt(batch.batch, batch.device)? {
         return Ok(receipt);
     }
     let caseload = store.caseload(&session.user)?;

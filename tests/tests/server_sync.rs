@@ -230,6 +230,24 @@ async fn a_repeated_push_gets_the_same_answer_and_changes_nothing() {
     let second = a.push_batch(&batch).await.unwrap();
     assert_eq!(first, second, "the same batch gets the same receipt");
     assert_eq!(first["new"], 1);
+    // Another device cannot reuse the batch id (nor read the receipt through it).
+    let mut b = Phone::login(&server, "teacher_b").await;
+    b.pull().await;
+    let bop = b.make(|au, r| {
+        au.set(
+            r,
+            status(w.shared_student, EnrolmentStatus::SuspectedDropout),
+            Utc::now(),
+        )
+    });
+    let stolen = baoxue_shared::wire::Batch {
+        v: 1,
+        batch: batch.batch,
+        device: b.author.device,
+        ops: vec![bop],
+    };
+    let e = b.push_batch(&stolen).await.unwrap_err();
+    assert_eq!((e.status, e.code()), (409, "batch_id_taken"));
     // The same op in a new batch is acknowledged but not stored twice.
     let again = a.push(batch.ops.clone()).await.unwrap();
     assert_eq!(again["new"], 0);

@@ -107,6 +107,12 @@ impl From<StoreError> for ApiError {
                 e.to_string(),
                 "同一编号的记录内容不一致",
             ),
+            StoreError::BatchIdTaken(_) => Self::new(
+                StatusCode::CONFLICT,
+                "batch_id_taken",
+                e.to_string(),
+                "批次编号已被其他设备使用，请重新生成后上传",
+            ),
             StoreError::ShuttingDown => Self::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "shutting_down",

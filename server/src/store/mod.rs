@@ -37,6 +37,8 @@ pub enum StoreError {
     NoSuchAccount(String),
     #[error("operation {0} was already stored with different content")]
     ConflictingDuplicate(OpId),
+    #[error("batch id {0} was already used by another device")]
+    BatchIdTaken(BatchId),
     #[error("the store is shutting down")]
     ShuttingDown,
     #[error("i/o error: {0}")]
@@ -278,8 +280,13 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<HashMap<RecordId, Subjects>, StoreError>;
     /// Stored ops by id.
     fn ops_by_id(&self, ids: &[OpId]) -> Result<Vec<Op>, StoreError>;
-    /// The answer already given to a batch, if it was stored.
-    fn batch_receipt(&self, batch: BatchId) -> Result<Option<PushReceipt>, StoreError>;
+    /// The answer already given to `device`'s batch, if it was stored. A batch id already
+    /// used by another device is refused ([`StoreError::BatchIdTaken`]).
+    fn batch_receipt(
+        &self,
+        batch: BatchId,
+        device: DeviceId,
+    ) -> Result<Option<PushReceipt>, StoreError>;
     /// Store a checked batch atomically: all of it or nothing. New ops get `received_at`; ops
     /// already held are acknowledged; an op id held with different content refuses the batch.
     fn push(&self, batch: CheckedBatch, now: DateTime<Utc>) -> Result<PushReceipt, StoreError>;

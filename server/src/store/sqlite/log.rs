@@ -4,7 +4,7 @@
 use super::{accounts, corrupt, ids_array, next_counter, parse_id};
 use crate::store::*;
 use baoxue_shared::area::AdminArea;
-use baoxue_shared::ids::{BatchId, GuardianId, HouseholdId, OpId, RecordId, StudentId};
+use baoxue_shared::ids::{BatchId, DeviceId, GuardianId, HouseholdId, OpId, RecordId, StudentId};
 use baoxue_shared::op::{EntityRef, Op, OpBody, StudentField, Target};
 use baoxue_shared::people::{Assignment, User};
 use baoxue_shared::replica::Replica;
@@ -231,16 +231,23 @@ pub(super) fn ops_by_id(c: &Connection, ids: &[OpId]) -> Result<Vec<Op>, StoreEr
 pub(super) fn batch_receipt(
     c: &Connection,
     batch: BatchId,
+    device: DeviceId,
 ) -> Result<Option<PushReceipt>, StoreError> {
-    let r: Option<String> = c
+    let r: Option<(String, String)> = c
         .query_row(
-            "SELECT receipt FROM batches WHERE id = ?1",
+            "SELECT receipt, device FROM batches WHERE id = ?1",
             [batch.to_string()],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    r.map(|s| serde_json::from_str(&s).map_err(|e| corrupt("receipt", e)))
-        .transpose()
+    match r {
+        // Another device's batch: its receipt is not this caller's to see.
+        Some((_, d)) if d != device.to_string() => Err(StoreError::BatchIdTaken(batch)),
+        Some((receipt, _)) => Ok(Some(
+            serde_json::from_str(&receipt).map_err(|e| corrupt("receipt", e))?,
+        )),
+        None => Ok(None),
+    }
 }
 
 pub(super) fn push(
@@ -248,7 +255,7 @@ pub(super) fn push(
     batch: CheckedBatch,
     now: DateTime<Utc>,
 ) -> Result<PushReceipt, StoreError> {
-    if let Some(r) = batch_receipt(c, batch.batch)? {
+    if let Some(r) = batch_receipt(c, batch.batch, batch.device)? {
         return Ok(r);
     }
     let mut stored = Vec::with_capacity(batch.ops.len());

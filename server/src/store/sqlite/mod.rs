@@ -388,8 +388,12 @@ impl Store for SqliteStore {
     fn ops_by_id(&self, ids: &[OpId]) -> Result<Vec<Op>, StoreError> {
         self.read(|c| log::ops_by_id(c, ids))
     }
-    fn batch_receipt(&self, batch: BatchId) -> Result<Option<PushReceipt>, StoreError> {
-        self.read(|c| log::batch_receipt(c, batch))
+    fn batch_receipt(
+        &self,
+        batch: BatchId,
+        device: DeviceId,
+    ) -> Result<Option<PushReceipt>, StoreError> {
+        self.read(|c| log::batch_receipt(c, batch, device))
     }
     fn push(&self, batch: CheckedBatch, now: DateTime<Utc>) -> Result<PushReceipt, StoreError> {
         self.write(move |c| log::push(c, batch, now))
