@@ -54,7 +54,7 @@ fn phone(dir: &std::path::Path) -> (AppHandle, StudentId) {
 }
 
 /// A screen in a virtual DOM. Clickable elements are numbered in the order Dioxus attached
-/// their listeners: the bottom bar's two buttons first (0, 1), then the screen's, in document
+/// their listeners: the bottom bar's three buttons first (0, 1, 2), then the screen's, in document
 /// order; elements that appear later (a dialog) are numbered after those.
 struct Screens {
     dom: VirtualDom,
@@ -107,13 +107,13 @@ fn a_saved_visit_appears_in_the_caseload_and_the_students_file() {
     assert!(caseload.contains("我的学生"), "Chinese first");
     assert!(caseload.contains("本学期家访未完成"), "{caseload}");
 
-    // The new-visit form with a note written; 保存 is its first button (2).
+    // The new-visit form with a note written; 保存 is its first button (3).
     let draft = Draft {
         notes: "与奶奶谈了孩子的学习，家长支持".into(),
         ..Default::default()
     };
     let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft));
-    s.click(2);
+    s.click(3);
     assert_eq!(
         app.0.borrow().unsynced().unwrap(),
         1,
@@ -146,7 +146,7 @@ fn validation_errors_show_beside_their_field() {
         ..Default::default()
     };
     let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft));
-    s.click(2);
+    s.click(3);
     let html = s.html();
     let notes_at = html.find("class=\"notes\"").unwrap();
     let error_at = html
@@ -173,8 +173,8 @@ fn logging_out_with_unsynced_records_asks_first_and_says_how_many() {
         )
         .unwrap();
     let mut s = Screens::open(&app, Screen::Settings, None);
-    // 0, 1: bottom bar; 2: 中文; 3: English; 4: 退出登录; then the dialog's 取消 (5) and 退出登录 (6).
-    s.click(4);
+    // 0–2: bottom bar; 3: 中文; 4: English; 5: 退出登录; then the dialog's 取消 (6) and 退出登录 (7).
+    s.click(5);
     let html = s.html();
     assert!(html.contains("alertdialog"), "{html}");
     assert!(html.contains("1 条记录尚未同步"), "{html}");
@@ -183,14 +183,14 @@ fn logging_out_with_unsynced_records_asks_first_and_says_how_many() {
         1,
         "nothing discarded without confirming"
     );
-    s.click(5);
+    s.click(6);
     assert!(!s.html().contains("alertdialog"), "cancel keeps everything");
     assert_eq!(app.0.borrow().unsynced().unwrap(), 1);
     // English is one tap away.
-    s.click(3);
+    s.click(4);
     assert!(s.html().contains("Log out"));
     // Confirming the counted loss logs out and clears the phone.
-    s.click(4);
+    s.click(5);
     let n = s.clicks.len();
     s.click(n - 1);
     assert!(s.html().contains("已退出"), "{}", s.html());
@@ -199,4 +199,42 @@ fn logging_out_with_unsynced_records_asks_first_and_says_how_many() {
         0,
         "the next user of a shared phone sees nothing"
     );
+}
+
+#[tokio::test]
+async fn sync_without_a_network_says_why_and_offers_a_retry() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    app.0
+        .borrow_mut()
+        .set_status(
+            kid,
+            baoxue_shared::status::EnrolmentStatus::SuspectedDropout,
+            Utc::now(),
+        )
+        .unwrap();
+    let mut s = Screens::open(&app, Screen::Sync, None);
+    let html = s.html();
+    assert!(
+        html.contains("1 条记录尚未同步") && html.contains("从未同步"),
+        "{html}"
+    );
+    s.click(3); // 立即同步
+    let mut html = String::new();
+    for _ in 0..50 {
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(100), s.dom.wait_for_work())
+            .await;
+        s.dom
+            .render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+        html = s.html();
+        if html.contains("sync-error") {
+            break;
+        }
+    }
+    assert!(
+        html.contains("无法连接服务器，记录已保存在手机上"),
+        "{html}"
+    );
+    assert!(html.contains("重试"));
+    assert_eq!(app.0.borrow().unsynced().unwrap(), 1, "still in the outbox");
 }

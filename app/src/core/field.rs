@@ -205,10 +205,48 @@ impl FieldApp {
         Ok(())
     }
 
-    /// Sync now.
+    /// The sync engine of this session (cheap to clone: a screen runs syncs with it).
+    pub fn engine(&self) -> SyncEngine {
+        self.sync.clone()
+    }
+
+    /// When the last sync finished, if ever.
+    pub fn last_sync(&self) -> Option<DateTime<Utc>> {
+        self.store
+            .get("last_sync")
+            .ok()
+            .flatten()
+            .and_then(|s| DateTime::parse_from_rfc3339(&s).ok())
+            .map(|t| t.with_timezone(&Utc))
+    }
+
+    /// Sync now, holding the app for the whole sync (tests, background jobs). Screens use
+    /// `sync::run` over a shared handle instead, so they can redraw meanwhile.
     pub async fn sync(&mut self) -> Result<SyncReport, SyncError> {
-        self.sync
-            .sync_once(&mut self.store, &mut self.author.clock)
-            .await
+        let engine = self.sync.clone();
+        let host = std::cell::RefCell::new(self);
+        super::sync::run(&host, &engine, |_| {}).await
+    }
+}
+
+impl super::sync::SyncHost for std::cell::RefCell<&mut FieldApp> {
+    fn with_store<R>(
+        &self,
+        f: impl FnOnce(&mut LocalStore, &mut baoxue_shared::hlc::Clock) -> R,
+    ) -> R {
+        let mut app = self.borrow_mut();
+        let app = &mut **app;
+        f(&mut app.store, &mut app.author.clock)
+    }
+}
+
+impl super::sync::SyncHost for std::cell::RefCell<FieldApp> {
+    fn with_store<R>(
+        &self,
+        f: impl FnOnce(&mut LocalStore, &mut baoxue_shared::hlc::Clock) -> R,
+    ) -> R {
+        let mut app = self.borrow_mut();
+        let app = &mut *app;
+        f(&mut app.store, &mut app.author.clock)
     }
 }

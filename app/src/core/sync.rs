@@ -165,117 +165,191 @@ impl SyncEngine {
         format!("{}{path}", self.session.base_url)
     }
 
-    /// Push the outbox, pull what is new, upload photos. `clock` learns the stamps pulled so
-    /// this phone's next edits order after them.
-    pub async fn sync_once(
-        &self,
-        store: &mut LocalStore,
-        clock: &mut Clock,
-    ) -> Result<SyncReport, SyncError> {
-        let mut report = SyncReport::default();
-        loop {
-            let ops = store.outbox(PUSH_BATCH)?;
-            if ops.is_empty() {
-                break;
-            }
-            let batch = Batch::new(self.session.device, ops);
-            let r = self
-                .http
-                .post(self.url("/api/sync/push"))
-                .bearer_auth(&self.session.token)
-                .header("content-type", "application/json")
-                .body(batch.encode())
-                .send()
-                .await
-                .map_err(offline)?;
-            if !r.status().is_success() {
-                return Err(refusal(r).await);
-            }
-            #[derive(Deserialize)]
-            struct Receipt {
-                stored: Vec<OpId>,
-            }
-            let receipt: Receipt = r
-                .json()
-                .await
-                .map_err(|e| SyncError::Protocol(e.to_string()))?;
-            store.acknowledge(&receipt.stored)?;
-            report.pushed += receipt.stored.len();
+    /// Push one batch; returns the ops the server durably stored.
+    pub async fn push(&self, ops: Vec<Op>) -> Result<Vec<OpId>, SyncError> {
+        let batch = Batch::new(self.session.device, ops);
+        let r = self
+            .http
+            .post(self.url("/api/sync/push"))
+            .bearer_auth(&self.session.token)
+            .header("content-type", "application/json")
+            .body(batch.encode())
+            .send()
+            .await
+            .map_err(offline)?;
+        if !r.status().is_success() {
+            return Err(refusal(r).await);
         }
-        loop {
-            let cursor = store.get("cursor")?.unwrap_or_default();
-            let r = self
-                .http
-                // Cursors are digits and dots: safe in a URL as they are.
-                .get(self.url(&format!("/api/sync/pull?cursor={cursor}")))
-                .bearer_auth(&self.session.token)
-                .send()
-                .await
-                .map_err(offline)?;
-            if !r.status().is_success() {
-                return Err(refusal(r).await);
-            }
-            #[derive(Deserialize)]
-            struct Page {
-                ops: Vec<Op>,
-                cursor: String,
-                more: bool,
-            }
-            let page: Page = r
-                .json()
-                .await
-                .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        #[derive(Deserialize)]
+        struct Receipt {
+            stored: Vec<OpId>,
+        }
+        let receipt: Receipt = r
+            .json()
+            .await
+            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        Ok(receipt.stored)
+    }
+
+    /// Pull one page after `cursor`.
+    pub async fn pull(&self, cursor: &str) -> Result<Page, SyncError> {
+        let r = self
+            .http
+            // Cursors are digits and dots: safe in a URL as they are.
+            .get(self.url(&format!("/api/sync/pull?cursor={cursor}")))
+            .bearer_auth(&self.session.token)
+            .send()
+            .await
+            .map_err(offline)?;
+        if !r.status().is_success() {
+            return Err(refusal(r).await);
+        }
+        r.json()
+            .await
+            .map_err(|e| SyncError::Protocol(e.to_string()))
+    }
+
+    /// Which of these photo hashes the server still needs.
+    pub async fn missing_photos(&self, hashes: &[String]) -> Result<Vec<String>, SyncError> {
+        let r = self
+            .http
+            .post(self.url("/api/photos/missing"))
+            .bearer_auth(&self.session.token)
+            .json(&serde_json::json!({ "sha256": hashes }))
+            .send()
+            .await
+            .map_err(offline)?;
+        if !r.status().is_success() {
+            return Err(refusal(r).await);
+        }
+        let v: serde_json::Value = r
+            .json()
+            .await
+            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        serde_json::from_value(v["missing"].clone()).map_err(|e| SyncError::Protocol(e.to_string()))
+    }
+
+    /// Upload one photo.
+    pub async fn upload_photo(&self, sha256: &str, bytes: Vec<u8>) -> Result<(), SyncError> {
+        let r = self
+            .http
+            .put(self.url(&format!("/api/photos/{sha256}")))
+            .bearer_auth(&self.session.token)
+            .body(bytes)
+            .send()
+            .await
+            .map_err(offline)?;
+        if !r.status().is_success() {
+            return Err(refusal(r).await);
+        }
+        Ok(())
+    }
+}
+
+/// One page of a pull.
+#[derive(Debug, Deserialize)]
+pub struct Page {
+    pub ops: Vec<Op>,
+    pub cursor: String,
+    pub more: bool,
+}
+
+/// Which part of a sync is running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    Push,
+    Pull,
+    Photos,
+}
+
+/// How far a sync has come, for the progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    pub phase: Phase,
+    /// Records pushed or pulled, or photos uploaded, so far in this phase.
+    pub done: usize,
+    /// Records to push or photos to upload, when known.
+    pub total: Option<usize>,
+    /// Photo bytes uploaded so far.
+    pub bytes: u64,
+}
+
+/// Where a sync reads and writes the phone's data. Each call is short, so a screen can keep
+/// reading the store between the network steps of a running sync.
+pub trait SyncHost {
+    /// Run `f` on the store and the device clock.
+    fn with_store<R>(&self, f: impl FnOnce(&mut LocalStore, &mut Clock) -> R) -> R;
+}
+
+/// Push the outbox, pull what is new, then upload photos: text first, photos after.
+pub async fn run(
+    host: &impl SyncHost,
+    engine: &SyncEngine,
+    mut progress: impl FnMut(Progress),
+) -> Result<SyncReport, SyncError> {
+    let mut report = SyncReport::default();
+    let total = host.with_store(|s, _| s.outbox_len())?;
+    loop {
+        let ops = host.with_store(|s, _| s.outbox(PUSH_BATCH))?;
+        if ops.is_empty() {
+            break;
+        }
+        let stored = engine.push(ops).await?;
+        host.with_store(|s, _| s.acknowledge(&stored))?;
+        report.pushed += stored.len();
+        progress(Progress {
+            phase: Phase::Push,
+            done: report.pushed,
+            total: Some(total),
+            bytes: 0,
+        });
+    }
+    loop {
+        let cursor = host.with_store(|s, _| s.get("cursor"))?.unwrap_or_default();
+        let page = engine.pull(&cursor).await?;
+        let more = page.more;
+        report.pulled += host.with_store(|s, clock| -> Result<usize, LocalError> {
             let now = Utc::now();
             for op in &page.ops {
                 clock.observe(op.hlc, now);
             }
-            report.pulled += store.save_pulled(page.ops)?;
-            store.set("cursor", &page.cursor)?;
-            store.save_clock(clock)?;
-            if !page.more {
-                break;
-            }
+            let n = s.save_pulled(page.ops)?;
+            s.set("cursor", &page.cursor)?;
+            s.save_clock(clock)?;
+            Ok(n)
+        })?;
+        progress(Progress {
+            phase: Phase::Pull,
+            done: report.pulled,
+            total: None,
+            bytes: 0,
+        });
+        if !more {
+            break;
         }
-        let pending = store.pending_photos()?;
-        if !pending.is_empty() {
-            let r = self
-                .http
-                .post(self.url("/api/photos/missing"))
-                .bearer_auth(&self.session.token)
-                .json(&serde_json::json!({ "sha256": pending.iter().map(|(h, _)| h).collect::<Vec<_>>() }))
-                .send()
-                .await
-                .map_err(offline)?;
-            if !r.status().is_success() {
-                return Err(refusal(r).await);
-            }
-            let missing: serde_json::Value = r
-                .json()
-                .await
-                .map_err(|e| SyncError::Protocol(e.to_string()))?;
-            let missing: Vec<String> =
-                serde_json::from_value(missing["missing"].clone()).unwrap_or_default();
-            for (sha, bytes) in pending {
-                if missing.contains(&sha) {
-                    let n = bytes.len() as u64;
-                    let r = self
-                        .http
-                        .put(self.url(&format!("/api/photos/{sha}")))
-                        .bearer_auth(&self.session.token)
-                        .body(bytes)
-                        .send()
-                        .await
-                        .map_err(offline)?;
-                    if !r.status().is_success() {
-                        return Err(refusal(r).await);
-                    }
-                    report.photos += 1;
-                    report.photo_bytes += n;
-                }
-                store.photo_uploaded(&sha)?;
-            }
-        }
-        store.set("last_sync", &Utc::now().to_rfc3339())?;
-        Ok(report)
     }
+    let pending = host.with_store(|s, _| s.pending_photos())?;
+    if !pending.is_empty() {
+        let missing = engine
+            .missing_photos(&pending.iter().map(|(h, _)| h.clone()).collect::<Vec<_>>())
+            .await?;
+        let total = missing.len();
+        for (sha, bytes) in pending {
+            if missing.contains(&sha) {
+                let n = bytes.len() as u64;
+                engine.upload_photo(&sha, bytes).await?;
+                report.photos += 1;
+                report.photo_bytes += n;
+                progress(Progress {
+                    phase: Phase::Photos,
+                    done: report.photos,
+                    total: Some(total),
+                    bytes: report.photo_bytes,
+                });
+            }
+            host.with_store(|s, _| s.photo_uploaded(&sha))?;
+        }
+    }
+    host.with_store(|s, _| s.set("last_sync", &Utc::now().to_rfc3339()))?;
+    Ok(report)
 }

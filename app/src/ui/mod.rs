@@ -7,6 +7,7 @@ pub mod caseload;
 pub mod i18n;
 pub mod settings;
 pub mod student;
+pub mod sync_screen;
 pub mod visit_form;
 
 use crate::core::field::FieldApp;
@@ -33,6 +34,7 @@ pub enum Screen {
     Caseload,
     Student(StudentId),
     NewVisit(StudentId),
+    Sync,
     Settings,
 }
 
@@ -79,11 +81,13 @@ pub fn Root(start: Screen, draft: Option<visit_form::Draft>) -> Element {
                     Screen::Caseload => rsx! { caseload::Caseload {} },
                     Screen::Student(id) => rsx! { student::StudentScreen { id } },
                     Screen::NewVisit(id) => rsx! { visit_form::NewVisit { student: id, draft: draft.clone() } },
+                    Screen::Sync => rsx! { sync_screen::SyncScreen {} },
                     Screen::Settings => rsx! { settings::Settings {} },
                 }
             }
             nav { class: "bottom-bar",
                 button { class: "nav-caseload", onclick: move |_| nav.set(Screen::Caseload), {tr(&ui, Msg::Caseload)} }
+                button { class: "nav-sync", onclick: move |_| nav.set(Screen::Sync), {tr(&ui, Msg::Sync)} }
                 button { class: "nav-settings", onclick: move |_| nav.set(Screen::Settings), {tr(&ui, Msg::Settings)} }
             }
         }
