@@ -238,3 +238,71 @@ async fn sync_without_a_network_says_why_and_offers_a_retry() {
     assert!(html.contains("重试"));
     assert_eq!(app.0.borrow().unsynced().unwrap(), 1, "still in the outbox");
 }
+
+#[tokio::test]
+async fn the_login_screen_says_plainly_why_it_cannot_log_in() {
+    use baoxue_app::core::install::Installation;
+    use baoxue_app::ui::login::InstallHandle;
+    use baoxue_app::ui::{Shell, ShellProps};
+    let dir = tempfile::tempdir().unwrap();
+    let install = InstallHandle(Rc::new(Installation::open(dir.path()).unwrap()));
+    dioxus_html::set_event_converter(Box::new(SerializedHtmlEventConverter));
+    let mut dom = VirtualDom::new_with_props(
+        Shell,
+        ShellProps {
+            install,
+            server: "http://127.0.0.1:9".into(),
+            account: "teacher07".into(),
+        },
+    );
+    let edits = dom.rebuild_to_vec();
+    let inputs: Vec<ElementId> = edits
+        .edits
+        .iter()
+        .filter_map(|m| match m {
+            Mutation::NewEventListener { name, id } if name == "input" => Some(*id),
+            _ => None,
+        })
+        .collect();
+    let clicks = listeners(&edits.edits);
+    let html = dioxus_ssr::render(&dom);
+    assert!(
+        html.contains("服务器地址") && html.contains("teacher07"),
+        "{html}"
+    );
+    // Type the password (server, account, password are the three inputs).
+    let typed = dioxus_html::SerializedFormData::new("secret-pass".into(), vec![]);
+    let data = Rc::new(PlatformEventData::new(Box::new(typed)));
+    dom.runtime()
+        .handle_event("input", Event::new(data as Rc<dyn Any>, true), inputs[2]);
+    dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+    // 离线解锁 (the second button): this account never logged in on this phone.
+    let data = Rc::new(PlatformEventData::new(Box::new(
+        SerializedMouseData::default(),
+    )));
+    dom.runtime()
+        .handle_event("click", Event::new(data as Rc<dyn Any>, true), clicks[1]);
+    dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+    let html = dioxus_ssr::render(&dom);
+    assert!(
+        html.contains("该账号尚未在本机登录过，请连接网络后登录"),
+        "{html}"
+    );
+    // 登录 (the first button) with the server unreachable.
+    let data = Rc::new(PlatformEventData::new(Box::new(
+        SerializedMouseData::default(),
+    )));
+    dom.runtime()
+        .handle_event("click", Event::new(data as Rc<dyn Any>, true), clicks[0]);
+    let mut html = String::new();
+    for _ in 0..50 {
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_millis(100), dom.wait_for_work()).await;
+        dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+        html = dioxus_ssr::render(&dom);
+        if html.contains("无法连接") {
+            break;
+        }
+    }
+    assert!(html.contains("无法连接服务器"), "{html}");
+}

@@ -251,3 +251,51 @@ async fn a_photo_goes_up_after_its_record_and_the_server_file_shows_it() {
     assert_eq!(file["photos"][0]["present"], true);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn after_one_login_the_phone_unlocks_offline_with_the_password() {
+    use baoxue_app::core::install::{Installation, LoginError};
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Seeder::open(&dir.path().join("data"));
+    let mut rng = fastrand::Rng::with_seed(24);
+    let (_, students) = s.household_with_students(&mut rng, 1);
+    s.teacher("t", &students);
+    s.teacher("t2", &students);
+    s.close();
+    let server = TestServer::start(&dir.path().join("data")).await;
+    let phone_dir = dir.path().join("phone");
+    let inst = Installation::open(&phone_dir).unwrap();
+    let mut a = inst.log_in(&server.url(""), "t", PASSWORD).await.unwrap();
+    a.sync().await.unwrap();
+    assert_eq!(a.caseload(Utc::now()).len(), 1);
+    drop(a);
+    server.stop().await;
+
+    // No network now. The same phone (same device id) unlocks with the password.
+    let inst = Installation::open(&phone_dir).unwrap();
+    let a = inst.unlock("t", PASSWORD).unwrap();
+    assert_eq!(a.author().device, inst.device());
+    assert_eq!(
+        a.caseload(Utc::now()).len(),
+        1,
+        "the caseload is there offline"
+    );
+    assert!(!a.needs_login(Utc::now()));
+    assert!(
+        a.needs_login(Utc::now() + Duration::days(31)),
+        "the session's end is known offline"
+    );
+    let e = inst.unlock("t", "wrong-password").err().unwrap();
+    assert_eq!(e.zh(), "密码错误");
+    let e = inst.unlock("t2", PASSWORD).err().unwrap();
+    assert!(
+        matches!(e, LoginError::NeverLoggedIn),
+        "another user of a shared phone needs their own first login"
+    );
+    let e = inst
+        .log_in("http://127.0.0.1:9", "t2", PASSWORD)
+        .await
+        .err()
+        .unwrap();
+    assert!(e.zh().contains("无法连接服务器"));
+}

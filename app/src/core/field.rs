@@ -210,6 +210,12 @@ impl FieldApp {
         self.sync.clone()
     }
 
+    /// Whether the server session has expired: the phone still works, but syncing needs a
+    /// fresh login over the network.
+    pub fn needs_login(&self, now: DateTime<Utc>) -> bool {
+        self.sync.session.expires_at <= now
+    }
+
     /// When the last sync finished, if ever.
     pub fn last_sync(&self) -> Option<DateTime<Utc>> {
         self.store

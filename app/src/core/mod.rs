@@ -3,6 +3,7 @@
 //! user's author and clock).
 
 pub mod field;
+pub mod install;
 pub mod local;
 pub mod location;
 pub mod photo;

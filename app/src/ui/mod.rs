@@ -5,6 +5,7 @@
 
 pub mod caseload;
 pub mod i18n;
+pub mod login;
 pub mod settings;
 pub mod student;
 pub mod sync_screen;
@@ -26,6 +27,32 @@ impl AppHandle {
     pub fn new(app: FieldApp) -> Self {
         Self(Rc::new(RefCell::new(app)))
     }
+}
+
+impl PartialEq for AppHandle {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+/// The whole app: the login screen until someone logs in or unlocks, then the screens.
+/// The composition root of the app (`main` of a shell only builds the installation).
+#[component]
+pub fn Shell(install: login::InstallHandle, server: String, account: String) -> Element {
+    let mut app = use_signal(|| None::<AppHandle>);
+    let current = app.read().clone();
+    match current {
+        Some(handle) => rsx! { LoggedIn { handle } },
+        None => {
+            rsx! { login::Login { install, server, account, on_login: move |h| app.set(Some(h)) } }
+        }
+    }
+}
+
+#[component]
+fn LoggedIn(handle: AppHandle) -> Element {
+    use_context_provider(|| handle.clone());
+    rsx! { Root { start: Screen::Caseload, draft: None } }
 }
 
 /// Which screen shows.
