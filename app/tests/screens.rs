@@ -89,6 +89,21 @@ impl Screens {
     }
 }
 
+/// Let async work (a sync, a login) run until the page shows `until` (or 5 s pass); the HTML.
+async fn settle(dom: &mut VirtualDom, until: &str) -> String {
+    let mut html = String::new();
+    for _ in 0..50 {
+        let _ =
+            tokio::time::timeout(std::time::Duration::from_millis(100), dom.wait_for_work()).await;
+        dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
+        html = dioxus_ssr::render(dom);
+        if html.contains(until) {
+            break;
+        }
+    }
+    html
+}
+
 fn listeners(edits: &[Mutation]) -> Vec<ElementId> {
     edits
         .iter()
@@ -220,17 +235,7 @@ async fn sync_without_a_network_says_why_and_offers_a_retry() {
         "{html}"
     );
     s.click(3); // 立即同步
-    let mut html = String::new();
-    for _ in 0..50 {
-        let _ = tokio::time::timeout(std::time::Duration::from_millis(100), s.dom.wait_for_work())
-            .await;
-        s.dom
-            .render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
-        html = s.html();
-        if html.contains("sync-error") {
-            break;
-        }
-    }
+    let html = settle(&mut s.dom, "sync-error").await;
     assert!(
         html.contains("无法连接服务器，记录已保存在手机上"),
         "{html}"
@@ -294,15 +299,6 @@ async fn the_login_screen_says_plainly_why_it_cannot_log_in() {
     )));
     dom.runtime()
         .handle_event("click", Event::new(data as Rc<dyn Any>, true), clicks[0]);
-    let mut html = String::new();
-    for _ in 0..50 {
-        let _ =
-            tokio::time::timeout(std::time::Duration::from_millis(100), dom.wait_for_work()).await;
-        dom.render_immediate(&mut dioxus::dioxus_core::NoOpMutations);
-        html = dioxus_ssr::render(&dom);
-        if html.contains("无法连接") {
-            break;
-        }
-    }
+    let html = settle(&mut dom, "无法连接").await;
     assert!(html.contains("无法连接服务器"), "{html}");
 }

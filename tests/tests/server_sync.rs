@@ -73,6 +73,30 @@ fn status(id: StudentId, s: EnrolmentStatus) -> Target {
     }
 }
 
+/// One phone's offline edits of the shared student: the guardian's number and the status.
+fn offline_edits(
+    p: &mut Phone,
+    w: &World,
+    phone: &str,
+    to: EnrolmentStatus,
+    at: chrono::DateTime<Utc>,
+) -> Vec<baoxue_shared::op::Op> {
+    let number = MobileNumber::parse(phone).unwrap();
+    vec![
+        p.make(|au, r| {
+            au.set(
+                r,
+                Target::Guardian {
+                    id: w.guardian,
+                    set: GuardianField::Phone(Some(number)),
+                },
+                at,
+            )
+        }),
+        p.make(|au, r| au.set(r, status(w.shared_student, to), at)),
+    ]
+}
+
 async fn conflicting_edits(a_first: bool) -> (serde_json::Value, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let w = seed(dir.path());
@@ -83,45 +107,21 @@ async fn conflicting_edits(a_first: bool) -> (serde_json::Value, Vec<String>) {
     b.pull().await;
     // Offline, both edit the same student: the guardian's phone and the status.
     let now = Utc::now();
-    let a_ops = vec![
-        a.make(|au, r| {
-            au.set(
-                r,
-                Target::Guardian {
-                    id: w.guardian,
-                    set: GuardianField::Phone(Some(MobileNumber::parse("13900000001").unwrap())),
-                },
-                now,
-            )
-        }),
-        a.make(|au, r| {
-            au.set(
-                r,
-                status(w.shared_student, EnrolmentStatus::SuspectedDropout),
-                now,
-            )
-        }),
-    ];
+    let a_ops = offline_edits(
+        &mut a,
+        &w,
+        "13900000001",
+        EnrolmentStatus::SuspectedDropout,
+        now,
+    );
     let later = now + Duration::seconds(5);
-    let b_ops = vec![
-        b.make(|au, r| {
-            au.set(
-                r,
-                Target::Guardian {
-                    id: w.guardian,
-                    set: GuardianField::Phone(Some(MobileNumber::parse("13900000002").unwrap())),
-                },
-                later,
-            )
-        }),
-        b.make(|au, r| {
-            au.set(
-                r,
-                status(w.shared_student, EnrolmentStatus::TransferredOut),
-                later,
-            )
-        }),
-    ];
+    let b_ops = offline_edits(
+        &mut b,
+        &w,
+        "13900000002",
+        EnrolmentStatus::TransferredOut,
+        later,
+    );
     if a_first {
         a.push(a_ops).await.unwrap();
         b.push(b_ops).await.unwrap();
