@@ -11,7 +11,7 @@ want=(build-essential pkg-config ca-certificates curl libssl-dev)
 for arg in "$@"; do
   case "$arg" in
     --test) want+=() ;; # the browser tests will add chromium here
-    --desktop) want+=(libwebkit2gtk-4.1-dev libxdo-dev libssl-dev xvfb imagemagick fonts-noto-cjk) ;;
+    --desktop) want+=(libwebkit2gtk-4.1-dev libxdo-dev libssl-dev xvfb xauth imagemagick fonts-noto-cjk) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac
 done

@@ -52,6 +52,7 @@ pub fn Login(
         Err(e) => error.set(Some(e.zh())),
     };
     rsx! {
+        style { {super::STYLE} }
         section { class: "login",
             h1 { "保学 · 控辍保学" }
             label { "服务器地址"

@@ -42,18 +42,22 @@ pub fn Shell(install: login::InstallHandle, server: String, account: String) -> 
     let mut app = use_signal(|| None::<AppHandle>);
     let current = app.read().clone();
     match current {
-        Some(handle) => rsx! { LoggedIn { handle } },
+        Some(handle) => rsx! { LoggedIn { handle, start: None } },
         None => {
             rsx! { login::Login { install, server, account, on_login: move |h| app.set(Some(h)) } }
         }
     }
 }
 
+/// The screens for a logged-in user, starting at `start` (the caseload by default).
 #[component]
-fn LoggedIn(handle: AppHandle) -> Element {
+pub fn LoggedIn(handle: AppHandle, start: Option<Screen>) -> Element {
     use_context_provider(|| handle.clone());
-    rsx! { Root { start: Screen::Caseload, draft: None } }
+    rsx! { Root { start: start.unwrap_or(Screen::Caseload), draft: None } }
 }
+
+/// The stylesheet: phone-sized, large touch targets, Chinese fonts first.
+pub const STYLE: &str = include_str!("style.css");
 
 /// Which screen shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,6 +106,7 @@ pub fn Root(start: Screen, draft: Option<visit_form::Draft>) -> Element {
     let screen = *ui.screen.read();
     let mut nav = ui.screen;
     rsx! {
+        style { {STYLE} }
         div { class: "app",
             main {
                 match screen {
