@@ -38,18 +38,49 @@ pub fn format_zh(at: DateTime<Utc>) -> String {
     in_china(at).format("%Y年%m月%d日 %H:%M").to_string()
 }
 
-/// A calendar month.
+/// A calendar month. Always valid: built by [`YearMonth::new`] or [`YearMonth::of`], and a
+/// month number outside 1–12 (say, in a report request) is refused when decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "RawYearMonth")]
 pub struct YearMonth {
-    pub year: i32,
+    year: i32,
     /// 1–12.
-    pub month: u32,
+    month: u32,
+}
+
+#[derive(Deserialize)]
+struct RawYearMonth {
+    year: i32,
+    month: u32,
+}
+
+impl TryFrom<RawYearMonth> for YearMonth {
+    type Error = String;
+    fn try_from(r: RawYearMonth) -> Result<Self, String> {
+        YearMonth::new(r.year, r.month).ok_or_else(|| {
+            format!(
+                "{}-{} is not a month (1–12, years 1900–9000)",
+                r.year, r.month
+            )
+        })
+    }
 }
 
 impl YearMonth {
-    /// The month, refusing a month number outside 1–12.
+    /// The month, refusing a month number outside 1–12 or a year outside 1900–9000 (no
+    /// school record is older; beyond that date arithmetic would overflow).
     pub fn new(year: i32, month: u32) -> Option<Self> {
-        (1..=12).contains(&month).then_some(Self { year, month })
+        ((1..=12).contains(&month) && (1900..=9000).contains(&year)).then_some(Self { year, month })
+    }
+
+    /// The year.
+    pub fn year(self) -> i32 {
+        self.year
+    }
+
+    /// The month, 1–12.
+    pub fn month(self) -> u32 {
+        self.month
     }
 
     /// The month in China containing `at`.
@@ -269,6 +300,15 @@ mod tests {
             }
         );
         assert_eq!(format_zh(at), "2026年11月01日 01:30");
+    }
+
+    #[test]
+    fn a_month_thirteen_is_refused_when_decoding() {
+        assert!(serde_json::from_str::<YearMonth>(r#"{"year":2026,"month":13}"#).is_err());
+        assert!(serde_json::from_str::<YearMonth>(r#"{"year":2026,"month":0}"#).is_err());
+        let ok: YearMonth = serde_json::from_str(r#"{"year":2026,"month":11}"#).unwrap();
+        assert_eq!((ok.year(), ok.month()), (2026, 11));
+        assert!(YearMonth::new(i32::MAX, 1).is_none());
     }
 
     #[test]
