@@ -107,7 +107,14 @@ impl SqliteStore {
         std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || {
-                let Ok(c) = open_conn(&cp_path) else { return };
+                let c = match open_conn(&cp_path) {
+                    Ok(c) => c,
+                    Err(e) => {
+                        // The writer still works; the WAL just grows until the next start.
+                        tracing::error!(error = %e, "cannot open the checkpoint connection");
+                        return;
+                    }
+                };
                 while !stop2.load(std::sync::atomic::Ordering::Relaxed) {
                     std::thread::sleep(Duration::from_millis(500));
                     if let Err(e) = c.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
