@@ -302,3 +302,69 @@ async fn the_login_screen_says_plainly_why_it_cannot_log_in() {
     let html = settle(&mut dom, "无法连接").await;
     assert!(html.contains("无法连接服务器"), "{html}");
 }
+
+#[test]
+fn a_persuasion_visit_with_a_notice_but_no_number_is_refused_beside_the_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    let draft = Draft {
+        kind: Some(baoxue_shared::observation::VisitKind::Persuasion),
+        notes: "与家长谈返校".into(),
+        notice_issued: true,
+        ..Default::default()
+    };
+    let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft));
+    let form = s.html();
+    assert!(
+        form.contains("四个一批") && form.contains("下次回访日期"),
+        "the persuasion section shows: {form}"
+    );
+    assert!(
+        !form.contains("一看二问三查"),
+        "no device check on a persuasion visit"
+    );
+    s.click(3);
+    let html = s.html();
+    let field = html
+        .find("class=\"notice-number\"")
+        .expect("the notice number field");
+    let error = html
+        .find(r#"data-field="notice_number""#)
+        .expect("an error beside it");
+    assert!(error > field, "after the field");
+    let said: String = html[error..].chars().take(40).collect();
+    assert!(said.contains("必填"), "{said}");
+    assert_eq!(app.0.borrow().unsynced().unwrap(), 0);
+}
+
+#[test]
+fn a_subsidy_check_needs_its_programme() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    let draft = Draft {
+        kind: Some(baoxue_shared::observation::VisitKind::SubsidyVerification),
+        ..Default::default()
+    };
+    let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft.clone()));
+    s.click(3);
+    assert!(
+        s.html().contains(r#"data-field="programme""#),
+        "{}",
+        s.html()
+    );
+    let ok = Draft {
+        subsidy_programme: "义务教育家庭经济困难学生生活补助".into(),
+        ..draft
+    };
+    let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(ok));
+    s.click(3);
+    assert_eq!(
+        app.0.borrow().unsynced().unwrap(),
+        1,
+        "saved once the programme is named"
+    );
+    assert!(
+        s.html().contains("资助核实"),
+        "the file shows the subsidy check"
+    );
+}

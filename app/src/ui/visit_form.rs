@@ -1,28 +1,63 @@
-//! New visit: kind, notes, the device-check toggles; saved on the phone at once. Validation
-//! errors appear beside the field they concern.
+//! New visit: kind, notes, the device-check toggles (一看二问三查), the persuasion section
+//! (四个一批 level, reason, outcome, notice, next follow-up) and the subsidy section; saved on the
+//! phone at once. Validation errors appear beside the field they concern.
 
 use super::i18n::Msg;
 use super::{Screen, tr, use_app, use_ui};
 use crate::core::field::EditError;
 use baoxue_shared::ids::{RecordId, StudentId};
-use baoxue_shared::observation::{Answer, DeviceCheck, Visit, VisitKind};
+use baoxue_shared::observation::{
+    Answer, DeviceCheck, DropoutReason, MethodLevel, Notice, NoticeKind, PersuasionAttempt,
+    PersuasionOutcome, Placement, SubsidyVerification, Visit, VisitKind,
+};
 use baoxue_shared::validation::FieldErrors;
 use dioxus::prelude::*;
 
 /// A visit being filled in (kept so a half-written form survives switching screens).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Draft {
+    pub kind: Option<VisitKind>,
     pub notes: String,
     pub device_check: bool,
     pub device_works: bool,
+    /// A deadline-to-return notice was issued on this persuasion visit.
+    pub notice_issued: bool,
+    pub notice_number: String,
+    pub subsidy_programme: String,
 }
 
-const KINDS: [VisitKind; 5] = [
+const KINDS: [VisitKind; 6] = [
     VisitKind::HomeVisit,
     VisitKind::HouseholdVisit,
     VisitKind::Persuasion,
+    VisitKind::SubsidyVerification,
     VisitKind::PhoneCall,
     VisitKind::WeeklyTalk,
+];
+
+const REASONS: [DropoutReason; 8] = [
+    DropoutReason::Poverty,
+    DropoutReason::DislikesSchool,
+    DropoutReason::SchoolTooFar,
+    DropoutReason::EarlyMarriage,
+    DropoutReason::WorkingAway,
+    DropoutReason::IllnessOrDisability,
+    DropoutReason::Family,
+    DropoutReason::Other,
+];
+
+const METHODS: [MethodLevel; 4] = [
+    MethodLevel::Reasoning,
+    MethodLevel::SpecialCare,
+    MethodLevel::Administrative,
+    MethodLevel::Legal,
+];
+
+/// The outcomes a teacher picks from, with their labels.
+const OUTCOMES: [(PersuasionOutcome, &str); 3] = [
+    (PersuasionOutcome::Promised, "答应返校"),
+    (PersuasionOutcome::NotReturned, "未返校"),
+    (PersuasionOutcome::Returned(Placement::OwnClass), "已返校"),
 ];
 
 #[component]
@@ -31,9 +66,17 @@ pub fn NewVisit(student: StudentId, draft: Option<Draft>) -> Element {
     let ui = use_ui();
     let draft = draft.unwrap_or_default();
     let mut notes = use_signal(|| draft.notes.clone());
-    let mut kind = use_signal(|| VisitKind::HomeVisit);
+    let mut kind = use_signal(|| draft.kind.unwrap_or(VisitKind::HomeVisit));
     let mut check = use_signal(|| draft.device_check);
     let mut works = use_signal(|| draft.device_works);
+    let mut reason = use_signal(|| DropoutReason::DislikesSchool);
+    let mut method = use_signal(|| MethodLevel::Reasoning);
+    let mut outcome = use_signal(|| 0usize);
+    let mut follow_up = use_signal(String::new);
+    let mut notice_issued = use_signal(|| draft.notice_issued);
+    let mut notice_number = use_signal(|| draft.notice_number.clone());
+    let mut programme = use_signal(|| draft.subsidy_programme.clone());
+    let mut received = use_signal(|| true);
     let mut errors = use_signal(FieldErrors::new);
     let mut saved = use_signal(|| false);
     let mut revision = ui.revision;
@@ -41,6 +84,10 @@ pub fn NewVisit(student: StudentId, draft: Option<Draft>) -> Element {
     let error_for = |field: &str| errors.read().for_field(field).map(|e| e.reason.zh());
     let notes_error = error_for("visit.notes");
     let time_error = error_for("visit.started_at");
+    let check_error = error_for("visit.device_check");
+    let notice_error = error_for("visit.persuasion.notice.number");
+    let follow_up_error = error_for("visit.persuasion.next_follow_up");
+    let programme_error = error_for("visit.subsidy.programme");
     let save = move |_| {
         let now = chrono::Utc::now();
         let (user, household) = {
@@ -70,8 +117,29 @@ pub fn NewVisit(student: StudentId, draft: Option<Draft>) -> Element {
                 device_works: if works() { Answer::Yes } else { Answer::No },
                 ..Default::default()
             }),
-            persuasion: None,
-            subsidy: None,
+            persuasion: (kind() == VisitKind::Persuasion).then(|| {
+                let today = baoxue_shared::time::china_date(now);
+                let next = chrono::NaiveDate::parse_from_str(&follow_up(), "%Y-%m-%d").ok();
+                PersuasionAttempt {
+                    reason: reason(),
+                    method: method(),
+                    notice: notice_issued().then(|| Notice {
+                        kind: NoticeKind::DeadlineToReturn,
+                        number: notice_number().trim().to_string(),
+                        issued_on: today,
+                        deadline: next,
+                    }),
+                    outcome: OUTCOMES[outcome()].0,
+                    next_follow_up: next,
+                }
+            }),
+            subsidy: (kind() == VisitKind::SubsidyVerification).then(|| SubsidyVerification {
+                programme: programme().trim().to_string(),
+                amount_fen: None,
+                received: if received() { Answer::Yes } else { Answer::No },
+                family_informed: true,
+                statement_filed: false,
+            }),
         };
         let result = app.0.borrow_mut().record_visit(visit, now);
         match result {
@@ -114,10 +182,62 @@ pub fn NewVisit(student: StudentId, draft: Option<Draft>) -> Element {
             if let Some(msg) = notes_error {
                 p { class: "field-error", "data-field": "notes", "{msg}" }
             }
-            fieldset { class: "device-check",
-                legend { {tr(&ui, Msg::DeviceCheck)} }
-                label { input { r#type: "checkbox", checked: check(), onchange: move |_| check.toggle() } "一看：有可上网的学习设备" }
-                label { input { r#type: "checkbox", checked: works(), onchange: move |_| works.toggle() } "设备可正常使用" }
+            if matches!(kind(), VisitKind::HomeVisit | VisitKind::HouseholdVisit) {
+                fieldset { class: "device-check",
+                    legend { {tr(&ui, Msg::DeviceCheck)} }
+                    label { input { r#type: "checkbox", checked: check(), onchange: move |_| check.toggle() } "一看：有可上网的学习设备" }
+                    label { input { r#type: "checkbox", checked: works(), onchange: move |_| works.toggle() } "设备可正常使用" }
+                }
+            }
+            if let Some(msg) = check_error {
+                p { class: "field-error", "data-field": "device_check", "{msg}" }
+            }
+            if kind() == VisitKind::Persuasion {
+                fieldset { class: "persuasion",
+                    legend { {tr(&ui, Msg::Persuasion)} }
+                    label { "辍学原因"
+                        select { class: "reason", onchange: move |e| { if let Some(r) = REASONS.iter().find(|r| r.zh() == e.value()) { reason.set(*r) } },
+                            for r in REASONS { option { value: r.zh(), selected: r == reason(), {r.zh()} } }
+                        }
+                    }
+                    label { "劝返方式（四个一批）"
+                        select { class: "method", onchange: move |e| { if let Some(m) = METHODS.iter().find(|m| m.zh() == e.value()) { method.set(*m) } },
+                            for m in METHODS { option { value: m.zh(), selected: m == method(), "{m.number()}. " {m.zh()} } }
+                        }
+                    }
+                    label { "结果"
+                        select { class: "outcome", onchange: move |e| { if let Some(i) = OUTCOMES.iter().position(|(_, l)| *l == e.value()) { outcome.set(i) } },
+                            for (i, (_, l)) in OUTCOMES.iter().enumerate() { option { value: *l, selected: i == outcome(), {*l} } }
+                        }
+                    }
+                    label { "下次回访日期"
+                        input { class: "follow-up", r#type: "date", value: "{follow_up}", oninput: move |e| follow_up.set(e.value()) }
+                    }
+                    if let Some(msg) = follow_up_error {
+                        p { class: "field-error", "data-field": "next_follow_up", "{msg}" }
+                    }
+                    label { input { r#type: "checkbox", checked: notice_issued(), onchange: move |_| notice_issued.toggle() } "已发限期返校通知书" }
+                    if notice_issued() {
+                        label { "通知书文号"
+                            input { class: "notice-number", value: "{notice_number}", oninput: move |e| notice_number.set(e.value()) }
+                        }
+                    }
+                    if let Some(msg) = notice_error {
+                        p { class: "field-error", "data-field": "notice_number", "{msg}" }
+                    }
+                }
+            }
+            if kind() == VisitKind::SubsidyVerification {
+                fieldset { class: "subsidy",
+                    legend { "资助核实" }
+                    label { "资助项目"
+                        input { class: "programme", value: "{programme}", oninput: move |e| programme.set(e.value()) }
+                    }
+                    if let Some(msg) = programme_error {
+                        p { class: "field-error", "data-field": "programme", "{msg}" }
+                    }
+                    label { input { r#type: "checkbox", checked: received(), onchange: move |_| received.toggle() } "家庭已收到资助" }
+                }
             }
             button { class: "save", r#type: "button", onclick: save, {tr(&ui, Msg::Save)} }
             if saved() {
