@@ -307,6 +307,19 @@ impl Phone {
         }
     }
 
+    /// The household of a student this phone holds (panics in a test if it holds neither).
+    pub fn household_of(
+        &self,
+        student: baoxue_shared::ids::StudentId,
+    ) -> baoxue_shared::people::Household {
+        let h = self
+            .replica
+            .student(student)
+            .and_then(|s| s.household)
+            .expect("the student and their household were pulled");
+        self.replica.household(h).expect("the household was pulled")
+    }
+
     /// Make an op locally (as the app would), applying it to the local replica.
     pub fn make(&mut self, f: impl FnOnce(&mut Author, &Replica) -> Op) -> Op {
         let op = f(&mut self.author, &self.replica);

@@ -206,16 +206,7 @@ async fn a_repeated_push_gets_the_same_answer_and_changes_nothing() {
     let mut a = Phone::login(&server, "teacher_a").await;
     a.pull().await;
     let mut rng = fastrand::Rng::with_seed(5);
-    let h = a
-        .replica
-        .household(
-            a.replica
-                .student(w.shared_student)
-                .unwrap()
-                .household
-                .unwrap(),
-        )
-        .unwrap();
+    let h = a.household_of(w.shared_student);
     let v = sample::visit(
         &mut rng,
         VisitKind::HomeVisit,
@@ -544,16 +535,7 @@ async fn a_photo_uploaded_in_pieces_moves_from_pending_to_present() {
     let bytes = jpeg();
     let sha = baoxue_shared::observation::Sha256::of(&bytes);
     let mut rng = fastrand::Rng::with_seed(9);
-    let h = a
-        .replica
-        .household(
-            a.replica
-                .student(w.shared_student)
-                .unwrap()
-                .household
-                .unwrap(),
-        )
-        .unwrap();
+    let h = a.household_of(w.shared_student);
     let mut v = sample::visit(
         &mut rng,
         VisitKind::HouseholdVisit,
