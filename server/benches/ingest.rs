@@ -57,6 +57,7 @@ fn main() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let settings = baoxue_server::Settings {
         data_dir: data.clone(),
+        evidence: Default::default(),
     };
     let server = rt.spawn(baoxue_server::serve(listener, settings, async {
         let _ = stop_rx.await;

@@ -12,12 +12,14 @@ use baoxue_shared::area::{AreaScope, Division};
 use baoxue_shared::author::Author;
 use baoxue_shared::exif::{PhotoFacts, with_exif};
 use baoxue_shared::ids::{DeviceId, SchoolId, UserId};
+use baoxue_shared::location::GeoPoint;
 use baoxue_shared::observation::{PhotoRef, Sha256, VisitKind};
 use baoxue_shared::op::{Op, StudentField, Target};
 use baoxue_shared::people::{Assignment, Household, Role, School, Student, User};
 use baoxue_shared::replica::Replica;
 use baoxue_shared::sample;
 use baoxue_shared::status::EnrolmentStatus;
+use baoxue_shared::time::ReportMonth;
 use chrono::{DateTime, Duration, Utc};
 use std::fmt;
 
@@ -238,7 +240,9 @@ pub fn seed(
     for (i, (s, h)) in kids.iter().enumerate() {
         let t = &mut teachers[i % 25];
         if rng.u8(..10) < 6 {
-            let at = term_start + Duration::days(rng.i64(5..75)) + Duration::hours(rng.i64(0..8));
+            // One home visit a day at most: a teacher's paired students live townships apart.
+            let day = 5 + 3 * (i / 25) as i64;
+            let at = term_start + Duration::days(day) + Duration::hours(rng.i64(0..8));
             let v = sample::visit(&mut rng, VisitKind::HomeVisit, t.user.id, s.id, h, at);
             let saved = v.ended_at.unwrap_or(at) + Duration::minutes(2);
             t.ops.push(t.author.record(v, saved));
@@ -319,6 +323,149 @@ pub fn seed(
         l.ops.push(l.author.record(v, saved));
     }
 
+    // The month being reported: a few children found out of school and brought back, so the
+    // monthly report has figures and typical cases.
+    let (month_start, month_end) = ReportMonth::containing(now - Duration::days(7)).period();
+    let month_span = (month_end.min(now) - month_start).num_minutes().max(60);
+    let in_month = |frac: f64| month_start + Duration::minutes((month_span as f64 * frac) as i64);
+    let placements = [
+        EnrolmentStatus::Returned,
+        EnrolmentStatus::VocationalClass,
+        EnrolmentStatus::RemoteTeaching,
+    ];
+    for (n, (i, (s, h))) in kids
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 47 == 11 && i % 33 != 5)
+        .take(5)
+        .enumerate()
+    {
+        let t = &mut teachers[i % 25];
+        let mut steps = vec![
+            (EnrolmentStatus::SuspectedDropout, 0.05),
+            (EnrolmentStatus::DroppedOut, 0.15),
+            (EnrolmentStatus::Persuading, 0.25),
+        ];
+        if n < placements.len() {
+            steps.push((placements[n], 0.8));
+        }
+        for (k, (st, frac)) in steps.into_iter().enumerate() {
+            if k == 3 {
+                let at = in_month(0.6);
+                let mut v = sample::visit(&mut rng, VisitKind::Persuasion, t.user.id, s.id, h, at);
+                v.photos = vec![make_photo(
+                    store,
+                    photos,
+                    &mut rng,
+                    t.user.id,
+                    at,
+                    h,
+                    &mut summary,
+                )?];
+                let saved = v.ended_at.unwrap_or(at) + Duration::minutes(2);
+                t.ops.push(t.author.record(v, saved));
+            }
+            let w = t.author.set(
+                &world,
+                Target::Student {
+                    id: s.id,
+                    set: StudentField::Status(st),
+                },
+                in_month(frac),
+            );
+            world.apply(w.clone()).ok();
+            t.ops.push(w);
+        }
+        summary.dropouts += 1;
+    }
+
+    // Visits a reviewer should question, so the queue's evidence checks have work: a home
+    // visit logged 3 km from the house; one photo used for two different households; a photo
+    // taken three days before the visit; a second visit 10 minutes after the first, tens of
+    // kilometres away.
+    let recent = |d: i64| now - Duration::days(d);
+    {
+        let (s, h) = &kids[1];
+        let t = &mut teachers[1];
+        let mut v = sample::visit(
+            &mut rng,
+            VisitKind::HomeVisit,
+            t.user.id,
+            s.id,
+            h,
+            recent(4),
+        );
+        if let (Some(loc), Some(home)) = (v.location.as_mut(), h.location) {
+            loc.point = GeoPoint::new(home.lat() + 0.027, home.lon()).expect("in range");
+        }
+        v.notes = "到户家访，与家长交流学生学习情况。".into();
+        let saved = v.ended_at.unwrap_or(recent(4)) + Duration::minutes(2);
+        t.ops.push(t.author.record(v, saved));
+    }
+    if poor.len() >= 3 {
+        let l = &mut liaisons[0];
+        let shared_photo = {
+            let h = poor[0];
+            make_photo(
+                store,
+                photos,
+                &mut rng,
+                l.user.id,
+                recent(5),
+                h,
+                &mut summary,
+            )?
+        };
+        for (k, h) in poor[..2].iter().enumerate() {
+            let Some((s, _)) = kids.iter().find(|(_, kh)| kh.id == h.id) else {
+                continue;
+            };
+            let at = recent(5) + Duration::hours(2 * k as i64);
+            let mut v = sample::visit(&mut rng, VisitKind::HouseholdVisit, l.user.id, s.id, h, at);
+            v.photos = vec![shared_photo.clone()];
+            let saved = v.ended_at.unwrap_or(at) + Duration::minutes(2);
+            l.ops.push(l.author.record(v, saved));
+        }
+        let h = poor[2];
+        if let Some((s, _)) = kids.iter().find(|(_, kh)| kh.id == h.id) {
+            let at = recent(3);
+            let mut v = sample::visit(&mut rng, VisitKind::HouseholdVisit, l.user.id, s.id, h, at);
+            v.photos = vec![make_photo(
+                store,
+                photos,
+                &mut rng,
+                l.user.id,
+                at - Duration::days(3),
+                h,
+                &mut summary,
+            )?];
+            let saved = v.ended_at.unwrap_or(at) + Duration::minutes(2);
+            l.ops.push(l.author.record(v, saved));
+        }
+    }
+    {
+        let t = &mut teachers[2];
+        let mine: Vec<&(Student, Household)> = kids
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 25 == 2)
+            .map(|(_, k)| k)
+            .collect();
+        let far_pair = mine.iter().enumerate().find_map(|(a, x)| {
+            mine[a + 1..].iter().find(|y| {
+                matches!((x.1.location, y.1.location), (Some(p), Some(q)) if p.distance_m(&q) > 10_000.0)
+            }).map(|y| (*x, *y))
+        });
+        if let Some(((s1, h1), (s2, h2))) = far_pair {
+            for (k, (s, h)) in [(s1, h1), (s2, h2)].into_iter().enumerate() {
+                let at = recent(2) + Duration::minutes(10 * k as i64);
+                let v = sample::visit(&mut rng, VisitKind::HomeVisit, t.user.id, s.id, h, at);
+                let saved = at + Duration::minutes(5);
+                t.ops.push(t.author.record(v, saved));
+            }
+        }
+    }
+
     // Accounts first (scopes need them), then the roster, then each worker's field work.
     for w in [&admin, &county_sup, &town_sup, &school_admin]
         .into_iter()
@@ -359,16 +506,22 @@ fn make_photo(
     h: &Household,
     summary: &mut Summary,
 ) -> Result<PhotoRef, DemoError> {
-    let (r, g, b) = (rng.u8(..), rng.u8(..), rng.u8(..));
+    // Blocks of random size, place and brightness: every demo photo looks different to the
+    // perceptual hash, as real photos of different houses do (a shared pattern would make the
+    // review queue flag them all as one picture reused).
     let (w, ht) = (640u32, 480u32);
-    let img = image::RgbImage::from_fn(w, ht, |x, y| {
-        let stripe = ((x / 40 + y / 40) % 2) as u8;
-        image::Rgb([
-            r.wrapping_add(stripe * 60),
-            g.wrapping_add((y / 8) as u8),
-            b.wrapping_add((x / 8) as u8),
-        ])
-    });
+    let mut img =
+        image::RgbImage::from_pixel(w, ht, image::Rgb([rng.u8(..), rng.u8(..), rng.u8(..)]));
+    for _ in 0..rng.usize(6..12) {
+        let (x0, y0) = (rng.u32(..w - 40), rng.u32(..ht - 40));
+        let (bw, bh) = (rng.u32(40..=(w - x0)), rng.u32(40..=(ht - y0)));
+        let c = image::Rgb([rng.u8(..), rng.u8(..), rng.u8(..)]);
+        for y in y0..y0 + bh {
+            for x in x0..x0 + bw {
+                img.put_pixel(x, y, c);
+            }
+        }
+    }
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 80)
         .encode_image(&img)

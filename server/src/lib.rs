@@ -9,10 +9,13 @@
 
 pub mod admin;
 pub mod auth;
+pub mod console;
 pub mod demo;
 pub mod http;
 pub mod openapi;
 pub mod photos;
+pub mod report;
+pub mod review;
 pub mod roster;
 pub mod scope;
 pub mod store;
@@ -28,12 +31,15 @@ use std::sync::Arc;
 pub struct Settings {
     /// The directory holding the SQLite database and the photos.
     pub data_dir: PathBuf,
+    /// Thresholds of the review queue's evidence checks.
+    pub evidence: review::evidence::EvidenceSettings,
 }
 
 impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("data_dir", &self.data_dir)
+            .field("evidence", &self.evidence)
             .finish()
     }
 }
@@ -51,6 +57,7 @@ pub fn open(
         store: store.clone(),
         photos,
         terms: Arc::new(terms),
+        evidence: Default::default(),
     };
     Ok((store, state))
 }
@@ -62,7 +69,8 @@ pub async fn serve(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), store::StoreError> {
-    let (store, state) = open(&settings.data_dir)?;
+    let (store, mut state) = open(&settings.data_dir)?;
+    state.evidence = settings.evidence;
     tracing::info!(addr = ?listener.local_addr().ok(), data = %settings.data_dir.display(), "serving");
     axum::serve(listener, http::router(state))
         .with_graceful_shutdown(shutdown)

@@ -24,6 +24,9 @@ enum Command {
         /// Seed the demo county first if the database is empty.
         #[arg(long)]
         demo: bool,
+        /// The review queue flags a visit further than this from the household (metres).
+        #[arg(long, env = "BAOXUE_MAX_DISTANCE_M", default_value_t = 500.0)]
+        max_distance_m: f64,
     },
     /// Seed the demo county (if the database is empty).
     Demo,
@@ -53,7 +56,11 @@ fn main() {
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     match cli.command {
-        Command::Serve { addr, demo: seed } => {
+        Command::Serve {
+            addr,
+            demo: seed,
+            max_distance_m,
+        } => {
             if seed {
                 demo_seed(&cli.data_dir)?;
             }
@@ -68,6 +75,10 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     listener,
                     Settings {
                         data_dir: cli.data_dir,
+                        evidence: baoxue_server::review::evidence::EvidenceSettings {
+                            max_distance_m,
+                            ..Default::default()
+                        },
                     },
                     shutdown_signal(),
                 )

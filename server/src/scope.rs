@@ -26,7 +26,7 @@ pub enum ScopeError {
     UnknownGuardian { index: usize, guardian: GuardianId },
     #[error("operation {index} voids record {record}, which the server does not have")]
     UnknownRecord { index: usize, record: RecordId },
-    #[error("operation {index} voids a record; only supervisors and school admins may void")]
+    #[error("operation {index} voids or reviews a record; only supervisors and school admins may")]
     MayNotVoid { index: usize },
     #[error("operation {index} concerns no student or household")]
     NoSubject { index: usize },
@@ -51,13 +51,7 @@ pub fn subjects(
         })
         .collect();
     let known_guardians = store.guardian_students(&guardians)?;
-    let voided: Vec<RecordId> = ops
-        .iter()
-        .filter_map(|o| match &o.body {
-            OpBody::Void { record, .. } => Some(*record),
-            _ => None,
-        })
-        .collect();
+    let voided: Vec<RecordId> = ops.iter().filter_map(Op::judged_record).collect();
     let known_records = store.record_subjects(&voided)?;
     let mut out = Vec::with_capacity(ops.len());
     for (index, op) in ops.iter().enumerate() {
@@ -97,7 +91,7 @@ pub fn subjects(
                 record_of.insert(v.id, s.clone());
                 s
             }
-            OpBody::Void { record, .. } => {
+            OpBody::Void { record, .. } | OpBody::Review { record, .. } => {
                 match record_of.get(record).or(known_records.get(record)) {
                     Some(s) => s.clone(),
                     None => {
@@ -122,7 +116,7 @@ pub fn check_writes(
     subjects: &[Subjects],
 ) -> Result<(), ScopeError> {
     for (index, (op, s)) in ops.iter().zip(subjects).enumerate() {
-        if matches!(op.body, OpBody::Void { .. }) && !user.role.may_review() {
+        if op.needs_reviewer() && !user.role.may_review() {
             return Err(ScopeError::MayNotVoid { index });
         }
         if s.students.is_empty() && s.households.is_empty() {

@@ -69,15 +69,28 @@ pub fn push(
     if let Some(receipt) = store.batch_receipt(batch.batch, batch.device)? {
         return Ok(receipt);
     }
+    push_checked(store, session, batch.batch, batch.ops, now)
+}
+
+/// Scope-check and store ops `session` made (a phone's batch, or a reviewer's action in the
+/// console): every op must be in the user's caseload and allowed to their role. The ops are
+/// already validated (`decode_batch` does it for phones).
+pub fn push_checked(
+    store: &dyn Store,
+    session: &Session,
+    batch: baoxue_shared::ids::BatchId,
+    ops: Vec<baoxue_shared::op::Op>,
+    now: DateTime<Utc>,
+) -> Result<PushReceipt, SyncError> {
     let caseload = store.caseload(&session.user)?;
-    let subjects = scope::subjects(store, &batch.ops)??;
-    scope::check_writes(&session.user, &caseload, &batch.ops, &subjects)?;
-    check_status_moves(store, &batch.ops)?;
+    let subjects = scope::subjects(store, &ops)??;
+    scope::check_writes(&session.user, &caseload, &ops, &subjects)?;
+    check_status_moves(store, &ops)?;
     let checked = CheckedBatch {
-        batch: batch.batch,
+        batch,
         user: session.user.id,
-        device: batch.device,
-        ops: batch.ops.into_iter().zip(subjects).collect(),
+        device: session.device,
+        ops: ops.into_iter().zip(subjects).collect(),
     };
     Ok(store.push(checked, now)?)
 }

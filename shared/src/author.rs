@@ -5,7 +5,7 @@
 use crate::hlc::Clock;
 use crate::ids::{DeviceId, GuardianId, HouseholdId, OpId, RecordId, StudentId, UserId};
 use crate::observation::Visit;
-use crate::op::{GuardianField, HouseholdField, Op, OpBody, StudentField, Target};
+use crate::op::{GuardianField, HouseholdField, Op, OpBody, ReviewAction, StudentField, Target};
 use crate::people::{Guardian, Household, Student};
 use crate::replica::Replica;
 use chrono::{DateTime, Utc};
@@ -57,6 +57,24 @@ impl Author {
             OpBody::Void {
                 record,
                 reason: reason.to_string(),
+            },
+            now,
+        )
+    }
+
+    /// Review a record: approve, flag or ask for evidence, with a comment.
+    pub fn review(
+        &mut self,
+        record: RecordId,
+        action: ReviewAction,
+        comment: &str,
+        now: DateTime<Utc>,
+    ) -> Op {
+        self.op(
+            OpBody::Review {
+                record,
+                action,
+                comment: comment.to_string(),
             },
             now,
         )

@@ -5,7 +5,7 @@
 use crate::hlc::ClockSkew;
 use crate::ids::{DeviceId, OpId, RecordId, StudentId, UserId};
 use crate::observation::{Answer, ProblemKind, Sha256, Visit, VisitKind};
-use crate::op::{EntityRef, FieldKey, FieldWrite, Op, OpBody, StudentField, Target};
+use crate::op::{EntityRef, FieldKey, FieldWrite, Op, OpBody, ReviewAction, StudentField, Target};
 use crate::people::{Guardian, Household, Student};
 use crate::replica::Replica;
 use crate::status::EnrolmentStatus;
@@ -73,6 +73,9 @@ pub enum Event {
         /// How many revisions the record has (1 = never corrected).
         revisions: usize,
         voided: Option<VoidNote>,
+        /// Reviewers' decisions on the record (any revision), oldest first.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        reviews: Vec<ReviewNote>,
     },
     /// The enrolment status was set.
     StatusChange {
@@ -90,6 +93,16 @@ pub struct VoidNote {
     pub by: UserId,
     pub at: DateTime<Utc>,
     pub reason: String,
+}
+
+/// A reviewer's decision on a record, with their comment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ReviewNote {
+    pub op: OpId,
+    pub by: UserId,
+    pub at: DateTime<Utc>,
+    pub action: ReviewAction,
+    pub comment: String,
 }
 
 /// Work owed.
@@ -111,6 +124,9 @@ pub enum DueWork {
     },
     /// A registered-poor household's subsidy not confirmed this term.
     SubsidyUnverified { term: Term, overdue: bool },
+    /// A reviewer flagged the record or asked for more evidence, and no correction has
+    /// answered it yet.
+    ReviewRequest { record: RecordId, note: ReviewNote },
 }
 
 impl DueWork {
@@ -120,7 +136,7 @@ impl DueWork {
             DueWork::SemesterHomeVisit { overdue, .. }
             | DueWork::PersuasionFollowUp { overdue, .. }
             | DueWork::SubsidyUnverified { overdue, .. } => *overdue,
-            DueWork::DeviceProblem { .. } => false,
+            DueWork::DeviceProblem { .. } | DueWork::ReviewRequest { .. } => false,
         }
     }
 }
@@ -163,6 +179,8 @@ struct Chain<'a> {
     visit: &'a Visit,
     revisions: usize,
     voided: Option<VoidNote>,
+    /// Reviews of any revision, oldest first, with the op that made each.
+    reviews: Vec<(&'a Op, ReviewNote)>,
 }
 
 impl StudentFile {
@@ -188,6 +206,7 @@ impl StudentFile {
                     visit: Box::new(c.visit.clone()),
                     revisions: c.revisions,
                     voided: c.voided.clone(),
+                    reviews: c.reviews.iter().map(|(_, n)| n.clone()).collect(),
                 },
             })
             .collect();
@@ -249,6 +268,7 @@ impl StudentFile {
             due_persuasion(replica, s.status, &status_key, &live, today, &mut due);
         }
         due_devices(&live, &mut due);
+        due_reviews(&live, &mut due);
         if let Some(h) = &household
             && h.registered_poor
         {
@@ -352,6 +372,28 @@ fn chains(replica: &Replica, student: StudentId) -> Vec<Chain<'_>> {
                 }),
                 _ => None,
             });
+        let mut reviews: Vec<(&Op, ReviewNote)> = std::iter::once(root)
+            .chain(members.iter().copied())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .flat_map(|m| replica.reviews_of(m))
+            .filter_map(|o| match &o.body {
+                OpBody::Review {
+                    action, comment, ..
+                } => Some((
+                    o,
+                    ReviewNote {
+                        op: o.id,
+                        by: o.author,
+                        at: o.device_time,
+                        action: *action,
+                        comment: comment.clone(),
+                    },
+                )),
+                _ => None,
+            })
+            .collect();
+        reviews.sort_by_key(|(o, _)| o.order_key());
         // A chain whose latest revision no longer names this student or their household (a
         // correction moved it) is not this student's.
         let about_household = visit.household.is_some() && visit.household == home;
@@ -364,6 +406,7 @@ fn chains(replica: &Replica, student: StudentId) -> Vec<Chain<'_>> {
             visit,
             revisions: members.len(),
             voided,
+            reviews,
         });
     }
     out
@@ -464,6 +507,23 @@ fn due_devices(live: &[&Chain], due: &mut Vec<DueWork>) {
             due.push(DueWork::DeviceProblem {
                 record: c.record,
                 problem: p.kind,
+            });
+        }
+    }
+}
+
+/// The latest review decides: a flag or request stays owed until a correction made after it
+/// (the worker's answer) or a later approval.
+fn due_reviews(live: &[&Chain], due: &mut Vec<DueWork>) {
+    for c in live {
+        let Some((op, note)) = c.reviews.last() else {
+            continue;
+        };
+        let answered = c.op.order_key() > op.order_key();
+        if note.action.asks_worker() && !answered {
+            due.push(DueWork::ReviewRequest {
+                record: c.record,
+                note: note.clone(),
             });
         }
     }
@@ -925,6 +985,65 @@ mod tests {
             f.due
                 .iter()
                 .any(|d| matches!(d, DueWork::SemesterHomeVisit { .. }))
+        );
+    }
+
+    #[test]
+    fn a_request_for_evidence_is_owed_until_a_correction_answers_it() {
+        let mut w = world();
+        let v = visit(&w, VisitKind::HomeVisit, at(11, 3, 2));
+        let op = w.teacher.record(v.clone(), at(11, 3, 3));
+        add(&mut w, op);
+        let review = w.admin.review(
+            v.id,
+            ReviewAction::RequestEvidence,
+            "请补拍与家长的合影",
+            at(11, 5, 2),
+        );
+        add(&mut w, review);
+        let f = build(&w, at(11, 22, 2));
+        let Some(DueWork::ReviewRequest { record, note }) = f
+            .due
+            .iter()
+            .find(|d| matches!(d, DueWork::ReviewRequest { .. }))
+        else {
+            panic!("no review request in {:?}", f.due)
+        };
+        assert_eq!(*record, v.id);
+        assert_eq!(note.comment, "请补拍与家长的合影");
+        let Event::Visit { reviews, .. } = &f.timeline[0].event else {
+            panic!()
+        };
+        assert_eq!(reviews.len(), 1);
+
+        // The teacher corrects the record (adds the photo): the request is answered.
+        let mut fixed = v.clone();
+        fixed.id = RecordId::new();
+        fixed.corrects = Some(v.id);
+        let op = w.teacher.record(fixed, at(11, 6, 2));
+        add(&mut w, op);
+        let f = build(&w, at(11, 22, 2));
+        assert!(
+            !f.due
+                .iter()
+                .any(|d| matches!(d, DueWork::ReviewRequest { .. })),
+            "{:?}",
+            f.due
+        );
+
+        // An approval is never owed work.
+        let v2 = visit(&w, VisitKind::HomeVisit, at(11, 8, 2));
+        let op = w.teacher.record(v2.clone(), at(11, 8, 3));
+        add(&mut w, op);
+        let ok = w
+            .admin
+            .review(v2.id, ReviewAction::Approve, "", at(11, 9, 2));
+        add(&mut w, ok);
+        let f = build(&w, at(11, 22, 2));
+        assert!(
+            !f.due
+                .iter()
+                .any(|d| matches!(d, DueWork::ReviewRequest { .. }))
         );
     }
 }

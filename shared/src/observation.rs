@@ -111,6 +111,21 @@ pub enum ProblemKind {
     Other,
 }
 
+impl ProblemKind {
+    /// The Chinese term.
+    pub fn zh(self) -> &'static str {
+        match self {
+            ProblemKind::NoDevice => "无学习设备",
+            ProblemKind::DeviceBroken => "设备损坏",
+            ProblemKind::NoNetwork => "无网络",
+            ProblemKind::NoTvSignal => "无电视信号",
+            ProblemKind::NoDataPlan => "无流量",
+            ProblemKind::DoesNotKnowHow => "不会使用",
+            ProblemKind::Other => "其他问题",
+        }
+    }
+}
+
 /// What was done about a problem (devices bought, antennas, network TV, data plans ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

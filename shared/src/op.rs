@@ -52,6 +52,53 @@ pub enum OpBody {
     Record(Box<Visit>),
     /// Withdraw a record (and its corrections), with the reason. Supervisors only.
     Void { record: RecordId, reason: String },
+    /// A supervisor's review of a record: approve it, flag it, or ask for more evidence.
+    /// Flags and requests reach the worker's phone as due work on the student. Supervisors only.
+    Review {
+        record: RecordId,
+        action: ReviewAction,
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        comment: String,
+    },
+}
+
+/// What a reviewer decided about a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewAction {
+    /// The evidence is sufficient.
+    Approve,
+    /// Something is wrong; the comment says what.
+    Flag,
+    /// More evidence is needed (a photo, a location); the comment says which.
+    RequestEvidence,
+}
+
+impl ReviewAction {
+    pub const ALL: [ReviewAction; 3] = [
+        ReviewAction::Approve,
+        ReviewAction::Flag,
+        ReviewAction::RequestEvidence,
+    ];
+
+    /// The Chinese name, as shown to reviewers and workers.
+    pub fn zh(self) -> &'static str {
+        match self {
+            ReviewAction::Approve => "通过",
+            ReviewAction::Flag => "存疑",
+            ReviewAction::RequestEvidence => "补充证据",
+        }
+    }
+
+    /// Whether the comment is required (anything but an approval must say why).
+    pub fn needs_comment(self) -> bool {
+        !matches!(self, ReviewAction::Approve)
+    }
+
+    /// Whether the worker owes something after this review.
+    pub fn asks_worker(self) -> bool {
+        self.needs_comment()
+    }
 }
 
 /// A field write. `prev` names the writes to this field the author had seen (the heads of
@@ -231,6 +278,19 @@ impl Op {
         }
     }
 
+    /// The record a void or review is about.
+    pub fn judged_record(&self) -> Option<RecordId> {
+        match &self.body {
+            OpBody::Void { record, .. } | OpBody::Review { record, .. } => Some(*record),
+            _ => None,
+        }
+    }
+
+    /// Whether only a reviewer (school admin, supervisor) may make this op.
+    pub fn needs_reviewer(&self) -> bool {
+        matches!(self.body, OpBody::Void { .. } | OpBody::Review { .. })
+    }
+
     /// Whether the device's clock was found wrong on this op.
     pub fn skew(&self) -> Option<ClockSkew> {
         ClockSkew::judge(self.device_time, self.hlc, self.received_at)
@@ -260,6 +320,16 @@ impl Op {
                     reason,
                     limits::REASON,
                     true,
+                ));
+            }
+            OpBody::Review {
+                action, comment, ..
+            } => {
+                errs.check(validation::text(
+                    "review.comment",
+                    comment,
+                    limits::REASON,
+                    action.needs_comment(),
                 ));
             }
         }
@@ -348,6 +418,18 @@ mod tests {
             reason: String::new(),
         });
         assert_eq!(v.validate().unwrap_err().0[0].field, "void.reason");
+        let r = op(OpBody::Review {
+            record: RecordId::new(),
+            action: ReviewAction::RequestEvidence,
+            comment: "  ".into(),
+        });
+        assert_eq!(r.validate().unwrap_err().0[0].field, "review.comment");
+        let ok = op(OpBody::Review {
+            record: RecordId::new(),
+            action: ReviewAction::Approve,
+            comment: String::new(),
+        });
+        assert!(ok.validate().is_ok(), "an approval needs no comment");
     }
 
     #[test]

@@ -50,6 +50,8 @@ pub struct Replica {
     corrected_by: HashMap<RecordId, BTreeSet<RecordId>>,
     /// Record → void ops naming it.
     voids: HashMap<RecordId, BTreeSet<OpId>>,
+    /// Record → review ops naming it.
+    reviews: HashMap<RecordId, BTreeSet<OpId>>,
     by_student: HashMap<StudentId, BTreeSet<RecordId>>,
     by_household: HashMap<HouseholdId, BTreeSet<RecordId>>,
     /// Every guardian ever written as a student's (filter by current value when reading).
@@ -158,6 +160,9 @@ impl Replica {
             OpBody::Void { record, .. } => {
                 self.voids.entry(*record).or_default().insert(op.id);
             }
+            OpBody::Review { record, .. } => {
+                self.reviews.entry(*record).or_default().insert(op.id);
+            }
         }
     }
 
@@ -178,7 +183,7 @@ impl Replica {
                     insert_sorted(claims, (new, id));
                 }
             }
-            OpBody::Void { .. } => {}
+            OpBody::Void { .. } | OpBody::Review { .. } => {}
         }
     }
 
@@ -442,9 +447,16 @@ impl Replica {
 
     /// The void ops naming `id`, oldest first.
     pub fn voids_of(&self, id: RecordId) -> Vec<&Op> {
-        let mut v: Vec<&Op> = self
-            .voids
-            .get(&id)
+        self.ops_in_order(self.voids.get(&id))
+    }
+
+    /// The review ops naming `id`, oldest first.
+    pub fn reviews_of(&self, id: RecordId) -> Vec<&Op> {
+        self.ops_in_order(self.reviews.get(&id))
+    }
+
+    fn ops_in_order(&self, ids: Option<&BTreeSet<OpId>>) -> Vec<&Op> {
+        let mut v: Vec<&Op> = ids
             .into_iter()
             .flatten()
             .filter_map(|o| self.ops.get(o))
@@ -481,6 +493,7 @@ impl Replica {
                         op: claims.first()?.1,
                         corrected_by: self.corrected_by.get(r).cloned().unwrap_or_default(),
                         voids: self.voids.get(r).cloned().unwrap_or_default(),
+                        reviews: self.reviews.get(r).cloned().unwrap_or_default(),
                     },
                 ))
             })
@@ -537,4 +550,5 @@ pub struct RecordSnapshot {
     pub op: OpId,
     pub corrected_by: BTreeSet<RecordId>,
     pub voids: BTreeSet<OpId>,
+    pub reviews: BTreeSet<OpId>,
 }

@@ -33,13 +33,15 @@ pub enum EnrolmentStatus {
     TransferredOut,
     /// 毕业: completed compulsory education.
     Graduated,
+    /// 职初班: placed in a vocational lower-secondary class (职业初中班), for older returners.
+    VocationalClass,
 }
 
 use EnrolmentStatus::*;
 
 impl EnrolmentStatus {
     /// Every status, in the order forms list them.
-    pub const ALL: [EnrolmentStatus; 11] = [
+    pub const ALL: [EnrolmentStatus; 12] = [
         InSchool,
         SuspectedDropout,
         DroppedOut,
@@ -51,6 +53,7 @@ impl EnrolmentStatus {
         Exempt,
         TransferredOut,
         Graduated,
+        VocationalClass,
     ];
 
     /// The Chinese term used on forms and in reports.
@@ -67,6 +70,7 @@ impl EnrolmentStatus {
             Exempt => "免于学习",
             TransferredOut => "转学",
             Graduated => "毕业",
+            VocationalClass => "职初班",
         }
     }
 
@@ -84,6 +88,7 @@ impl EnrolmentStatus {
             Exempt => "exempt",
             TransferredOut => "transferred",
             Graduated => "graduated",
+            VocationalClass => "vocational class",
         }
     }
 
@@ -105,6 +110,7 @@ impl EnrolmentStatus {
                 Returned,
                 HomeTeaching,
                 RemoteTeaching,
+                VocationalClass,
                 Exempt,
                 TransferredOut,
             ],
@@ -113,6 +119,7 @@ impl EnrolmentStatus {
                 DroppedOut,
                 HomeTeaching,
                 RemoteTeaching,
+                VocationalClass,
                 Exempt,
                 TransferredOut,
             ],
@@ -129,6 +136,7 @@ impl EnrolmentStatus {
             Exempt => &[InSchool, HomeTeaching],
             TransferredOut => &[InSchool, SuspectedDropout],
             Graduated => &[],
+            VocationalClass => &[SuspectedDropout, DroppedOut, TransferredOut, Graduated],
         }
     }
 

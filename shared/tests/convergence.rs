@@ -7,7 +7,7 @@ use baoxue_shared::author::Author;
 use baoxue_shared::file::{FileContext, StudentFile};
 use baoxue_shared::ids::{DeviceId, GuardianId, RecordId, StudentId, UserId};
 use baoxue_shared::observation::{Sha256, Visit, VisitKind};
-use baoxue_shared::op::{GuardianField, Op, OpBody, StudentField, Target};
+use baoxue_shared::op::{GuardianField, Op, OpBody, ReviewAction, StudentField, Target};
 use baoxue_shared::people::Relation;
 use baoxue_shared::phone::MobileNumber;
 use baoxue_shared::replica::Replica;
@@ -31,6 +31,8 @@ enum Step {
     Correct { d: usize, k: usize },
     /// Device `d` voids the `k`-th visit it knows.
     Void { d: usize, k: usize },
+    /// Device `d` reviews the `k`-th visit it knows with `ReviewAction::ALL[a]`.
+    Review { d: usize, k: usize, a: usize },
     /// Device `d` learns everything device `from` knows (a sync through the server).
     Sync { d: usize, from: usize },
     /// Time passes on every device.
@@ -54,6 +56,11 @@ fn step() -> impl Strategy<Value = Step> {
         (d.clone(), s.clone()).prop_map(|(d, s)| Step::Visit { d, s }),
         (d.clone(), 0usize..8).prop_map(|(d, k)| Step::Correct { d, k }),
         (d.clone(), 0usize..8).prop_map(|(d, k)| Step::Void { d, k }),
+        (d.clone(), 0usize..8, 0..ReviewAction::ALL.len()).prop_map(|(d, k, a)| Step::Review {
+            d,
+            k,
+            a
+        }),
         (d.clone(), d.clone()).prop_map(|(d, from)| Step::Sync { d, from }),
         (1u16..600).prop_map(|minutes| Step::Wait { minutes }),
     ]
@@ -232,6 +239,19 @@ fn simulate(steps: &[Step], skews: &[i64]) -> (Vec<Op>, Vec<StudentId>, DateTime
                     Some(make(
                         dev,
                         Box::new(move |a, _, t| a.void(rid, "核查不实", t)),
+                    ))
+                }
+            }
+            Step::Review { d, k, a } => {
+                let dev = &mut devices[d];
+                if dev.visits.is_empty() {
+                    None
+                } else {
+                    let rid = dev.visits[k % dev.visits.len()].id;
+                    let action = ReviewAction::ALL[a];
+                    Some(make(
+                        dev,
+                        Box::new(move |au, _, t| au.review(rid, action, "请补充照片", t)),
                     ))
                 }
             }

@@ -36,6 +36,7 @@ impl TestServer {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let settings = Settings {
             data_dir: data_dir.to_path_buf(),
+            evidence: Default::default(),
         };
         let task = tokio::spawn(async move {
             baoxue_server::serve(listener, settings, async {

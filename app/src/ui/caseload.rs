@@ -4,6 +4,7 @@
 use super::i18n::Msg;
 use super::{Screen, tr, use_app, use_ui};
 use baoxue_shared::file::DueWork;
+use baoxue_shared::op::ReviewAction;
 use dioxus::prelude::*;
 
 /// A short label for one piece of due work.
@@ -15,11 +16,23 @@ pub fn due_label(d: &DueWork, ui: &super::Ui) -> String {
         }
         DueWork::DeviceProblem { .. } => tr(ui, Msg::DeviceProblem).to_string(),
         DueWork::SubsidyUnverified { .. } => tr(ui, Msg::SubsidyDue).to_string(),
+        DueWork::ReviewRequest { note, .. } => {
+            format!("{}：{}", tr(ui, review_msg(note.action)), note.comment)
+        }
     };
     if d.is_overdue() {
         format!("{base}（{}）", tr(ui, Msg::Overdue))
     } else {
         base
+    }
+}
+
+/// The phrase for a reviewer's decision.
+pub fn review_msg(action: ReviewAction) -> Msg {
+    match action {
+        ReviewAction::Approve => Msg::ReviewApproved,
+        ReviewAction::Flag => Msg::ReviewFlagged,
+        ReviewAction::RequestEvidence => Msg::EvidenceRequested,
     }
 }
 

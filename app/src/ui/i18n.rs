@@ -43,6 +43,10 @@ pub enum Msg {
     DeviceCheck,
     Persuasion,
     Saved,
+    ReviewFlagged,
+    EvidenceRequested,
+    ReviewApproved,
+    Reviews,
 }
 
 impl Msg {
@@ -87,6 +91,10 @@ impl Msg {
                 "已保存在手机上，尚未同步",
                 "Saved on the phone, not yet synced",
             ),
+            ReviewFlagged => ("督导存疑", "Flagged by reviewer"),
+            EvidenceRequested => ("督导要求补充证据", "Reviewer asks for evidence"),
+            ReviewApproved => ("督导已通过", "Approved by reviewer"),
+            Reviews => ("督导意见", "Supervisor comments"),
         };
         match lang {
             Lang::Zh => zh,

@@ -1,7 +1,7 @@
 //! A student's file: status, guardians with a tap-to-call number, due work, conflicts, the
 //! timeline. The same `StudentFile` the supervisor's browser shows.
 
-use super::caseload::due_label;
+use super::caseload::{due_label, review_msg};
 use super::i18n::Msg;
 use super::{Screen, tr, use_app, use_ui};
 use baoxue_shared::file::Event;
@@ -56,10 +56,15 @@ pub fn StudentScreen(id: StudentId) -> Element {
                     li {
                         span { class: "when", {baoxue_shared::time::format_zh(e.at)} }
                         match &e.event {
-                            Event::Visit { visit, voided, .. } => rsx! {
+                            Event::Visit { visit, voided, reviews, .. } => rsx! {
                                 span { class: "kind", {visit.kind.zh()} }
                                 span { class: "notes", "{visit.notes}" }
                                 if voided.is_some() { span { class: "voided", {tr(&ui, Msg::Voided)} } }
+                                for r in reviews.iter() {
+                                    span { class: "review",
+                                        {format!("{}：{}", tr(&ui, review_msg(r.action)), r.comment)}
+                                    }
+                                }
                             },
                             Event::StatusChange { to, .. } => rsx! {
                                 span { class: "kind", {tr(&ui, Msg::Status)} }

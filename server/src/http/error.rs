@@ -282,3 +282,22 @@ impl From<tokio::task::JoinError> for ApiError {
         Self::internal(e)
     }
 }
+
+impl From<crate::review::ReviewError> for ApiError {
+    fn from(e: crate::review::ReviewError) -> Self {
+        use crate::review::ReviewError;
+        match e {
+            ReviewError::Invalid(ref errors) => Self {
+                fields: errors.0.iter().map(FieldErrorBody::from).collect(),
+                ..Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_review",
+                    e.to_string(),
+                    "审核意见有误，未保存",
+                )
+            },
+            ReviewError::Sync(s) => s.into(),
+            ReviewError::Store(s) => s.into(),
+        }
+    }
+}

@@ -5,7 +5,7 @@
 mod auth;
 pub mod error;
 mod photos;
-mod students;
+pub(crate) mod students;
 mod sync;
 
 use crate::photos::PhotoFiles;
@@ -24,6 +24,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub photos: PhotoFiles,
     pub terms: Arc<TermCalendar>,
+    pub evidence: crate::review::evidence::EvidenceSettings,
 }
 
 impl AppState {
@@ -44,21 +45,40 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(crate::auth::AuthError::MissingToken)?
-            .to_string();
+        let token = bearer_or_cookie(&parts.headers).ok_or(crate::auth::AuthError::MissingToken)?;
         let now = chrono::Utc::now();
         let session = state
             .blocking(move |s| Ok(crate::auth::authenticate(s, &token, now)?))
             .await?;
         Ok(Authed(session))
     }
+}
+
+/// The name of the console's session cookie (the same opaque token a phone gets, bound to
+/// the browser as its device).
+pub const SESSION_COOKIE: &str = "baoxue_session";
+
+/// The token from `Authorization: Bearer`, or else the console's session cookie (so the
+/// browser can load photos from the same API).
+pub fn bearer_or_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    let bearer = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty());
+    let cookie = || {
+        headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == SESSION_COOKIE)
+            .map(|(_, v)| v.trim())
+            .filter(|t| !t.is_empty())
+    };
+    bearer.or_else(cookie).map(str::to_string)
 }
 
 /// The router with all routes. Tests drive it with `oneshot`; `serve` binds it to a port.
@@ -87,6 +107,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/api/photos/{sha256}/thumb", get(photos::thumb))
         .route("/api/openapi.json", get(crate::openapi::document))
+        .merge(crate::console::routes())
         .route("/", get(index))
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
         .layer(tower_http::trace::TraceLayer::new_for_http())

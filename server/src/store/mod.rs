@@ -199,6 +199,20 @@ pub struct PhotoMeta {
     pub uploaded_at: DateTime<Utc>,
 }
 
+/// A monthly report as filed: the figures (JSON, as the report module writes them) and the
+/// receipt time they were computed at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportFiling {
+    /// Which school, township or county (the report module's key).
+    pub scope: String,
+    /// `2026-11`.
+    pub month: String,
+    /// Only ops received at or before this instant were counted.
+    pub cut: DateTime<Utc>,
+    pub filed_by: UserId,
+    pub figures: String,
+}
+
 /// One line of an audit-chain verification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainFault {
@@ -225,6 +239,8 @@ pub trait Store: Send + Sync + 'static {
     fn account(&self, account: &str) -> Result<Option<Account>, StoreError>;
     /// A user by id.
     fn user(&self, id: UserId) -> Result<Option<User>, StoreError>;
+    /// Every account, by login name.
+    fn users(&self) -> Result<Vec<User>, StoreError>;
     /// Replace an account's password and revoke its tokens.
     fn set_password(&self, account: &str, password_hash: &str) -> Result<(), StoreError>;
     /// Add an assignment to a user (idempotent).
@@ -318,6 +334,16 @@ pub trait Store: Send + Sync + 'static {
     fn photo_subjects(&self, sha256: &Sha256) -> Result<Subjects, StoreError>;
     /// Record a photo whose bytes are in place (idempotent).
     fn save_photo(&self, meta: &PhotoMeta) -> Result<(), StoreError>;
+
+    /// Metadata of the stored photos among `hashes`.
+    fn photos_meta(&self, hashes: &[Sha256]) -> Result<HashMap<Sha256, PhotoMeta>, StoreError>;
+
+    // ----- reports -----
+    /// Keep a filed report; a report already filed for the scope and month is kept as it was
+    /// and returned instead (filing is once).
+    fn file_report(&self, filing: &ReportFiling) -> Result<ReportFiling, StoreError>;
+    /// The filed report of a scope and month, if any.
+    fn report_filing(&self, scope: &str, month: &str) -> Result<Option<ReportFiling>, StoreError>;
 
     // ----- audit -----
     /// Recompute every student's hash chain against the stored records.

@@ -17,6 +17,7 @@ fn main() {
         std::fs::write(&port_file, port.to_string()).expect("port file");
         let settings = baoxue_server::Settings {
             data_dir: dir.into(),
+            evidence: Default::default(),
         };
         baoxue_server::serve(listener, settings, baoxue_server::shutdown_signal())
             .await

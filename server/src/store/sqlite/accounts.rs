@@ -123,6 +123,16 @@ pub(super) fn by_id(c: &Connection, id: UserId) -> Result<Option<User>, StoreErr
     }
 }
 
+pub(super) fn all(c: &Connection) -> Result<Vec<User>, StoreError> {
+    let mut st = c.prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY account"))?;
+    let mut rows = st.query([])?;
+    let mut out = Vec::new();
+    while let Some(r) = rows.next()? {
+        out.push(user_from_row(c, r)?.0);
+    }
+    Ok(out)
+}
+
 pub(super) fn set_password(c: &Connection, account: &str, hash: &str) -> Result<(), StoreError> {
     let id: Option<String> = c
         .query_row("SELECT id FROM users WHERE account = ?1", [account], |r| {

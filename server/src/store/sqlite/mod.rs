@@ -12,7 +12,7 @@ mod photos;
 pub mod schema;
 
 use super::*;
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -276,6 +276,9 @@ impl Store for SqliteStore {
     fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         self.read(|c| accounts::by_id(c, id))
     }
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.read(accounts::all)
+    }
     fn set_password(&self, account: &str, password_hash: &str) -> Result<(), StoreError> {
         let (account, hash) = (account.to_string(), password_hash.to_string());
         self.write(move |c| accounts::set_password(c, &account, &hash))
@@ -438,6 +441,31 @@ impl Store for SqliteStore {
     fn photo(&self, sha256: &Sha256) -> Result<Option<PhotoMeta>, StoreError> {
         self.read(|c| photos::get(c, sha256))
     }
+    fn photos_meta(&self, hashes: &[Sha256]) -> Result<HashMap<Sha256, PhotoMeta>, StoreError> {
+        self.read(|c| {
+            let mut out = HashMap::new();
+            for h in hashes {
+                if let Some(m) = photos::get(c, h)? {
+                    out.insert(*h, m);
+                }
+            }
+            Ok(out)
+        })
+    }
+    fn file_report(&self, filing: &ReportFiling) -> Result<ReportFiling, StoreError> {
+        let f = filing.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO report_filings(scope, month, cut, filed_by, figures) VALUES (?1, ?2, ?3, ?4, ?5)",
+                (&f.scope, &f.month, f.cut.to_rfc3339(), f.filed_by.to_string(), &f.figures),
+            )?;
+            report_filing(c, &f.scope, &f.month)?
+                .ok_or_else(|| corrupt("report filing", "vanished after insert"))
+        })
+    }
+    fn report_filing(&self, scope: &str, month: &str) -> Result<Option<ReportFiling>, StoreError> {
+        self.read(|c| report_filing(c, scope, month))
+    }
     fn photo_subjects(&self, sha256: &Sha256) -> Result<Subjects, StoreError> {
         self.read(|c| photos::subjects(c, sha256))
     }
@@ -448,4 +476,34 @@ impl Store for SqliteStore {
     fn verify_chains(&self) -> Result<ChainReport, StoreError> {
         self.read(log::verify_chains)
     }
+}
+
+fn report_filing(
+    c: &Connection,
+    scope: &str,
+    month: &str,
+) -> Result<Option<ReportFiling>, StoreError> {
+    let row = c
+        .query_row(
+            "SELECT cut, filed_by, figures FROM report_filings WHERE scope = ?1 AND month = ?2",
+            [scope, month],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            },
+        )
+        .optional()?;
+    let Some((cut, by, figures)) = row else {
+        return Ok(None);
+    };
+    Ok(Some(ReportFiling {
+        scope: scope.to_string(),
+        month: month.to_string(),
+        cut: parse_time(&cut)?,
+        filed_by: parse_id(&by)?,
+        figures,
+    }))
 }

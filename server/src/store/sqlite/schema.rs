@@ -126,6 +126,18 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (student, position)
     );
     "#,
+    // 2: monthly reports as filed: the figures and the receipt cut they were computed at, so
+    // the same month asked again gives the same figures and later edits show as amendments.
+    r#"
+    CREATE TABLE report_filings (
+        scope TEXT NOT NULL,
+        month TEXT NOT NULL,
+        cut TEXT NOT NULL,
+        filed_by TEXT NOT NULL,
+        figures TEXT NOT NULL,
+        PRIMARY KEY (scope, month)
+    );
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,0 +1,381 @@
+//! The review queue, one visit with its evidence, and the reviewer's actions.
+
+use super::{ConsoleResult, Reviewer, layout, map};
+use crate::http::AppState;
+use crate::review::evidence::Flag;
+use crate::review::{self, Decision, QueueFilter, QueueItem, ReviewError, ReviewState, ScopeView};
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect};
+use baoxue_shared::ids::RecordId;
+use baoxue_shared::observation::VisitKind;
+use baoxue_shared::time::{china_date, format_zh};
+use chrono::Utc;
+use maud::{Markup, html};
+use serde::Deserialize;
+use std::collections::BTreeSet;
+
+/// The queue's filters as a form sends them (empty strings for "any").
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct QueueQuery {
+    township: Option<String>,
+    village: Option<String>,
+    school: Option<String>,
+    worker: Option<String>,
+    kind: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    flag: Option<String>,
+    state: Option<String>,
+}
+
+fn nonempty(s: &Option<String>) -> Option<&str> {
+    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn parse_enum<T: serde::de::DeserializeOwned>(s: &Option<String>) -> Option<T> {
+    nonempty(s).and_then(|v| serde_json::from_value(serde_json::Value::String(v.into())).ok())
+}
+
+impl QueueQuery {
+    fn filter(&self) -> QueueFilter {
+        QueueFilter {
+            township: nonempty(&self.township).map(str::to_string),
+            village: nonempty(&self.village).map(str::to_string),
+            school: nonempty(&self.school).and_then(|s| s.parse().ok()),
+            worker: nonempty(&self.worker).and_then(|s| s.parse().ok()),
+            kind: parse_enum(&self.kind),
+            from: nonempty(&self.from).and_then(|s| s.parse().ok()),
+            to: nonempty(&self.to).and_then(|s| s.parse().ok()),
+            flag: nonempty(&self.flag).map(str::to_string),
+            state: parse_enum(&self.state),
+        }
+    }
+}
+
+fn kind_code(k: VisitKind) -> String {
+    serde_json::to_value(k)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+const KINDS: [VisitKind; 7] = [
+    VisitKind::HomeVisit,
+    VisitKind::HouseholdVisit,
+    VisitKind::Persuasion,
+    VisitKind::HomeTeaching,
+    VisitKind::SubsidyVerification,
+    VisitKind::PhoneCall,
+    VisitKind::WeeklyTalk,
+];
+
+pub(super) async fn list(
+    State(st): State<AppState>,
+    Reviewer(session): Reviewer,
+    Query(q): Query<QueueQuery>,
+) -> ConsoleResult {
+    let terms = st.terms.clone();
+    let settings = st.evidence;
+    let user = session.user.clone();
+    let filter = q.filter();
+    let (view, items, all_count) = st
+        .blocking(move |s| {
+            let view = ScopeView::load(s, &user)?;
+            let files = view.files(&view.replica, &terms, Utc::now());
+            let all = review::queue(&view, &files, &settings, &QueueFilter::default());
+            let n = all.len();
+            let items: Vec<QueueItem> = all.into_iter().filter(|i| filter.keeps(i)).collect();
+            Ok((view, items, n))
+        })
+        .await?;
+    let townships: BTreeSet<String> = view
+        .students
+        .iter()
+        .filter_map(|s| view.replica.student(*s)?.household)
+        .filter_map(|h| view.replica.household(h))
+        .map(|h| h.area.township.name)
+        .collect();
+    let mut workers: Vec<_> = view
+        .users
+        .values()
+        .filter(|u| !u.role.may_review())
+        .collect();
+    workers.sort_by(|a, b| a.account.cmp(&b.account));
+    let sel = |v: &Option<String>, x: &str| nonempty(v) == Some(x);
+    let open = items
+        .iter()
+        .filter(|i| matches!(i.state, ReviewState::Pending | ReviewState::Answered))
+        .count();
+    let flagged = items.iter().filter(|i| !i.flags.is_empty()).count();
+    let body = html! {
+        h1 { "审核队列" }
+        p.muted { "共 " (all_count) " 条走访记录；当前筛选 " (items.len()) " 条，其中待审核 " (open) " 条、有证据提示 " (flagged) " 条。有提示且待审核的排在最前。" }
+        form.filters method="get" action="/console/queue" {
+            label { "乡镇" select name="township" {
+                option value="" { "全部" }
+                @for t in &townships { option value=(t) selected[sel(&q.township, t)] { (t) } }
+            } }
+            label { "村" input name="village" value=[nonempty(&q.village)] placeholder="村名"; }
+            label { "学校" select name="school" {
+                option value="" { "全部" }
+                @for sc in view.schools.values() {
+                    option value=(sc.id.to_string()) selected[sel(&q.school, &sc.id.to_string())] { (sc.name) }
+                }
+            } }
+            label { "走访人" select name="worker" {
+                option value="" { "全部" }
+                @for w in &workers { option value=(w.id.to_string()) selected[sel(&q.worker, &w.id.to_string())] { (w.name) "（" (w.account) "）" } }
+            } }
+            label { "类型" select name="kind" {
+                option value="" { "全部" }
+                @for k in KINDS { option value=(kind_code(k)) selected[sel(&q.kind, &kind_code(k))] { (k.zh()) } }
+            } }
+            label { "起" input type="date" name="from" value=[nonempty(&q.from)]; }
+            label { "止" input type="date" name="to" value=[nonempty(&q.to)]; }
+            label { "证据提示" select name="flag" #flag-filter {
+                option value="" { "全部" }
+                option value="any" selected[sel(&q.flag, "any")] { "有任何提示" }
+                @for (code, zh) in Flag::KINDS { option value=(code) selected[sel(&q.flag, code)] { (zh) } }
+            } }
+            label { "审核状态" select name="state" {
+                option value="" { "全部" }
+                @for s in ReviewState::ALL { option value=(s.code()) selected[sel(&q.state, s.code())] { (s.zh()) } }
+            } }
+            button type="submit" #apply-filters { "筛选" }
+        }
+        table #queue {
+            thead { tr { th { "走访时间" } th { "类型" } th { "学生" } th { "乡镇 / 村" } th { "走访人" } th { "证据提示" } th { "状态" } th {} } }
+            tbody {
+                @for i in &items {
+                    tr data-record=(i.record.to_string()) {
+                        td { (format_zh(i.visit.started_at)) }
+                        td { (i.visit.kind.zh()) }
+                        td { (i.students.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join("、")) }
+                        td { (i.township()) " " (i.village()) }
+                        td { (i.visit.visitors.iter().map(|u| view.name_of(*u)).collect::<Vec<_>>().join("、")) }
+                        td.flag { @for f in &i.flags { div { (f.zh()) } } }
+                        td { span class=(format!("badge {}", i.state.code())) { (i.state.zh()) } }
+                        td { a.open href=(format!("/console/visits/{}", i.record)) { "查看" } }
+                    }
+                }
+            }
+        }
+    };
+    Ok(layout("审核队列", Some(&session), body).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct VisitQuery {
+    done: Option<String>,
+}
+
+pub(super) async fn visit(
+    State(st): State<AppState>,
+    Reviewer(session): Reviewer,
+    Path(record): Path<String>,
+    Query(q): Query<VisitQuery>,
+) -> ConsoleResult {
+    let record: RecordId = record
+        .parse()
+        .map_err(|_| crate::http::error::ApiError::not_found("record"))?;
+    let (view, item) = load_item(&st, &session, record).await?;
+    let done = q.done.as_deref().map(|d| match d {
+        "approve" => "已通过该记录。",
+        "flag" => "已标记存疑，意见将在下次同步时送达走访人。",
+        "request_evidence" => "已要求补充证据，将在下次同步时送达走访人。",
+        "void" => "已作废该记录（原记录保留在档案中）。",
+        _ => "已保存。",
+    });
+    Ok(layout(
+        "走访记录",
+        Some(&session),
+        render_visit(&view, &item, done, None),
+    )
+    .into_response())
+}
+
+async fn load_item(
+    st: &AppState,
+    session: &crate::store::Session,
+    record: RecordId,
+) -> Result<(ScopeView, QueueItem), super::ConsoleError> {
+    let terms = st.terms.clone();
+    let settings = st.evidence;
+    let user = session.user.clone();
+    Ok(st
+        .blocking(move |s| {
+            let view = ScopeView::load(s, &user)?;
+            let files = view.files(&view.replica, &terms, Utc::now());
+            let item = review::queue(&view, &files, &settings, &QueueFilter::default())
+                .into_iter()
+                .find(|i| i.record == record)
+                .ok_or_else(|| crate::http::error::ApiError::not_found("record"))?;
+            Ok((view, item))
+        })
+        .await?)
+}
+
+fn render_visit(
+    view: &ScopeView,
+    i: &QueueItem,
+    done: Option<&str>,
+    error: Option<(Decision, String)>,
+) -> Markup {
+    let v = &i.visit;
+    let home = i.household.as_ref().and_then(|h| h.location);
+    let err_for = |d: Decision| {
+        error
+            .as_ref()
+            .filter(|(x, _)| *x == d)
+            .map(|(_, m)| m.clone())
+    };
+    let action = |d: Decision, code: &str, label: &str, hint: &str, required: bool| {
+        html! {
+            form method="post" action=(format!("/console/visits/{}/review", i.record)) id=(format!("form-{code}")) {
+                input type="hidden" name="decision" value=(code);
+                label { strong { (label) } " " span.muted { (hint) } br;
+                    textarea name="comment" rows="2" required[required] {} }
+                @if let Some(e) = err_for(d) { p.error.field-error { "审核意见：" (e) } }
+                button type="submit" id=(format!("do-{code}")) { (label) }
+            }
+        }
+    };
+    html! {
+        h1 { (v.kind.zh()) "记录" }
+        @if let Some(d) = done { p.ok #done { (d) } }
+        p { span class=(format!("badge {}", i.state.code())) #state { (i.state.zh()) }
+            @if i.revisions > 1 { span.muted { " 已更正 " (i.revisions - 1) " 次，显示最新版本" } } }
+        table {
+            tr { th { "学生" } td { @for (id, name) in &i.students { a href=(format!("/console/students/{id}")) { (name) } " " } } }
+            tr { th { "家庭" } td { @if let Some(h) = &i.household { (h.head) "户，" (h.area.township.name) (h.area.village.name) " " (h.address) @if h.registered_poor { " （建档立卡户）" } } } }
+            tr { th { "走访人" } td { (v.visitors.iter().map(|u| view.name_of(*u)).collect::<Vec<_>>().join("、"))
+                @for c in &v.companions { "、" (c.name) } } }
+            tr { th { "时间" } td { (format_zh(v.started_at)) @if let Some(e) = v.ended_at { " 至 " (format_zh(e)) } } }
+            tr { th { "位置" } td {
+                @match v.location {
+                    Some(l) => {
+                        (format!("{:.5}, {:.5}", l.point.lat(), l.point.lon())) "（" (l.source.zh())
+                        @if let Some(a) = l.accuracy_m { "，精度约 " (format!("{a:.0}")) " 米" } "）"
+                        @if let Some(h) = home { "，距登记住址 " (format!("{:.0}", l.point.distance_m(&h))) " 米" }
+                    }
+                    None => { span.flag { "无定位" } }
+                }
+            } }
+            tr { th { "走访情况" } td { (v.notes) } }
+            @if let Some(dc) = &v.device_check {
+                tr { th { "学习设备" } td {
+                    "设备能用：" (answer(dc.device_works)) "；能上网课：" (answer(dc.can_get_online))
+                    @for p in &dc.problems { br; "问题：" (p.kind.zh()) " " (p.note)
+                        @if let Some(r) = &p.remedy { @if r.done { " —— 已解决" } @else { " —— 处理中" } } }
+                } }
+            }
+            @if let Some(p) = &v.persuasion {
+                tr { th { "劝返" } td {
+                    "原因：" (p.reason.zh()) "；方式：" (p.method.number()) " " (p.method.zh())
+                    @if let Some(n) = &p.notice { "；已发通知书 " (n.number) }
+                    @if let Some(d) = p.next_follow_up { "；下次回访 " (d.to_string()) }
+                } }
+            }
+            @if let Some(s) = &v.subsidy {
+                tr { th { "资助核实" } td { (s.programme) "：到账 " (answer(s.received)) } }
+            }
+        }
+        h2 { "证据提示" }
+        @if i.flags.is_empty() { p.ok { "未发现问题。" } }
+        @else { ul #flags { @for f in &i.flags { li.flag data-code=(f.code()) { (f.zh()) } } } }
+        @if !v.photos.is_empty() {
+            h2 { "照片" }
+            div.photos { @for p in &v.photos {
+                a href=(format!("/api/photos/{}", p.sha256)) target="_blank" {
+                    img src=(format!("/api/photos/{}/thumb", p.sha256)) alt="走访照片" loading="lazy";
+                }
+                @if let Some(t) = view.photos.get(&p.sha256).and_then(|m| m.captured_at).or(p.captured_at) {
+                    span.muted { "拍摄于 " (format_zh(t)) }
+                }
+                @if !view.photos.contains_key(&p.sha256) { span.muted { "（照片尚未上传）" } }
+            } }
+        }
+        @if home.is_some() || v.location.is_some() {
+            h2 { "位置图" }
+            (map::visit_map(home, &[(1, v.location.map(|l| l.point), china_date(v.started_at).to_string())], 500.0))
+        }
+        @if !i.reviews.is_empty() || i.voided.is_some() {
+            h2 { "审核记录" }
+            ul #reviews {
+                @for r in &i.reviews { li { (format_zh(r.at)) " " (view.name_of(r.by)) "：" (r.action.zh()) @if !r.comment.is_empty() { "——" (r.comment) } } }
+                @if let Some(vd) = &i.voided { li { (format_zh(vd.at)) " " (view.name_of(vd.by)) "：作废——" (vd.reason) } }
+            }
+        }
+        @if i.voided.is_none() {
+            h2 { "审核" }
+            div.actions {
+                (action(Decision::Approve, "approve", "通过", "证据充分", false))
+                (action(Decision::Flag, "flag", "标记存疑", "必填：说明疑点", true))
+                (action(Decision::RequestEvidence, "request_evidence", "要求补充证据", "必填：需要补充什么", true))
+                (action(Decision::Void, "void", "作废", "必填：作废原因（记录保留在档案中）", true))
+            }
+        }
+    }
+}
+
+fn answer(a: baoxue_shared::observation::Answer) -> &'static str {
+    match a {
+        baoxue_shared::observation::Answer::Yes => "是",
+        baoxue_shared::observation::Answer::No => "否",
+        baoxue_shared::observation::Answer::Unknown => "未问",
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ReviewForm {
+    decision: Decision,
+    #[serde(default)]
+    comment: String,
+}
+
+pub(super) async fn review(
+    State(st): State<AppState>,
+    Reviewer(session): Reviewer,
+    Path(record): Path<String>,
+    Form(f): Form<ReviewForm>,
+) -> ConsoleResult {
+    let record: RecordId = record
+        .parse()
+        .map_err(|_| crate::http::error::ApiError::not_found("record"))?;
+    let s2 = session.clone();
+    let comment = f.comment.clone();
+    let decision = f.decision;
+    let result = st
+        .blocking(move |s| Ok(review::act(s, &s2, record, decision, &comment, Utc::now())))
+        .await?;
+    match result {
+        Ok(_) => {
+            let code = match decision {
+                Decision::Approve => "approve",
+                Decision::Flag => "flag",
+                Decision::RequestEvidence => "request_evidence",
+                Decision::Void => "void",
+            };
+            Ok(Redirect::to(&format!("/console/visits/{record}?done={code}")).into_response())
+        }
+        Err(ReviewError::Invalid(errs)) => {
+            let msg = errs
+                .0
+                .first()
+                .map(|e| e.reason.zh())
+                .unwrap_or_else(|| "内容有误".into());
+            let (view, item) = load_item(&st, &session, record).await?;
+            Ok((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                layout(
+                    "走访记录",
+                    Some(&session),
+                    render_visit(&view, &item, None, Some((decision, msg))),
+                ),
+            )
+                .into_response())
+        }
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,351 @@
+//! The month: the dropout-control report (draft, filing, amendments), compliance with the 三个一
+//! rhythm and device checks, and the Excel downloads.
+
+use super::{ConsoleError, ConsoleResult, Reviewer, layout};
+use crate::http::AppState;
+use crate::http::error::ApiError;
+use crate::report::compliance::{self, DeviceCoverage, TeacherRhythm};
+use crate::report::monthly::{
+    self, Amendment, Figures, LateRecord, ReportScope, month_key, parse_month, period_zh,
+};
+use crate::report::xlsx;
+use crate::review::ScopeView;
+use crate::store::{ReportFiling, Session};
+use axum::extract::{Form, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Redirect, Response};
+use baoxue_shared::area::AreaScope;
+use baoxue_shared::file::StudentFile;
+use baoxue_shared::people::Assignment;
+use baoxue_shared::time::{ReportMonth, format_zh};
+use chrono::{DateTime, Utc};
+use maud::html;
+use serde::Deserialize;
+use std::collections::BTreeSet;
+
+#[derive(Debug, Default, Deserialize)]
+pub(super) struct ReportQuery {
+    scope: Option<String>,
+    month: Option<String>,
+}
+
+/// The scope a reviewer's report defaults to: their school, township or county.
+fn default_scope(session: &Session) -> ReportScope {
+    for a in &session.user.assignments {
+        match a {
+            Assignment::School { school } => return ReportScope::School(*school),
+            Assignment::Area {
+                area: AreaScope::Township { township, .. },
+            } => return ReportScope::Township(township.name.clone()),
+            _ => {}
+        }
+    }
+    ReportScope::County
+}
+
+/// The month a supervisor most likely wants: the one just closed during the week after the
+/// 22nd (when late reports are chased), otherwise the one running.
+fn default_month(now: DateTime<Utc>) -> ReportMonth {
+    ReportMonth::containing(now - chrono::Duration::days(7))
+}
+
+impl ReportQuery {
+    fn resolve(&self, session: &Session) -> (ReportScope, ReportMonth) {
+        let scope = self
+            .scope
+            .as_deref()
+            .and_then(ReportScope::parse)
+            .unwrap_or_else(|| default_scope(session));
+        let month = self
+            .month
+            .as_deref()
+            .and_then(parse_month)
+            .unwrap_or_else(|| default_month(Utc::now()));
+        (scope, month)
+    }
+}
+
+/// Everything the report page shows.
+struct Month {
+    view: ScopeView,
+    files: Vec<StudentFile>,
+    title: String,
+    figures: Figures,
+    filing: Option<ReportFiling>,
+    amendments: Vec<Amendment>,
+    late: Vec<LateRecord>,
+}
+
+async fn compute(
+    st: &AppState,
+    session: &Session,
+    scope: ReportScope,
+    month: ReportMonth,
+) -> Result<Month, ConsoleError> {
+    let terms = st.terms.clone();
+    let user = session.user.clone();
+    Ok(st
+        .blocking(move |s| {
+            let view = ScopeView::load(s, &user)?;
+            let now = Utc::now();
+            let filing = s.report_filing(&scope.key(), &month_key(month))?;
+            let current = monthly::figures(&view, &scope, month, now, &terms);
+            let (figures, amendments, late) = match &filing {
+                Some(f) => {
+                    let filed = monthly::figures(&view, &scope, month, f.cut, &terms);
+                    let am = monthly::amendments(&filed, &current);
+                    let late = monthly::late_records(&view, &scope, month, f.cut);
+                    (filed, am, late)
+                }
+                None => (current, vec![], vec![]),
+            };
+            let files: Vec<StudentFile> = view
+                .files(&view.replica, &terms, now)
+                .into_iter()
+                .filter(|f| {
+                    f.current
+                        .as_ref()
+                        .is_some_and(|st| scope.contains(&view.replica, st))
+                })
+                .collect();
+            let title = scope.title(&view);
+            Ok(Month {
+                view,
+                files,
+                title,
+                figures,
+                filing,
+                amendments,
+                late,
+            })
+        })
+        .await?)
+}
+
+fn filed_line(m: &Month) -> Option<String> {
+    m.filing.as_ref().map(|f| {
+        format!(
+            "已于 {} 由 {} 报送",
+            format_zh(f.cut),
+            m.view.name_of(f.filed_by)
+        )
+    })
+}
+
+pub(super) async fn page(
+    State(st): State<AppState>,
+    Reviewer(session): Reviewer,
+    Query(q): Query<ReportQuery>,
+) -> ConsoleResult {
+    let (scope, month) = q.resolve(&session);
+    let m = compute(&st, &session, scope.clone(), month).await?;
+    let now = Utc::now();
+    let rhythm: Vec<TeacherRhythm> = compliance::three_ones(&m.view, &m.files, now);
+    let coverage: DeviceCoverage = compliance::device_coverage(&m.files, &st.terms, now);
+    let townships: BTreeSet<String> = m
+        .view
+        .students
+        .iter()
+        .filter_map(|s| m.view.replica.student(*s)?.household)
+        .filter_map(|h| m.view.replica.household(h))
+        .map(|h| h.area.township.name)
+        .collect();
+    let key = scope.key();
+    let mk = month_key(month);
+    let months: Vec<ReportMonth> = {
+        let mut v = vec![ReportMonth(default_month(now).0.next())];
+        for _ in 0..11 {
+            let prev = ReportMonth(v.last().expect("non-empty").0.prev());
+            v.push(prev);
+        }
+        v
+    };
+    let qs = format!("scope={}&month={mk}", urlencode(&key));
+    let body = html! {
+        h1 { "控辍保学月报表" }
+        form.filters method="get" action="/console/reports" {
+            label { "单位" select name="scope" #scope {
+                option value="county" selected[key == "county"] { "全部（本人管辖范围）" }
+                @for t in &townships { @let k = format!("township:{t}"); option value=(k) selected[key == k] { (t) } }
+                @for sc in m.view.schools.values() { @let k = format!("school:{}", sc.id); option value=(k) selected[key == k] { (sc.name) } }
+            } }
+            label { "月份" select name="month" #month {
+                @for rm in &months { @let k = month_key(*rm); option value=(k) selected[k == mk] { (rm.0.to_string()) } }
+            } }
+            button type="submit" { "查看" }
+        }
+        h2 #report-title { (m.title) " · " (period_zh(month)) }
+        p { "报送截止日期：" (month.due_date().format("%Y年%-m月%-d日").to_string()) "。"
+            @match filed_line(&m) {
+                Some(l) => { span.ok #filed { (l) "。以下为报送时的数字；之后收到的记录列为更正。" } }
+                None => { span.muted #draft { "草稿：尚未报送，数字随新记录变化。" } }
+            }
+        }
+        table #figures {
+            tr { th { "序号" } th { "项目" } th { "人数" } }
+            @for (n, (label, v)) in m.figures.rows().iter().enumerate() {
+                tr { td { (n + 1) } td { (label) } td.num data-label=(label) { (v) } }
+            }
+        }
+        @if m.filing.is_none() {
+            form method="post" action="/console/reports/file" {
+                input type="hidden" name="scope" value=(key);
+                input type="hidden" name="month" value=(mk);
+                p { button type="submit" #file-report { "确认报送（报送后数字固定，之后的变化作为更正列出）" } }
+            }
+        }
+        @if !m.amendments.is_empty() || !m.late.is_empty() {
+            h2 { "报送后的更正" }
+            @if !m.amendments.is_empty() {
+                table #amendments { tr { th { "项目" } th { "报送数" } th { "现数" } }
+                    @for a in &m.amendments { tr { td { (a.label) } td.num { (a.filed) } td.num { (a.now) } } } }
+            }
+            ul { @for l in &m.late { li { (l.student) "：" (l.what) "（发生于 " (format_zh(l.at)) "，" (format_zh(l.received_at)) " 收到）" } } }
+        }
+        h2 { "本月典型案例" }
+        @if m.figures.cases.is_empty() { p.muted { "本月无劝返复学案例。" } }
+        @else {
+            table #cases { tr { th { "姓名" } th { "学校" } th { "村" } th { "安置" } th { "劝返次数" } th { "做法" } }
+                @for c in &m.figures.cases { tr { td { a href=(format!("/console/students/{}", c.student)) { (c.name) } } td { (c.school) } td { (c.village) } td { (c.placed) } td.num { (c.attempts) } td { (c.how) } } } }
+        }
+        h2 { "下载" }
+        ul {
+            li { a #download-report href=(format!("/console/reports/monthly.xlsx?{qs}")) { "月报表（Excel）" } }
+            li { a #download-dropouts href=(format!("/console/exports/dropouts.xlsx?{qs}")) { "辍学台账（Excel）" } }
+            li { a #download-poor href=(format!("/console/exports/poor.xlsx?{qs}")) { "建档立卡学生台账（Excel）" } }
+        }
+        h2 { "“三个一”落实情况（本学期家访、本月电话）" }
+        table #three-ones {
+            tr { th { "教师" } th { "结对学生" } th { "家访 已完成/应完成" } th { "完成率" } th { "本月电话 已/应" } }
+            @for r in &rhythm {
+                tr { td { (r.name) "（" (r.account) "）" } td.num { (r.students) } td.num { (r.home_visits_done) " / " (r.home_visits_due) } td.num { (r.home_visit_rate()) "%" } td.num { (r.calls_done) " / " (r.calls_due) } }
+            }
+        }
+        h2 { "建档立卡户学习设备检查（本学期）" }
+        table #coverage {
+            tr { th { "建档立卡户" } th { "已检查" } th { "覆盖率" } th { "设备可用" } th { "未解决问题" } th { "已解决问题" } }
+            tr { td.num { (coverage.households) } td.num { (coverage.checked) } td.num { (coverage.coverage_rate()) "%" } td.num { (coverage.working) } td.num { (coverage.problems_open) } td.num { (coverage.problems_fixed) } }
+        }
+        @if !coverage.unchecked.is_empty() {
+            p.muted { "未检查：" (coverage.unchecked.iter().take(30).map(|(h, v)| format!("{v}{h}户")).collect::<Vec<_>>().join("、"))
+                @if coverage.unchecked.len() > 30 { " 等 " (coverage.unchecked.len()) " 户" } }
+        }
+    };
+    Ok(layout("月报与台账", Some(&session), body).into_response())
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct FileForm {
+    scope: String,
+    month: String,
+}
+
+pub(super) async fn file(
+    State(st): State<AppState>,
+    Reviewer(session): Reviewer,
+    Form(f): Form<FileForm>,
+) -> ConsoleResult {
+    let scope = ReportScope::parse(&f.scope).ok_or_else(|| ApiError::not_found("report scope"))?;
+    let month = parse_month(&f.month).ok_or_else(|| ApiError::not_found("report month"))?;
+    let terms = st.terms.clone();
+    let user = session.user.clone();
+    let cut: DateTime<Utc> = Utc::now();
+    st.blocking(move |s| {
+        let view = ScopeView::load(s, &user)?;
+        let figures = monthly::figures(&view, &scope, month, cut, &terms);
+        s.file_report(&ReportFiling {
+            scope: scope.key(),
+            month: month_key(month),
+            cut,
+            filed_by: user.id,
+            figures: serde_json::to_string(&figures)
+                .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?,
+        })?;
+        Ok(())
+    })
+    .await?;
+    Ok(Redirect::to(&format!(
+        "/console/reports?scope={}&month={}",
+        urlencode(&f.scope),
+        f.month
+    ))
+    .into_response())
+}
+
+fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"report.xlsx\"; filename*=UTF-8''{}",
+                    urlencode(name)
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+pub(super) async fn monthly_xlsx(
+    State(st): State<AppState>,
+    Reviewer(session): Reviewer,
+    Query(q): Query<ReportQuery>,
+) -> ConsoleResult {
+    let (scope, month) = q.resolve(&session);
+    let m = compute(&st, &session, scope, month).await?;
+    let bytes = xlsx::monthly_report(
+        &m.title,
+        month,
+        &m.figures,
+        filed_line(&m).as_deref(),
+        &m.amendments,
+        &m.late,
+    )?;
+    Ok(xlsx_response(
+        bytes,
+        &format!("{}控辍保学月报表{}.xlsx", m.title, month_key(month)),
+    ))
+}
+
+pub(super) async fn dropouts_xlsx(
+    State(st): State<AppState>,
+    Reviewer(session): Reviewer,
+    Query(q): Query<ReportQuery>,
+) -> ConsoleResult {
+    let (scope, month) = q.resolve(&session);
+    let m = compute(&st, &session, scope, month).await?;
+    let bytes = xlsx::dropout_ledger(&m.view, &m.files, &m.title)?;
+    Ok(xlsx_response(bytes, &format!("{}辍学台账.xlsx", m.title)))
+}
+
+pub(super) async fn poor_xlsx(
+    State(st): State<AppState>,
+    Reviewer(session): Reviewer,
+    Query(q): Query<ReportQuery>,
+) -> ConsoleResult {
+    let (scope, month) = q.resolve(&session);
+    let m = compute(&st, &session, scope, month).await?;
+    let coverage = compliance::device_coverage(&m.files, &st.terms, Utc::now());
+    let bytes = xlsx::poor_ledger(&m.view, &m.files, &coverage, &m.title)?;
+    Ok(xlsx_response(
+        bytes,
+        &format!("{}建档立卡学生台账.xlsx", m.title),
+    ))
+}

@@ -1,0 +1,416 @@
+//! The review queue and reviewers' actions. A reviewer's scope is loaded once per request into a
+//! [`ScopeView`] (the merged ops of their caseload, the photos' metadata, the people and
+//! schools), from which the queue, a student's file and the month's reports are computed with
+//! the shared merge — the same answers a phone would get from the same ops.
+
+pub mod evidence;
+
+use crate::store::{Cursor, PhotoMeta, Session, Store, StoreError};
+use crate::sync::{self, MAX_PULL_PAGE, SyncError};
+use baoxue_shared::author::Author;
+use baoxue_shared::file::{DueWork, Event, FileContext, ReviewNote, StudentFile, VoidNote};
+use baoxue_shared::ids::{BatchId, RecordId, SchoolId, StudentId, UserId};
+use baoxue_shared::observation::{Sha256, Visit, VisitKind};
+use baoxue_shared::op::{Op, OpBody, ReviewAction};
+use baoxue_shared::people::{Household, School, User};
+use baoxue_shared::replica::Replica;
+use baoxue_shared::time::{TermCalendar, china_date};
+use baoxue_shared::validation::FieldErrors;
+use chrono::{DateTime, NaiveDate, Utc};
+use evidence::{EvidenceSettings, Flag, PhotoEvidence, VisitFacts};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use thiserror::Error;
+
+/// Everything in one user's scope, merged.
+pub struct ScopeView {
+    pub user: User,
+    pub replica: Replica,
+    /// The caseload's students, in a fixed order.
+    pub students: Vec<StudentId>,
+    pub photos: HashMap<Sha256, PhotoMeta>,
+    pub users: HashMap<UserId, User>,
+    pub schools: HashMap<SchoolId, School>,
+}
+
+impl ScopeView {
+    /// Load `user`'s scope: every op about their caseload (paged through the store's pull, so
+    /// scoping is the phones' own), the photos those ops cite, every account and school.
+    pub fn load(store: &dyn Store, user: &User) -> Result<Self, StoreError> {
+        let caseload = store.caseload(user)?;
+        let mut replica = Replica::new();
+        let mut cursor = Cursor::default();
+        loop {
+            let page = store.pull(&caseload, cursor, MAX_PULL_PAGE)?;
+            for op in page.ops {
+                replica
+                    .apply(op)
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            }
+            cursor = page.next;
+            if !page.more {
+                break;
+            }
+        }
+        let hashes: Vec<Sha256> = replica
+            .ops()
+            .filter_map(|o| match &o.body {
+                OpBody::Record(v) => Some(v.photos.iter().map(|p| p.sha256)),
+                _ => None,
+            })
+            .flatten()
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        let photos = store.photos_meta(&hashes)?;
+        let mut students: Vec<StudentId> = caseload.students.keys().copied().collect();
+        students.sort();
+        let users = store.users()?.into_iter().map(|u| (u.id, u)).collect();
+        let schools = store.schools()?.into_iter().map(|s| (s.id, s)).collect();
+        Ok(Self {
+            user: user.clone(),
+            replica,
+            students,
+            photos,
+            users,
+            schools,
+        })
+    }
+
+    /// The same scope as it stood when only ops received by `cut` were known.
+    pub fn as_of(&self, cut: DateTime<Utc>) -> Replica {
+        let mut r = Replica::new();
+        for op in self
+            .replica
+            .ops()
+            .filter(|o| o.received_at.is_some_and(|t| t <= cut))
+        {
+            // Already merged once without error: the subset merges too.
+            let _ = r.apply(op.clone());
+        }
+        r
+    }
+
+    /// Every student's file, in `students` order.
+    pub fn files(
+        &self,
+        replica: &Replica,
+        terms: &TermCalendar,
+        now: DateTime<Utc>,
+    ) -> Vec<StudentFile> {
+        let present = |h: &Sha256| self.photos.contains_key(h);
+        let cx = FileContext {
+            now,
+            terms,
+            photo_present: &present,
+        };
+        self.students
+            .iter()
+            .map(|s| StudentFile::build(replica, *s, &cx))
+            .collect()
+    }
+
+    /// A user's display name (the account name if the account is gone).
+    pub fn name_of(&self, id: UserId) -> String {
+        self.users
+            .get(&id)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    }
+
+    /// A school's name.
+    pub fn school_name(&self, id: Option<SchoolId>) -> String {
+        id.and_then(|i| self.schools.get(&i))
+            .map(|s| s.name.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Where a record stands with reviewers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewState {
+    /// Nobody has looked at it.
+    Pending,
+    Approved,
+    Flagged,
+    EvidenceRequested,
+    /// Flagged or asked for evidence, and the worker has since corrected it: look again.
+    Answered,
+    Voided,
+}
+
+impl ReviewState {
+    pub const ALL: [ReviewState; 6] = [
+        ReviewState::Pending,
+        ReviewState::Approved,
+        ReviewState::Flagged,
+        ReviewState::EvidenceRequested,
+        ReviewState::Answered,
+        ReviewState::Voided,
+    ];
+
+    pub fn zh(self) -> &'static str {
+        match self {
+            ReviewState::Pending => "待审核",
+            ReviewState::Approved => "已通过",
+            ReviewState::Flagged => "存疑",
+            ReviewState::EvidenceRequested => "待补充证据",
+            ReviewState::Answered => "已补充，待复核",
+            ReviewState::Voided => "已作废",
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            ReviewState::Pending => "pending",
+            ReviewState::Approved => "approved",
+            ReviewState::Flagged => "flagged",
+            ReviewState::EvidenceRequested => "evidence_requested",
+            ReviewState::Answered => "answered",
+            ReviewState::Voided => "voided",
+        }
+    }
+}
+
+/// One visit in the queue.
+#[derive(Debug, Clone)]
+pub struct QueueItem {
+    pub record: RecordId,
+    pub visit: Visit,
+    pub revisions: usize,
+    pub students: Vec<(StudentId, String)>,
+    pub household: Option<Household>,
+    pub school: Option<SchoolId>,
+    pub flags: Vec<Flag>,
+    pub state: ReviewState,
+    pub reviews: Vec<ReviewNote>,
+    pub voided: Option<VoidNote>,
+}
+
+impl QueueItem {
+    pub fn village(&self) -> String {
+        self.household
+            .as_ref()
+            .map(|h| h.area.village.name.clone())
+            .unwrap_or_default()
+    }
+
+    pub fn township(&self) -> String {
+        self.household
+            .as_ref()
+            .map(|h| h.area.township.name.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// Queue filters; all optional, combined with AND.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct QueueFilter {
+    pub township: Option<String>,
+    pub village: Option<String>,
+    pub school: Option<SchoolId>,
+    pub worker: Option<UserId>,
+    pub kind: Option<VisitKind>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// A flag code (`far_from_home` ...), or `any` for every flagged visit.
+    pub flag: Option<String>,
+    pub state: Option<ReviewState>,
+}
+
+impl QueueFilter {
+    /// Whether `i` passes every filter.
+    pub fn keeps(&self, i: &QueueItem) -> bool {
+        let day = china_date(i.visit.started_at);
+        self.township
+            .as_ref()
+            .is_none_or(|t| t.is_empty() || i.township() == *t)
+            && self
+                .village
+                .as_ref()
+                .is_none_or(|v| v.is_empty() || i.village() == *v)
+            && self.school.is_none_or(|s| i.school == Some(s))
+            && self.worker.is_none_or(|w| i.visit.visitors.contains(&w))
+            && self.kind.is_none_or(|k| i.visit.kind == k)
+            && self.from.is_none_or(|f| day >= f)
+            && self.to.is_none_or(|t| day <= t)
+            && self.state.is_none_or(|s| i.state == s)
+            && match self.flag.as_deref() {
+                None | Some("") => true,
+                Some("any") => !i.flags.is_empty(),
+                Some(code) => i.flags.iter().any(|f| f.code() == code),
+            }
+    }
+}
+
+/// Every visit in the scope with its evidence flags and review state, flagged and unreviewed
+/// first, then newest first; filtered.
+pub fn queue(
+    view: &ScopeView,
+    files: &[StudentFile],
+    settings: &EvidenceSettings,
+    filter: &QueueFilter,
+) -> Vec<QueueItem> {
+    let mut items: BTreeMap<RecordId, QueueItem> = BTreeMap::new();
+    let mut answered: HashSet<RecordId> = HashSet::new();
+    for f in files {
+        let owed: HashSet<RecordId> = f
+            .due
+            .iter()
+            .filter_map(|d| match d {
+                DueWork::ReviewRequest { record, .. } => Some(*record),
+                _ => None,
+            })
+            .collect();
+        for e in &f.timeline {
+            let Event::Visit {
+                record,
+                visit,
+                revisions,
+                voided,
+                reviews,
+            } = &e.event
+            else {
+                continue;
+            };
+            if reviews.last().is_some_and(|r| r.action.asks_worker()) && !owed.contains(record) {
+                answered.insert(*record);
+            }
+            items.entry(*record).or_insert_with(|| {
+                let household = visit.household.and_then(|h| view.replica.household(h));
+                let students: Vec<(StudentId, String)> = visit
+                    .students
+                    .iter()
+                    .map(|s| {
+                        let name = view
+                            .replica
+                            .student(*s)
+                            .map(|st| st.name)
+                            .unwrap_or_default();
+                        (*s, name)
+                    })
+                    .collect();
+                let school = visit
+                    .students
+                    .iter()
+                    .find_map(|s| view.replica.student(*s).and_then(|st| st.school));
+                QueueItem {
+                    record: *record,
+                    visit: (**visit).clone(),
+                    revisions: *revisions,
+                    students,
+                    household,
+                    school,
+                    flags: vec![],
+                    state: ReviewState::Pending,
+                    reviews: reviews.clone(),
+                    voided: voided.clone(),
+                }
+            });
+        }
+    }
+    let facts: Vec<VisitFacts> = items
+        .values()
+        .filter(|i| i.voided.is_none())
+        .map(|i| VisitFacts {
+            record: i.record,
+            visit: &i.visit,
+            household_location: i.household.as_ref().and_then(|h| h.location),
+            photos: i
+                .visit
+                .photos
+                .iter()
+                .map(|p| {
+                    let meta = view.photos.get(&p.sha256);
+                    PhotoEvidence {
+                        sha256: p.sha256,
+                        captured_at: meta.and_then(|m| m.captured_at).or(p.captured_at),
+                        phash: meta.and_then(|m| {
+                            image_hasher::ImageHash::<Box<[u8]>>::from_base64(&m.phash)
+                                .ok()
+                                .map(|h| h.as_bytes().to_vec())
+                        }),
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let mut flags = evidence::check(&facts, settings);
+    let mut out: Vec<QueueItem> = items
+        .into_values()
+        .map(|mut i| {
+            i.flags = flags.remove(&i.record).unwrap_or_default();
+            i.state = if i.voided.is_some() {
+                ReviewState::Voided
+            } else if answered.contains(&i.record) {
+                ReviewState::Answered
+            } else {
+                match i.reviews.last().map(|r| r.action) {
+                    None => ReviewState::Pending,
+                    Some(ReviewAction::Approve) => ReviewState::Approved,
+                    Some(ReviewAction::Flag) => ReviewState::Flagged,
+                    Some(ReviewAction::RequestEvidence) => ReviewState::EvidenceRequested,
+                }
+            };
+            i
+        })
+        .filter(|i| filter.keeps(i))
+        .collect();
+    out.sort_by_key(|i| {
+        let open = matches!(i.state, ReviewState::Pending | ReviewState::Answered);
+        (
+            !(open && !i.flags.is_empty()),
+            !open,
+            std::cmp::Reverse(i.visit.started_at),
+            i.record,
+        )
+    });
+    out
+}
+
+/// What a reviewer decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    Flag,
+    RequestEvidence,
+    Void,
+}
+
+/// Why a review action was refused.
+#[derive(Debug, Error)]
+pub enum ReviewError {
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Record a reviewer's decision on `record` as an op from their browser session, scope-checked
+/// like any push, into the audit trail and onto the worker's phone with the next pull.
+pub fn act(
+    store: &dyn Store,
+    session: &Session,
+    record: RecordId,
+    decision: Decision,
+    comment: &str,
+    now: DateTime<Utc>,
+) -> Result<Op, ReviewError> {
+    let mut author = Author::new(session.user.id, session.device);
+    let comment = comment.trim();
+    let op = match decision {
+        Decision::Void => author.void(record, comment, now),
+        Decision::Approve => author.review(record, ReviewAction::Approve, comment, now),
+        Decision::Flag => author.review(record, ReviewAction::Flag, comment, now),
+        Decision::RequestEvidence => {
+            author.review(record, ReviewAction::RequestEvidence, comment, now)
+        }
+    };
+    op.validate().map_err(ReviewError::Invalid)?;
+    sync::push_checked(store, session, BatchId::new(), vec![op.clone()], now)?;
+    Ok(op)
+}
