@@ -1,0 +1,335 @@
+//! The supervisors' console over real HTTP against a real server: a faked-looking visit is
+//! flagged with its reason, the reviewer's request reaches the teacher's phone as due work,
+//! and a filed monthly report keeps its figures while later records show as amendments.
+
+use baoxue_shared::area::{AreaScope, Division};
+use baoxue_shared::file::{DueWork, FileContext, StudentFile};
+use baoxue_shared::ids::RecordId;
+use baoxue_shared::location::{GeoPoint, Location, LocationSource};
+use baoxue_shared::observation::{Sha256, Visit, VisitKind};
+use baoxue_shared::op::{ReviewAction, StudentField, Target};
+use baoxue_shared::people::{Assignment, Role};
+use baoxue_shared::sample;
+use baoxue_shared::status::EnrolmentStatus;
+use baoxue_shared::time::{ReportMonth, TermCalendar};
+use baoxue_tests::{PASSWORD, Phone, Seeder, TestServer};
+use chrono::{Duration, Utc};
+
+/// A browser session: the console's cookie, redirects not followed so they can be checked.
+struct Browser {
+    http: reqwest::Client,
+    base: String,
+    cookie: String,
+}
+
+impl Browser {
+    async fn login(server: &TestServer, account: &str) -> Browser {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = http
+            .post(server.url("/console/login"))
+            .form(&[("account", account), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 303, "login redirects to the queue");
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("a session cookie")
+            .to_string();
+        Browser {
+            http,
+            base: server.url(""),
+            cookie,
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    async fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let r = self
+            .http
+            .get(format!("{}{}", self.base, path))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let r = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .header("cookie", &self.cookie)
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
+fn county() -> Assignment {
+    Assignment::Area {
+        area: AreaScope::County(Division::coded(sample::COUNTY.0, sample::COUNTY.1).unwrap()),
+    }
+}
+
+#[tokio::test]
+async fn a_far_visit_is_flagged_and_the_request_for_evidence_reaches_the_teacher() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = fastrand::Rng::with_seed(5);
+    let mut seeder = Seeder::open(dir.path());
+    let (h, students) = seeder.household_with_students(&mut rng, 1);
+    seeder.teacher("teacher", &students);
+    seeder.user("county", Role::CountySupervisor, vec![county()]);
+    seeder.close();
+    let server = TestServer::start(dir.path()).await;
+
+    // The teacher logs a home visit 3 km from the registered house.
+    let mut phone = Phone::login(&server, "teacher").await;
+    phone.pull().await;
+    let home = h.location.expect("sample households are located");
+    let at = Utc::now() - Duration::hours(3);
+    let visit = Visit {
+        location: Some(Location {
+            point: GeoPoint::new(home.lat() + 0.027, home.lon()).unwrap(),
+            accuracy_m: Some(12.0),
+            source: LocationSource::Device,
+        }),
+        photos: vec![],
+        notes: "家访".into(),
+        ..sample::visit(
+            &mut rng,
+            VisitKind::HomeVisit,
+            phone.author.user,
+            students[0].id,
+            &h,
+            at,
+        )
+    };
+    let record: RecordId = visit.id;
+    let op = phone.make(|a, _| a.record(visit, at + Duration::minutes(20)));
+    phone.push(vec![op]).await.expect("pushed");
+
+    // A teacher cannot use the console.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .post(server.url("/console/login"))
+        .form(&[("account", "teacher"), ("password", PASSWORD)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    assert!(r.text().await.unwrap().contains("手机应用"));
+
+    let b = Browser::login(&server, "county").await;
+    let (status, page) = b.get("/console/queue?flag=far_from_home").await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&record.to_string()), "the far visit is listed");
+    assert!(
+        page.contains("走访定位距该户登记位置 3.0 公里，超过 500 米的允许范围"),
+        "the flag explains itself"
+    );
+    let (_, other) = b.get("/console/queue?flag=photo_reused").await;
+    assert!(!other.contains(&record.to_string()), "filters filter");
+
+    // A request without saying what is needed is refused beside the field, nothing stored.
+    let path = format!("/console/visits/{record}/review");
+    let (status, page) = b
+        .post(&path, &[("decision", "request_evidence"), ("comment", " ")])
+        .await;
+    assert_eq!(status, 422);
+    assert!(page.contains("field-error"), "{page}");
+    let (status, _) = b
+        .post(
+            &path,
+            &[
+                ("decision", "request_evidence"),
+                ("comment", "请补拍与家长在家门口的合影"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, page) = b.get(&format!("/console/visits/{record}")).await;
+    assert!(page.contains("待补充证据"));
+    assert!(page.contains("请补拍与家长在家门口的合影"));
+
+    // The teacher's next sync brings the request as due work on the student.
+    phone.pull().await;
+    let terms = TermCalendar::typical(2025..=2027);
+    let all = |_: &Sha256| true;
+    let file = StudentFile::build(
+        &phone.replica,
+        students[0].id,
+        &FileContext {
+            now: Utc::now(),
+            terms: &terms,
+            photo_present: &all,
+        },
+    );
+    let asked = file.due.iter().find_map(|d| match d {
+        DueWork::ReviewRequest { record: r, note } if *r == record => Some(note.clone()),
+        _ => None,
+    });
+    let note = asked.expect("the request is due work on the phone");
+    assert_eq!(note.action, ReviewAction::RequestEvidence);
+    assert_eq!(note.comment, "请补拍与家长在家门口的合影");
+
+    // Field workers may not review: the server refuses a review op from a phone.
+    let op = phone.make(|a, _| a.review(record, ReviewAction::Approve, "", Utc::now()));
+    let refused = phone.push(vec![op]).await.unwrap_err();
+    assert_eq!(refused.status, 403);
+
+    // The student's file in the browser shows the request and the map.
+    let (status, page) = b.get(&format!("/console/students/{}", students[0].id)).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("督导补充证据：请补拍与家长在家门口的合影"));
+    assert!(page.contains("<svg"), "a map of the visits");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_filed_report_keeps_its_figures_and_later_records_show_as_amendments() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = fastrand::Rng::with_seed(8);
+    let mut seeder = Seeder::open(dir.path());
+    let (_, students) = seeder.household_with_students(&mut rng, 2);
+    seeder.teacher("teacher", &students);
+    seeder.user("county", Role::CountySupervisor, vec![county()]);
+    seeder.close();
+    let server = TestServer::start(dir.path()).await;
+    let mut phone = Phone::login(&server, "teacher").await;
+    phone.pull().await;
+    let now = Utc::now();
+    let month = ReportMonth::containing(now);
+    let mk = format!("{:04}-{:02}", month.0.year(), month.0.month());
+    let drop_out = |phone: &mut Phone, i: usize| {
+        let id = students[i].id;
+        [
+            EnrolmentStatus::SuspectedDropout,
+            EnrolmentStatus::DroppedOut,
+        ]
+        .into_iter()
+        .map(|s| {
+            phone.make(|a, r| {
+                a.set(
+                    r,
+                    Target::Student {
+                        id,
+                        set: StudentField::Status(s),
+                    },
+                    Utc::now(),
+                )
+            })
+        })
+        .collect::<Vec<_>>()
+    };
+    let ops = drop_out(&mut phone, 0);
+    phone.push(ops).await.expect("pushed");
+
+    let b = Browser::login(&server, "county").await;
+    let report = format!("/console/reports?scope=county&month={mk}");
+    let figure = |page: &str, label: &str| -> u32 {
+        let at = page
+            .find(&format!("data-label=\"{label}\">"))
+            .unwrap_or_else(|| panic!("no {label} in the report"));
+        let rest = &page[at..];
+        let start = rest.find('>').unwrap() + 1;
+        let end = rest.find('<').unwrap();
+        rest[start..end].trim().parse().unwrap()
+    };
+    let (status, draft) = b.get(&report).await;
+    assert_eq!(status, 200);
+    assert!(draft.contains("草稿"));
+    assert_eq!(figure(&draft, "本月新确认辍学"), 1);
+    assert_eq!(figure(&draft, "月末仍未返校"), 1);
+    assert_eq!(figure(&draft, "6–15周岁在籍学生数"), 2);
+    let (_, again) = b.get(&report).await;
+    assert_eq!(
+        figure(&again, "本月新确认辍学"),
+        figure(&draft, "本月新确认辍学"),
+        "the same month asked twice gives the same figures"
+    );
+
+    let (status, _) = b
+        .post("/console/reports/file", &[("scope", "county"), ("month", &mk)])
+        .await;
+    assert_eq!(status, 303);
+    // Filing is once: a second filing keeps the first.
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+
+    // A late record: the second child dropped out inside the month, synced after filing.
+    let ops = drop_out(&mut phone, 1);
+    phone.push(ops).await.expect("pushed");
+    let (_, filed) = b.get(&report).await;
+    assert!(filed.contains("由 county 报送"), "says who filed it");
+    assert_eq!(
+        figure(&filed, "本月新确认辍学"),
+        1,
+        "the filed figure does not change silently"
+    );
+    assert!(filed.contains("报送后的更正"));
+    let amendments = &filed[filed.find("id=\"amendments\"").expect("amendments table")..];
+    assert!(amendments.contains("本月新确认辍学"));
+    assert!(filed.contains("学籍状态改为“辍学”"), "the late record is named");
+
+    // The Excel file carries the filed figures and the amendments sheet.
+    let (status, bytes) = b
+        .get_bytes(&format!(
+            "/console/reports/monthly.xlsx?scope=county&month={mk}"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    use calamine::{Reader, Xlsx};
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("a real .xlsx");
+    let sheet = wb.worksheet_range("月报表").expect("report sheet");
+    let row = sheet
+        .rows()
+        .find(|r| r.iter().any(|c| c.to_string() == "本月新确认辍学"))
+        .expect("the dropouts row");
+    assert_eq!(row[2].to_string(), "1");
+    assert_eq!(
+        sheet.get_value((0, 0)).map(|c| c.to_string()).as_deref(),
+        Some("控辍保学月报表")
+    );
+    let am = wb.worksheet_range("更正说明").expect("amendments sheet");
+    let row = am
+        .rows()
+        .find(|r| r.iter().any(|c| c.to_string() == "本月新确认辍学"))
+        .expect("the amended figure");
+    assert_eq!((row[1].to_string(), row[2].to_string()), ("1".into(), "2".into()));
+
+    // The dropout ledger lists both children with their status.
+    let (status, bytes) = b
+        .get_bytes(&format!("/console/exports/dropouts.xlsx?scope=county&month={mk}"))
+        .await;
+    assert_eq!(status, 200);
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();
+    let sheet = wb.worksheet_range("辍学台账").unwrap();
+    let names: Vec<String> = sheet.rows().skip(3).map(|r| r[0].to_string()).collect();
+    let mut expected: Vec<String> = students.iter().map(|s| s.name.clone()).collect();
+    let mut got = names.clone();
+    expected.sort();
+    got.sort();
+    assert_eq!(got, expected);
+    server.stop().await;
+}
