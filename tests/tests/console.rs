@@ -144,7 +144,10 @@ async fn a_far_visit_is_flagged_and_the_request_for_evidence_reaches_the_teacher
     let b = Browser::login(&server, "county").await;
     let (status, page) = b.get("/console/queue?flag=far_from_home").await;
     assert_eq!(status, 200);
-    assert!(page.contains(&record.to_string()), "the far visit is listed");
+    assert!(
+        page.contains(&record.to_string()),
+        "the far visit is listed"
+    );
     assert!(
         page.contains("走访定位距该户登记位置 3.0 公里，超过 500 米的允许范围"),
         "the flag explains itself"
@@ -200,7 +203,9 @@ async fn a_far_visit_is_flagged_and_the_request_for_evidence_reaches_the_teacher
     assert_eq!(refused.status, 403);
 
     // The student's file in the browser shows the request and the map.
-    let (status, page) = b.get(&format!("/console/students/{}", students[0].id)).await;
+    let (status, page) = b
+        .get(&format!("/console/students/{}", students[0].id))
+        .await;
     assert_eq!(status, 200);
     assert!(page.contains("督导补充证据：请补拍与家长在家门口的合影"));
     assert!(page.contains("<svg"), "a map of the visits");
@@ -271,7 +276,10 @@ async fn a_filed_report_keeps_its_figures_and_later_records_show_as_amendments()
     );
 
     let (status, _) = b
-        .post("/console/reports/file", &[("scope", "county"), ("month", &mk)])
+        .post(
+            "/console/reports/file",
+            &[("scope", "county"), ("month", &mk)],
+        )
         .await;
     assert_eq!(status, 303);
     // Filing is once: a second filing keeps the first.
@@ -290,7 +298,10 @@ async fn a_filed_report_keeps_its_figures_and_later_records_show_as_amendments()
     assert!(filed.contains("报送后的更正"));
     let amendments = &filed[filed.find("id=\"amendments\"").expect("amendments table")..];
     assert!(amendments.contains("本月新确认辍学"));
-    assert!(filed.contains("学籍状态改为“辍学”"), "the late record is named");
+    assert!(
+        filed.contains("学籍状态改为“辍学”"),
+        "the late record is named"
+    );
 
     // The Excel file carries the filed figures and the amendments sheet.
     let (status, bytes) = b
@@ -304,7 +315,7 @@ async fn a_filed_report_keeps_its_figures_and_later_records_show_as_amendments()
     let sheet = wb.worksheet_range("月报表").expect("report sheet");
     let row = sheet
         .rows()
-        .find(|r| r.iter().any(|c| c.to_string() == "本月新确认辍学"))
+        .find(|r| r.iter().any(|c| *c == "本月新确认辍学"))
         .expect("the dropouts row");
     assert_eq!(row[2].to_string(), "1");
     assert_eq!(
@@ -314,13 +325,18 @@ async fn a_filed_report_keeps_its_figures_and_later_records_show_as_amendments()
     let am = wb.worksheet_range("更正说明").expect("amendments sheet");
     let row = am
         .rows()
-        .find(|r| r.iter().any(|c| c.to_string() == "本月新确认辍学"))
+        .find(|r| r.iter().any(|c| *c == "本月新确认辍学"))
         .expect("the amended figure");
-    assert_eq!((row[1].to_string(), row[2].to_string()), ("1".into(), "2".into()));
+    assert_eq!(
+        (row[1].to_string(), row[2].to_string()),
+        ("1".into(), "2".into())
+    );
 
     // The dropout ledger lists both children with their status.
     let (status, bytes) = b
-        .get_bytes(&format!("/console/exports/dropouts.xlsx?scope=county&month={mk}"))
+        .get_bytes(&format!(
+            "/console/exports/dropouts.xlsx?scope=county&month={mk}"
+        ))
         .await;
     assert_eq!(status, 200);
     let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).unwrap();

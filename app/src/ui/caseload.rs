@@ -1,10 +1,12 @@
 //! My caseload: each student with a status badge and the work due, overdue first; search by
-//! name, filter by village.
+//! name, filter by village, status and focus group.
 
 use super::i18n::Msg;
 use super::{Screen, tr, use_app, use_ui};
 use baoxue_shared::file::DueWork;
 use baoxue_shared::op::ReviewAction;
+use baoxue_shared::people::FocusGroup;
+use baoxue_shared::status::EnrolmentStatus;
 use dioxus::prelude::*;
 
 /// A short label for one piece of due work.
@@ -42,6 +44,8 @@ pub fn Caseload() -> Element {
     let ui = use_ui();
     let mut query = use_signal(String::new);
     let mut village = use_signal(String::new);
+    let mut status = use_signal(String::new);
+    let mut focus = use_signal(String::new);
     let _ = ui.revision.read();
     let now = chrono::Utc::now();
     let (items, unsynced) = {
@@ -51,12 +55,20 @@ pub fn Caseload() -> Element {
     let mut villages: Vec<String> = items.iter().filter_map(|i| i.village.clone()).collect();
     villages.sort();
     villages.dedup();
+    // Only the statuses present are offered: a teacher with no dropouts sees no 辍学 option.
+    let mut statuses: Vec<EnrolmentStatus> = items.iter().map(|i| i.student.status).collect();
+    statuses.sort_by_key(|s| EnrolmentStatus::ALL.iter().position(|x| x == s));
+    statuses.dedup();
     let q = query.read().clone();
     let v = village.read().clone();
+    let st = status.read().clone();
+    let fg = focus.read().clone();
     let shown: Vec<_> = items
         .into_iter()
         .filter(|i| q.is_empty() || i.student.name.contains(q.as_str()))
         .filter(|i| v.is_empty() || i.village.as_deref() == Some(v.as_str()))
+        .filter(|i| st.is_empty() || i.student.status.zh() == st)
+        .filter(|i| fg.is_empty() || i.student.focus_groups.iter().any(|g| g.zh() == fg))
         .collect();
     let mut nav = ui.screen;
     rsx! {
@@ -70,6 +82,18 @@ pub fn Caseload() -> Element {
                 option { value: "", "全部村" }
                 for name in villages {
                     option { value: "{name}", "{name}" }
+                }
+            }
+            select { class: "status", onchange: move |e| status.set(e.value()),
+                option { value: "", "全部状态" }
+                for s in statuses {
+                    option { value: "{s.zh()}", "{s.zh()}" }
+                }
+            }
+            select { class: "focus", onchange: move |e| focus.set(e.value()),
+                option { value: "", "全部群体" }
+                for g in FocusGroup::ALL {
+                    option { value: "{g.zh()}", "{g.zh()}" }
                 }
             }
             if shown.is_empty() {

@@ -36,7 +36,7 @@ impl TeacherRhythm {
 }
 
 fn rate(done: u32, due: u32) -> u32 {
-    if due == 0 { 100 } else { (done * 100) / due }
+    (done * 100).checked_div(due).unwrap_or(100)
 }
 
 fn owes_contact(s: EnrolmentStatus) -> bool {

@@ -360,7 +360,7 @@ pub fn queue(
     out.sort_by_key(|i| {
         let open = matches!(i.state, ReviewState::Pending | ReviewState::Answered);
         (
-            !(open && !i.flags.is_empty()),
+            !open || i.flags.is_empty(),
             !open,
             std::cmp::Reverse(i.visit.started_at),
             i.record,

@@ -1,0 +1,285 @@
+//! The console in a real browser: Debian's Chromium, headless, driven through chromedriver
+//! (WebDriver) against a real server seeded with the demo county. A supervisor logs in, filters
+//! the queue, opens a flagged visit and reads why, approves it, opens the student's file, and
+//! downloads the monthly report, whose cells are then read back.
+//!
+//! Needs `chromium` and `chromium-driver` (installed by `scripts/install-deps.sh --test`).
+
+use baoxue_tests::TestServer;
+use fantoccini::{ClientBuilder, Locator};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// chromedriver on a free loopback port, killed on drop.
+struct Driver {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_driver() -> Driver {
+    assert!(
+        Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
+        "Chromium and chromedriver are missing: run `bash scripts/install-deps.sh --test`"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(CHROMEDRIVER)
+        .arg(format!("--port={port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start chromedriver");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "chromedriver did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Driver { child, port }
+}
+
+async fn wait_for_file(dir: &Path, ext: &str) -> std::path::PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(p) = std::fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.extension().is_some_and(|x| x == ext))
+        {
+            return p;
+        }
+        assert!(Instant::now() < deadline, "no .{ext} downloaded");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_supervisor_reviews_a_flagged_visit_and_downloads_the_month_in_chromium() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let (store, state) = baoxue_server::open(dir.path()).unwrap();
+        baoxue_server::demo::seed(store.as_ref(), &state.photos, chrono::Utc::now())
+            .unwrap()
+            .expect("an empty store gets the demo county");
+        store.close();
+    }
+    let server = TestServer::start(dir.path()).await;
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let downloads = tempfile::tempdir().unwrap();
+    let caps = serde_json::json!({
+        "browserName": "chrome",
+        "goog:chromeOptions": {
+            "binary": CHROMIUM,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run", "--window-size=1280,900",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+            "prefs": {
+                "download.default_directory": downloads.path().display().to_string(),
+                "download.prompt_for_download": false,
+            }
+        }
+    });
+    let caps = match caps {
+        serde_json::Value::Object(m) => m,
+        _ => unreachable!(),
+    };
+    let c = ClientBuilder::rustls()
+        .expect("tls config")
+        .capabilities(caps)
+        .connect(&format!("http://127.0.0.1:{}", driver.port))
+        .await
+        .expect("a Chromium session");
+
+    // Log in.
+    c.goto(&server.url("/console")).await.unwrap();
+    assert!(
+        c.current_url()
+            .await
+            .unwrap()
+            .path()
+            .ends_with("/console/login")
+    );
+    c.find(Locator::Css("input[name=account]"))
+        .await
+        .unwrap()
+        .send_keys("county")
+        .await
+        .unwrap();
+    c.find(Locator::Css("input[name=password]"))
+        .await
+        .unwrap()
+        .send_keys(baoxue_server::demo::DEMO_PASSWORD)
+        .await
+        .unwrap();
+    c.find(Locator::Id("login"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Id("queue")).await.unwrap();
+    assert!(c.source().await.unwrap().contains("审核队列"));
+
+    // Filter the queue to visits far from the house, open the first, read why.
+    c.find(Locator::Css("#flag-filter option[value=far_from_home]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.find(Locator::Id("apply-filters"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !c
+        .current_url()
+        .await
+        .unwrap()
+        .query()
+        .is_some_and(|q| q.contains("far_from_home"))
+    {
+        assert!(Instant::now() < deadline, "the filter did not apply");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    c.wait().for_element(Locator::Id("queue")).await.unwrap();
+    let rows = c.find_all(Locator::Css("#queue tbody tr")).await.unwrap();
+    assert!(
+        !rows.is_empty(),
+        "the demo has a visit logged far from the house"
+    );
+    rows[0]
+        .find(Locator::Css("a.open"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let flags = c.wait().for_element(Locator::Id("flags")).await.unwrap();
+    let reason = flags.text().await.unwrap();
+    assert!(
+        reason.contains("走访定位距该户登记位置") && reason.contains("超过 500 米"),
+        "{reason}"
+    );
+    assert_eq!(
+        c.find(Locator::Id("state"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "待审核"
+    );
+
+    // Approve it.
+    c.find(Locator::Id("do-approve"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    c.wait().for_element(Locator::Id("done")).await.unwrap();
+    assert_eq!(
+        c.find(Locator::Id("state"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "已通过"
+    );
+    assert!(
+        c.find(Locator::Id("reviews"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+            .contains("通过"),
+        "the approval is in the record's review history"
+    );
+
+    // The student's file.
+    c.find(Locator::Css("a[href^='/console/students/']"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let title = c
+        .wait()
+        .for_element(Locator::Id("student-name"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(title.contains("一生一案"), "{title}");
+    assert!(
+        c.find(Locator::Css("svg.map")).await.is_ok(),
+        "the visit map"
+    );
+    assert!(c.find(Locator::Id("timeline")).await.is_ok());
+
+    // The month: download the report and read its cells.
+    c.goto(&server.url("/console/reports")).await.unwrap();
+    c.wait().for_element(Locator::Id("figures")).await.unwrap();
+    let enrolled = c
+        .find(Locator::Css("#figures td[data-label='6–15周岁在籍学生数']"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    c.find(Locator::Id("download-report"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let file = wait_for_file(downloads.path(), "xlsx").await;
+    // Chromium writes to a .crdownload file and renames it when done: the .xlsx is complete.
+    use calamine::{Reader, Xlsx, open_workbook};
+    let mut wb: Xlsx<_> = open_workbook(&file).expect("a real .xlsx");
+    let sheet = wb.worksheet_range("月报表").expect("the report sheet");
+    assert_eq!(
+        sheet.get_value((0, 0)).map(|c| c.to_string()).as_deref(),
+        Some("控辍保学月报表")
+    );
+    let row = sheet
+        .rows()
+        .find(|r| r.iter().any(|c| *c == "6–15周岁在籍学生数"))
+        .expect("the enrolment row");
+    assert_eq!(
+        row[2].to_string(),
+        enrolled,
+        "the file says what the page says"
+    );
+    assert_eq!(enrolled, "500", "the demo county's 500 children");
+
+    c.close().await.unwrap();
+    drop(driver);
+    server.stop().await;
+}
