@@ -7,7 +7,7 @@
 #   scripts/install-deps.sh --desktop  # plus the desktop shell's libraries (webkit)
 set -euo pipefail
 
-want=(build-essential pkg-config ca-certificates curl libssl-dev)
+want=(build-essential pkg-config ca-certificates curl libssl-dev fonts-noto-cjk) # the font: the server embeds it in PDFs
 for arg in "$@"; do
   case "$arg" in
     --test) want+=(chromium chromium-driver fonts-noto-cjk) ;; # the console's browser tests

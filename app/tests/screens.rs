@@ -53,6 +53,13 @@ fn phone(dir: &std::path::Path) -> (AppHandle, StudentId) {
     (AppHandle::new(FieldApp::new(store, engine).unwrap()), s.id)
 }
 
+/// The new-visit form's buttons: after the bottom bar (0–2) come the location buttons —
+/// 手机定位 (3), 用照片位置 (4), 使用手动填写的位置 (5) — then 保存 (6).
+const LOCATE_DEVICE: usize = 3;
+const LOCATE_PHOTO: usize = 4;
+const LOCATE_MANUAL: usize = 5;
+const SAVE: usize = 6;
+
 /// A screen in a virtual DOM. Clickable elements are numbered in the order Dioxus attached
 /// their listeners: the bottom bar's three buttons first (0, 1, 2), then the screen's, in document
 /// order; elements that appear later (a dialog) are numbered after those.
@@ -122,13 +129,13 @@ fn a_saved_visit_appears_in_the_caseload_and_the_students_file() {
     assert!(caseload.contains("我的学生"), "Chinese first");
     assert!(caseload.contains("本学期家访未完成"), "{caseload}");
 
-    // The new-visit form with a note written; 保存 is its first button (3).
+    // The new-visit form with a note written.
     let draft = Draft {
         notes: "与奶奶谈了孩子的学习，家长支持".into(),
         ..Default::default()
     };
     let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft));
-    s.click(3);
+    s.click(SAVE);
     assert_eq!(
         app.0.borrow().unsynced().unwrap(),
         1,
@@ -161,7 +168,7 @@ fn validation_errors_show_beside_their_field() {
         ..Default::default()
     };
     let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft));
-    s.click(3);
+    s.click(SAVE);
     let html = s.html();
     let notes_at = html.find("class=\"notes\"").unwrap();
     let error_at = html
@@ -323,7 +330,7 @@ fn a_persuasion_visit_with_a_notice_but_no_number_is_refused_beside_the_number()
         !form.contains("一看二问三查"),
         "no device check on a persuasion visit"
     );
-    s.click(3);
+    s.click(SAVE);
     let html = s.html();
     let field = html
         .find("class=\"notice-number\"")
@@ -346,7 +353,7 @@ fn a_subsidy_check_needs_its_programme() {
         ..Default::default()
     };
     let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft.clone()));
-    s.click(3);
+    s.click(SAVE);
     assert!(
         s.html().contains(r#"data-field="programme""#),
         "{}",
@@ -357,7 +364,7 @@ fn a_subsidy_check_needs_its_programme() {
         ..draft
     };
     let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(ok));
-    s.click(3);
+    s.click(SAVE);
     assert_eq!(
         app.0.borrow().unsynced().unwrap(),
         1,
@@ -367,4 +374,83 @@ fn a_subsidy_check_needs_its_programme() {
         s.html().contains("资助核实"),
         "the file shows the subsidy check"
     );
+}
+
+#[test]
+fn a_photo_with_gps_gives_the_visit_its_location_and_both_are_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    let taken_at = Utc::now() - Duration::minutes(5);
+    let here = baoxue_shared::location::GeoPoint::new(25.7512, 108.9031).unwrap();
+    let original = baoxue_app::core::photo::camera_like(
+        1200,
+        900,
+        &baoxue_shared::exif::PhotoFacts {
+            captured_at: Some(taken_at),
+            gps: Some(here),
+            orientation: Some(1),
+        },
+        7,
+    );
+    let photo = app.0.borrow_mut().take_photo(&original).expect("processed");
+    let draft = Draft {
+        notes: "入户查看学习设备".into(),
+        photos: vec![photo.clone()],
+        ..Default::default()
+    };
+    let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft));
+    assert!(s.html().contains("尚未定位"));
+    assert!(
+        s.html().contains("拍摄于"),
+        "the photo's capture time is shown"
+    );
+
+    // No positioning on this device: said beside the location, and nothing is set.
+    s.click(LOCATE_DEVICE);
+    let html = s.html();
+    assert!(html.contains(r#"data-field="location""#), "{html}");
+    assert!(html.contains("此设备无法定位"));
+
+    // The photo's GPS becomes the visit's location, with its source.
+    s.click(LOCATE_PHOTO);
+    let html = s.html();
+    assert!(
+        html.contains("25.75120, 108.90310（照片位置信息）"),
+        "{html}"
+    );
+    assert!(
+        !html.contains(r#"data-field="location""#),
+        "the error is gone"
+    );
+
+    s.click(SAVE);
+    let file = app.0.borrow().student_file(kid, Utc::now());
+    let visit = file
+        .timeline
+        .iter()
+        .find_map(|e| match &e.event {
+            baoxue_shared::file::Event::Visit { visit, .. } => Some(visit.clone()),
+            _ => None,
+        })
+        .expect("the visit is in the file");
+    let loc = visit.location.expect("saved with its location");
+    assert_eq!(
+        loc.source,
+        baoxue_shared::location::LocationSource::PhotoExif
+    );
+    assert_eq!(visit.photos, vec![photo]);
+}
+
+#[test]
+fn a_typed_position_must_be_numbers_in_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    let mut s = Screens::open(&app, Screen::NewVisit(kid), None);
+    let html = s.html();
+    assert!(
+        html.contains("disabled"),
+        "用照片位置 is disabled without a photo: {html}"
+    );
+    s.click(LOCATE_MANUAL);
+    assert!(s.html().contains("请填写数字形式的纬度和经度"));
 }

@@ -242,6 +242,15 @@ async fn a_supervisor_reviews_a_flagged_visit_and_downloads_the_month_in_chromiu
         "the visit map"
     );
     assert!(c.find(Locator::Id("timeline")).await.is_ok());
+    c.find(Locator::Id("download-pdf"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let pdf = wait_for_file(downloads.path(), "pdf").await;
+    let bytes = std::fs::read(&pdf).unwrap();
+    assert!(bytes.starts_with(b"%PDF-"), "the archive PDF downloads");
 
     // The month: download the report and read its cells.
     c.goto(&server.url("/console/reports")).await.unwrap();

@@ -209,6 +209,19 @@ async fn a_far_visit_is_flagged_and_the_request_for_evidence_reaches_the_teacher
     assert_eq!(status, 200);
     assert!(page.contains("督导补充证据：请补拍与家长在家门口的合影"));
     assert!(page.contains("<svg"), "a map of the visits");
+
+    // …and as a PDF for the paper archive, with the Chinese font embedded.
+    let (status, pdf) = b
+        .get_bytes(&format!("/console/students/{}/file.pdf", students[0].id))
+        .await;
+    assert_eq!(status, 200);
+    assert!(pdf.starts_with(b"%PDF-"), "a PDF");
+    let text = String::from_utf8_lossy(&pdf);
+    assert!(text.contains("NotoSansCJK"), "the CJK font is embedded");
+    assert!(
+        text.contains("/ToUnicode"),
+        "the text can be searched and copied"
+    );
     server.stop().await;
 }
 

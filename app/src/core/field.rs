@@ -36,6 +36,16 @@ pub enum PhotoTakeError {
     Local(#[from] LocalError),
 }
 
+impl PhotoTakeError {
+    /// The reason in Chinese, shown beside the photo picker.
+    pub fn zh(&self) -> &'static str {
+        match self {
+            PhotoTakeError::Photo(e) => e.zh(),
+            PhotoTakeError::Local(_) => "手机存储出错，照片未保存",
+        }
+    }
+}
+
 /// Why logging out did not happen.
 #[derive(Debug, Error)]
 pub enum LogoutError {

@@ -47,6 +47,12 @@ pub enum Msg {
     EvidenceRequested,
     ReviewApproved,
     Reviews,
+    Photos,
+    Location,
+    NoLocation,
+    LocateDevice,
+    LocateFromPhoto,
+    LocateManual,
 }
 
 impl Msg {
@@ -95,6 +101,12 @@ impl Msg {
             EvidenceRequested => ("督导要求补充证据", "Reviewer asks for evidence"),
             ReviewApproved => ("督导已通过", "Approved by reviewer"),
             Reviews => ("督导意见", "Supervisor comments"),
+            Photos => ("照片", "Photos"),
+            Location => ("位置", "Location"),
+            NoLocation => ("尚未定位", "No location yet"),
+            LocateDevice => ("手机定位", "Use the phone's position"),
+            LocateFromPhoto => ("用照片位置", "Use the photo's position"),
+            LocateManual => ("使用手动填写的位置", "Use the typed position"),
         };
         match lang {
             Lang::Zh => zh,

@@ -1,11 +1,17 @@
-//! New visit: kind, notes, the device-check toggles (一看二问三查), the persuasion section
-//! (四个一批 level, reason, outcome, notice, next follow-up) and the subsidy section; saved on the
-//! phone at once. Validation errors appear beside the field they concern.
+//! New visit: kind, notes, photos (camera or gallery), the location with its source and
+//! accuracy (the phone's positioning, a photo's GPS, or typed by hand), the device-check toggles
+//! (一看二问三查), the persuasion section (四个一批 level, reason, outcome, notice, next follow-up)
+//! and the subsidy section; saved on the phone at once. Validation errors appear beside the field
+//! they concern.
 
 use super::i18n::Msg;
 use super::{Screen, tr, use_app, use_ui};
 use crate::core::field::EditError;
+use crate::core::location::{Device, FromPhoto, Locator, Manual};
+use baoxue_shared::exif::PhotoFacts;
 use baoxue_shared::ids::{RecordId, StudentId};
+use baoxue_shared::location::Location;
+use baoxue_shared::observation::PhotoRef;
 use baoxue_shared::observation::{
     Answer, DeviceCheck, DropoutReason, MethodLevel, Notice, NoticeKind, PersuasionAttempt,
     PersuasionOutcome, Placement, SubsidyVerification, Visit, VisitKind,
@@ -24,6 +30,9 @@ pub struct Draft {
     pub notice_issued: bool,
     pub notice_number: String,
     pub subsidy_programme: String,
+    /// Photos already taken for this visit (processed and stored on the phone).
+    pub photos: Vec<PhotoRef>,
+    pub location: Option<Location>,
 }
 
 const KINDS: [VisitKind; 6] = [
@@ -77,6 +86,12 @@ pub fn NewVisit(student: StudentId, draft: Option<Draft>) -> Element {
     let mut notice_number = use_signal(|| draft.notice_number.clone());
     let mut programme = use_signal(|| draft.subsidy_programme.clone());
     let mut received = use_signal(|| true);
+    let mut photos = use_signal(|| draft.photos.clone());
+    let mut location = use_signal(|| draft.location);
+    let mut photo_error = use_signal(|| None::<&'static str>);
+    let mut location_error = use_signal(|| None::<&'static str>);
+    let mut manual_lat = use_signal(String::new);
+    let mut manual_lon = use_signal(String::new);
     let mut errors = use_signal(FieldErrors::new);
     let mut saved = use_signal(|| false);
     let mut revision = ui.revision;
@@ -88,6 +103,40 @@ pub fn NewVisit(student: StudentId, draft: Option<Draft>) -> Element {
     let notice_error = error_for("visit.persuasion.notice.number");
     let follow_up_error = error_for("visit.persuasion.next_follow_up");
     let programme_error = error_for("visit.subsidy.programme");
+    let location_field_error = error_for("visit.location");
+    let photo_gps = photos.read().iter().find_map(|p| {
+        p.gps.map(|g| PhotoFacts {
+            captured_at: p.captured_at,
+            gps: Some(g),
+            orientation: None,
+        })
+    });
+    let mut set_location = move |r: Result<Location, crate::core::location::LocateError>| match r {
+        Ok(l) => {
+            location.set(Some(l));
+            location_error.set(None);
+        }
+        Err(e) => location_error.set(Some(e.zh())),
+    };
+    let picker_app = app.clone();
+    let pick = move |evt: Event<FormData>| {
+        let app = picker_app.clone();
+        async move {
+            for f in evt.files() {
+                let taken = match f.read_bytes().await {
+                    Ok(bytes) => app.0.borrow_mut().take_photo(&bytes).map_err(|e| e.zh()),
+                    Err(_) => Err("无法读取照片文件"),
+                };
+                match taken {
+                    Ok(p) => {
+                        photos.write().push(p);
+                        photo_error.set(None);
+                    }
+                    Err(msg) => photo_error.set(Some(msg)),
+                }
+            }
+        }
+    };
     let save = move |_| {
         let now = chrono::Utc::now();
         let (user, household) = {
@@ -110,9 +159,9 @@ pub fn NewVisit(student: StudentId, draft: Option<Draft>) -> Element {
             guardians_met: vec![],
             started_at: now,
             ended_at: None,
-            location: None,
+            location: location(),
             notes: notes(),
-            photos: vec![],
+            photos: photos(),
             device_check: check().then(|| DeviceCheck {
                 device_works: if works() { Answer::Yes } else { Answer::No },
                 ..Default::default()
@@ -181,6 +230,61 @@ pub fn NewVisit(student: StudentId, draft: Option<Draft>) -> Element {
             }
             if let Some(msg) = notes_error {
                 p { class: "field-error", "data-field": "notes", "{msg}" }
+            }
+            fieldset { class: "photos",
+                legend { {tr(&ui, Msg::Photos)} }
+                // `capture` opens the camera on a phone; the gallery stays available (its photos
+                // usually lack the EXIF time, which the review queue will point out).
+                input { class: "photo-picker", r#type: "file", accept: "image/*", multiple: true,
+                    "capture": "environment", onchange: pick }
+                for p in photos.read().iter() {
+                    p { class: "photo",
+                        {format!("{} KB，", p.bytes / 1024)}
+                        match p.captured_at {
+                            Some(t) => rsx! { {format!("拍摄于 {}", baoxue_shared::time::format_zh(t))} },
+                            None => rsx! { span { class: "warn", "照片无拍摄时间" } },
+                        }
+                    }
+                }
+                if let Some(msg) = photo_error() {
+                    p { class: "field-error", "data-field": "photos", "{msg}" }
+                }
+            }
+            fieldset { class: "location",
+                legend { {tr(&ui, Msg::Location)} }
+                match location() {
+                    Some(l) => rsx! {
+                        p { class: "where",
+                            {format!("{:.5}, {:.5}（{}", l.point.lat(), l.point.lon(), l.source.zh())}
+                            if let Some(a) = l.accuracy_m { {format!("，精度约 {a:.0} 米")} }
+                            "）"
+                        }
+                    },
+                    None => rsx! { p { class: "where none", {tr(&ui, Msg::NoLocation)} } },
+                }
+                button { class: "locate-device", r#type: "button",
+                    onclick: move |_| set_location(Device.locate()), {tr(&ui, Msg::LocateDevice)} }
+                button { class: "locate-photo", r#type: "button", disabled: photo_gps.is_none(),
+                    onclick: move |_| {
+                        if let Some(f) = photo_gps { set_location(FromPhoto(f).locate()) }
+                    },
+                    {tr(&ui, Msg::LocateFromPhoto)} }
+                label { "纬度" input { class: "lat", inputmode: "decimal", value: "{manual_lat}", oninput: move |e| manual_lat.set(e.value()) } }
+                label { "经度" input { class: "lon", inputmode: "decimal", value: "{manual_lon}", oninput: move |e| manual_lon.set(e.value()) } }
+                button { class: "locate-manual", r#type: "button",
+                    onclick: move |_| {
+                        match (manual_lat().trim().parse::<f64>(), manual_lon().trim().parse::<f64>()) {
+                            (Ok(lat), Ok(lon)) => set_location(Manual { lat, lon }.locate()),
+                            _ => location_error.set(Some("请填写数字形式的纬度和经度")),
+                        }
+                    },
+                    {tr(&ui, Msg::LocateManual)} }
+                if let Some(msg) = location_error() {
+                    p { class: "field-error", "data-field": "location", "{msg}" }
+                }
+                if let Some(msg) = location_field_error {
+                    p { class: "field-error", "data-field": "location", "{msg}" }
+                }
             }
             if matches!(kind(), VisitKind::HomeVisit | VisitKind::HouseholdVisit) {
                 fieldset { class: "device-check",

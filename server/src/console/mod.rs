@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/visits/{record}", get(queue::visit))
         .route("/console/visits/{record}/review", post(queue::review))
         .route("/console/students/{id}", get(student::file))
+        .route("/console/students/{id}/file.pdf", get(student::pdf))
         .route("/console/reports", get(reports::page))
         .route("/console/reports/file", post(reports::file))
         .route("/console/reports/monthly.xlsx", get(reports::monthly_xlsx))
@@ -114,6 +115,14 @@ console_from!(
     crate::sync::SyncError,
     tokio::task::JoinError
 );
+
+impl From<crate::report::file_pdf::PdfError> for ConsoleError {
+    fn from(e: crate::report::file_pdf::PdfError) -> Self {
+        Self(ApiError::from(crate::store::StoreError::Corrupt(
+            e.to_string(),
+        )))
+    }
+}
 
 impl From<rust_xlsxwriter::XlsxError> for ConsoleError {
     fn from(e: rust_xlsxwriter::XlsxError) -> Self {

@@ -69,7 +69,11 @@ pub(super) async fn file(
         .map(|s| s.name.clone())
         .unwrap_or_else(|| "（花名册信息未到）".into());
     let body = html! {
-        button.print type="button" onclick="window.print()" { "打印 / 存为PDF" }
+        span.print {
+            a #download-pdf href=(format!("/console/students/{student}/file.pdf")) { "下载PDF（存档）" }
+            " "
+            button type="button" onclick="window.print()" { "打印" }
+        }
         h1 #student-name { (title) " · 一生一案" }
         @if let Some(s) = &file.current {
             table {
@@ -143,6 +147,60 @@ pub(super) async fn file(
         (PreEscaped(""))
     };
     Ok(layout(&format!("{title} · 一生一案"), Some(&session), body).into_response())
+}
+
+pub(super) async fn pdf(
+    State(st): State<AppState>,
+    Reviewer(session): Reviewer,
+    Path(id): Path<String>,
+) -> ConsoleResult {
+    let student: StudentId = id.parse().map_err(|_| ApiError::not_found("student"))?;
+    let terms = st.terms.clone();
+    let user = session.user.clone();
+    let (bytes, name) = st
+        .blocking(move |s| {
+            let cl = s.caseload(&user)?;
+            if !crate::scope::may_read(&cl, student) {
+                return Err(ApiError::not_found("student"));
+            }
+            let now = Utc::now();
+            let file = crate::http::students::build_file(s, student, &terms, now)?;
+            let names: HashMap<_, _> = s.users()?.into_iter().map(|u| (u.id, u.name)).collect();
+            let school = file
+                .current
+                .as_ref()
+                .and_then(|c| c.school)
+                .and_then(|id| s.schools().ok()?.into_iter().find(|x| x.id == id))
+                .map(|x| x.name)
+                .unwrap_or_default();
+            let name_of = |u| names.get(&u).cloned().unwrap_or_else(|| "未知".into());
+            let bytes = crate::report::file_pdf::student_file_pdf(&file, &name_of, &school, now)
+                .map_err(|e| ApiError::from(crate::store::StoreError::Corrupt(e.to_string())))?;
+            let name = file
+                .current
+                .as_ref()
+                .map(|c| c.name.clone())
+                .unwrap_or_default();
+            Ok((bytes, name))
+        })
+        .await?;
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/pdf".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!(
+                    "attachment; filename=\"file.pdf\"; filename*=UTF-8''{}",
+                    super::reports::urlencode(&format!("{name}一生一案.pdf"))
+                ),
+            ),
+        ],
+        bytes,
+    )
+        .into_response())
 }
 
 /// Due work in a sentence.
