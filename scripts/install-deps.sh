@@ -10,7 +10,7 @@ set -euo pipefail
 want=(build-essential pkg-config ca-certificates curl libssl-dev fonts-noto-cjk) # the font: the server embeds it in PDFs
 for arg in "$@"; do
   case "$arg" in
-    --test) want+=(chromium chromium-driver fonts-noto-cjk) ;; # the console's browser tests
+    --test) want+=(chromium chromium-driver) ;; # the console's browser tests
     --desktop) want+=(libwebkit2gtk-4.1-dev libxdo-dev libssl-dev xvfb xauth imagemagick fonts-noto-cjk) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;
   esac

@@ -14,12 +14,28 @@ use baoxue_shared::sample;
 use chrono::{Duration, Utc};
 use dioxus::dioxus_core::{ElementId, Event, Mutation};
 use dioxus::prelude::*;
-use dioxus_html::{PlatformEventData, SerializedHtmlEventConverter, SerializedMouseData};
+use dioxus_html::{
+    PlatformEventData, SerializedFileData, SerializedFormData, SerializedFormObject,
+    SerializedHtmlEventConverter, SerializedMouseData,
+};
 use std::any::Any;
 use std::rc::Rc;
 
 /// A teacher's phone with one student on it, offline.
 fn phone(dir: &std::path::Path) -> (AppHandle, StudentId) {
+    phone_with(dir, |_, _, _| vec![])
+}
+
+/// Like [`phone`], with more ops already pulled from the server: `more(rng, household,
+/// student)` makes them.
+fn phone_with(
+    dir: &std::path::Path,
+    more: impl FnOnce(
+        &mut fastrand::Rng,
+        &baoxue_shared::people::Household,
+        &baoxue_shared::people::Student,
+    ) -> Vec<baoxue_shared::op::Op>,
+) -> (AppHandle, StudentId) {
     let mut rng = fastrand::Rng::with_seed(5);
     let mut admin = Author::new(UserId::new(), DeviceId::new());
     let h = sample::household(&mut rng);
@@ -30,6 +46,7 @@ fn phone(dir: &std::path::Path) -> (AppHandle, StudentId) {
     let mut ops = admin.household_ops(&empty, &h, t0);
     ops.extend(admin.student_ops(&empty, &s, t0));
     ops.extend(admin.guardian_ops(&empty, &g, t0));
+    ops.extend(more(&mut rng, &h, &s));
     for op in &mut ops {
         op.received_at = Some(t0);
     }
@@ -59,6 +76,8 @@ const LOCATE_DEVICE: usize = 3;
 const LOCATE_PHOTO: usize = 4;
 const LOCATE_MANUAL: usize = 5;
 const SAVE: usize = 6;
+/// `change` listeners on the new-visit form: the kind select (0), then the photo picker (1).
+const PHOTO_PICKER: usize = 1;
 
 /// A screen in a virtual DOM. Clickable elements are numbered in the order Dioxus attached
 /// their listeners: the bottom bar's three buttons first (0, 1, 2), then the screen's, in document
@@ -66,6 +85,9 @@ const SAVE: usize = 6;
 struct Screens {
     dom: VirtualDom,
     clicks: Vec<ElementId>,
+    /// Elements listening for `change` (selects, checkboxes, the photo picker), in the same
+    /// order.
+    changes: Vec<ElementId>,
 }
 
 impl Screens {
@@ -73,8 +95,14 @@ impl Screens {
         dioxus_html::set_event_converter(Box::new(SerializedHtmlEventConverter));
         let mut dom = VirtualDom::new_with_props(Root, RootProps { start, draft })
             .with_root_context(app.clone());
-        let clicks = listeners(&dom.rebuild_to_vec().edits);
-        Screens { dom, clicks }
+        let edits = dom.rebuild_to_vec().edits;
+        let clicks = listeners(&edits);
+        let changes = listeners_of(&edits, "change");
+        Screens {
+            dom,
+            clicks,
+            changes,
+        }
     }
 
     fn html(&self) -> String {
@@ -93,7 +121,26 @@ impl Screens {
         );
         let edits = self.dom.render_immediate_to_vec();
         self.clicks.extend(listeners(&edits.edits));
+        self.changes.extend(listeners_of(&edits.edits, "change"));
     }
+
+    /// Send a `change` to the `n`-th element listening for one, as the renderer would.
+    fn change(&mut self, n: usize, form: SerializedFormData) {
+        let data = Rc::new(PlatformEventData::new(Box::new(form)));
+        self.dom.runtime().handle_event(
+            "change",
+            Event::new(data as Rc<dyn Any>, true),
+            self.changes[n],
+        );
+        let edits = self.dom.render_immediate_to_vec();
+        self.clicks.extend(listeners(&edits.edits));
+        self.changes.extend(listeners_of(&edits.edits, "change"));
+    }
+}
+
+/// A select's new value.
+fn chosen(value: &str) -> SerializedFormData {
+    SerializedFormData::new(value.to_string(), vec![])
 }
 
 /// Let async work (a sync, a login) run until the page shows `until` (or 5 s pass); the HTML.
@@ -112,10 +159,14 @@ async fn settle(dom: &mut VirtualDom, until: &str) -> String {
 }
 
 fn listeners(edits: &[Mutation]) -> Vec<ElementId> {
+    listeners_of(edits, "click")
+}
+
+fn listeners_of(edits: &[Mutation], event: &str) -> Vec<ElementId> {
     edits
         .iter()
         .filter_map(|m| match m {
-            Mutation::NewEventListener { name, id } if name == "click" => Some(*id),
+            Mutation::NewEventListener { name, id } if name == event => Some(*id),
             _ => None,
         })
         .collect()
@@ -453,4 +504,141 @@ fn a_typed_position_must_be_numbers_in_range() {
     );
     s.click(LOCATE_MANUAL);
     assert!(s.html().contains("请填写数字形式的纬度和经度"));
+}
+
+#[test]
+fn a_reviewers_request_shows_as_due_work_and_beside_the_visit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone_with(dir.path(), |rng, h, s| {
+        let mut teacher = Author::new(UserId::new(), DeviceId::new());
+        let mut supervisor = Author::new(UserId::new(), DeviceId::new());
+        let at = Utc::now() - Duration::days(3);
+        let v = sample::visit(
+            rng,
+            baoxue_shared::observation::VisitKind::HomeVisit,
+            teacher.user,
+            s.id,
+            h,
+            at,
+        );
+        let id = v.id;
+        vec![
+            teacher.record(v, at),
+            supervisor.review(
+                id,
+                baoxue_shared::op::ReviewAction::RequestEvidence,
+                "请补拍学习设备的照片",
+                at + Duration::days(1),
+            ),
+        ]
+    });
+    let caseload = Screens::open(&app, Screen::Caseload, None).html();
+    assert!(
+        caseload.contains("督导要求补充证据：请补拍学习设备的照片"),
+        "{caseload}"
+    );
+    let file = Screens::open(&app, Screen::Student(kid), None).html();
+    assert!(
+        file.contains(r#"class="review""#) && file.contains("请补拍学习设备的照片"),
+        "the comment shows beside the visit: {file}"
+    );
+}
+
+#[tokio::test]
+async fn a_picked_photo_is_processed_kept_and_saved_with_the_visit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    let taken_at = Utc::now() - Duration::minutes(3);
+    let original = baoxue_app::core::photo::camera_like(
+        2000,
+        1500,
+        &baoxue_shared::exif::PhotoFacts {
+            captured_at: Some(taken_at),
+            gps: Some(baoxue_shared::location::GeoPoint::new(25.75, 108.9).unwrap()),
+            orientation: Some(1),
+        },
+        11,
+    );
+    let draft = Draft {
+        notes: "拍了学习设备".into(),
+        ..Default::default()
+    };
+    let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft));
+    // The picker is the second `change` listener (after the kind select).
+    let file = SerializedFileData {
+        path: "IMG_0001.jpg".into(),
+        size: original.len() as u64,
+        last_modified: 0,
+        content_type: Some("image/jpeg".into()),
+        contents: Some(original.clone().into()),
+    };
+    s.change(
+        PHOTO_PICKER,
+        SerializedFormData::new(
+            String::new(),
+            vec![SerializedFormObject {
+                key: "photo".into(),
+                text: None,
+                file: Some(file),
+            }],
+        ),
+    );
+    let html = settle(&mut s.dom, "拍摄于").await;
+    assert!(
+        html.contains("拍摄于"),
+        "the photo is listed with its time: {html}"
+    );
+    s.click(LOCATE_PHOTO);
+    s.click(SAVE);
+    let file = app.0.borrow().student_file(kid, Utc::now());
+    let visit = file
+        .timeline
+        .iter()
+        .find_map(|e| match &e.event {
+            baoxue_shared::file::Event::Visit { visit, .. } => Some(visit.clone()),
+            _ => None,
+        })
+        .expect("saved");
+    assert_eq!(visit.photos.len(), 1);
+    let p = &visit.photos[0];
+    assert!(
+        p.bytes <= 300 * 1024,
+        "processed to at most 300 KB: {}",
+        p.bytes
+    );
+    assert_eq!(p.width.max(p.height), 1600, "long side 1600 px");
+    assert_eq!(
+        p.captured_at.map(|t| t.timestamp()),
+        Some(taken_at.timestamp()),
+        "the EXIF time is kept as evidence"
+    );
+    assert_eq!(
+        visit.location.map(|l| l.source),
+        Some(baoxue_shared::location::LocationSource::PhotoExif)
+    );
+}
+
+#[test]
+fn the_caseload_filters_by_status_and_focus_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    let name = app.0.borrow().store().replica().student(kid).unwrap().name;
+    let mut s = Screens::open(&app, Screen::Caseload, None);
+    assert!(s.html().contains(&name));
+    // Change listeners: village (0), status (1), focus group (2).
+    s.change(1, chosen("辍学"));
+    assert!(!s.html().contains(&name), "no dropouts on this phone");
+    s.change(1, chosen("在校"));
+    assert!(s.html().contains(&name), "the student is in school");
+    s.change(2, chosen("残疾"));
+    let focus = app
+        .0
+        .borrow()
+        .store()
+        .replica()
+        .student(kid)
+        .unwrap()
+        .focus_groups;
+    let disabled = focus.contains(&baoxue_shared::people::FocusGroup::Disabled);
+    assert_eq!(s.html().contains(&name), disabled, "focus group filter");
 }
