@@ -54,6 +54,16 @@ async fn start_driver() -> Driver {
     Driver { child, port }
 }
 
+/// With `BAOXUE_CONSOLE_SCREENSHOTS=<dir>`, keep a PNG of the page as `<dir>/<name>.png` (used by
+/// `scripts/console-screenshots.sh`; the test checks the pages either way).
+async fn shot(c: &fantoccini::Client, name: &str) {
+    if let Ok(dir) = std::env::var("BAOXUE_CONSOLE_SCREENSHOTS") {
+        let png = c.screenshot().await.expect("screenshot");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
+    }
+}
+
 async fn wait_for_file(dir: &Path, ext: &str) -> std::path::PathBuf {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -165,6 +175,7 @@ async fn a_supervisor_reviews_a_flagged_visit_and_downloads_the_month_in_chromiu
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     c.wait().for_element(Locator::Id("queue")).await.unwrap();
+    shot(&c, "queue").await;
     let rows = c.find_all(Locator::Css("#queue tbody tr")).await.unwrap();
     assert!(
         !rows.is_empty(),
@@ -255,6 +266,7 @@ async fn a_supervisor_reviews_a_flagged_visit_and_downloads_the_month_in_chromiu
     // The month: download the report and read its cells.
     c.goto(&server.url("/console/reports")).await.unwrap();
     c.wait().for_element(Locator::Id("figures")).await.unwrap();
+    shot(&c, "report").await;
     let enrolled = c
         .find(Locator::Css("#figures td[data-label='6–15周岁在籍学生数']"))
         .await

@@ -78,22 +78,24 @@ pub fn Caseload() -> Element {
                 p { class: "unsynced", "{unsynced} " {tr(&ui, Msg::NotSynced)} }
             }
             input { class: "search", placeholder: tr(&ui, Msg::Search), value: "{q}", oninput: move |e| query.set(e.value()) }
-            select { class: "village", onchange: move |e| village.set(e.value()),
-                option { value: "", "全部村" }
-                for name in villages {
-                    option { value: "{name}", "{name}" }
+            div { class: "filters",
+                select { class: "village", onchange: move |e| village.set(e.value()),
+                    option { value: "", "全部村" }
+                    for name in villages {
+                        option { value: "{name}", "{name}" }
+                    }
                 }
-            }
-            select { class: "status", onchange: move |e| status.set(e.value()),
-                option { value: "", "全部状态" }
-                for s in statuses {
-                    option { value: "{s.zh()}", "{s.zh()}" }
+                select { class: "status", onchange: move |e| status.set(e.value()),
+                    option { value: "", "全部状态" }
+                    for s in statuses {
+                        option { value: "{s.zh()}", "{s.zh()}" }
+                    }
                 }
-            }
-            select { class: "focus", onchange: move |e| focus.set(e.value()),
-                option { value: "", "全部群体" }
-                for g in FocusGroup::ALL {
-                    option { value: "{g.zh()}", "{g.zh()}" }
+                select { class: "focus", onchange: move |e| focus.set(e.value()),
+                    option { value: "", "全部群体" }
+                    for g in FocusGroup::ALL {
+                        option { value: "{g.zh()}", "{g.zh()}" }
+                    }
                 }
             }
             if shown.is_empty() {

@@ -235,8 +235,10 @@ pub fn NewVisit(student: StudentId, draft: Option<Draft>) -> Element {
                 legend { {tr(&ui, Msg::Photos)} }
                 // `capture` opens the camera on a phone; the gallery stays available (its photos
                 // usually lack the EXIF time, which the review queue will point out).
-                input { class: "photo-picker", r#type: "file", accept: "image/*", multiple: true,
-                    "capture": "environment", onchange: pick }
+                label { class: "photo-button", "拍照 / 选择照片"
+                    input { class: "photo-picker", r#type: "file", accept: "image/*", multiple: true,
+                        "capture": "environment", onchange: pick }
+                }
                 for p in photos.read().iter() {
                     p { class: "photo",
                         {format!("{} KB，", p.bytes / 1024)}
