@@ -203,6 +203,7 @@ async fn a_supervisor_reviews_a_flagged_visit_and_downloads_the_month_in_chromiu
             .unwrap(),
         "待审核"
     );
+    shot(&c, "visit").await;
 
     // Approve it.
     c.find(Locator::Id("do-approve"))
@@ -252,6 +253,7 @@ async fn a_supervisor_reviews_a_flagged_visit_and_downloads_the_month_in_chromiu
         c.find(Locator::Css("svg.map")).await.is_ok(),
         "the visit map"
     );
+    shot(&c, "student").await;
     assert!(c.find(Locator::Id("timeline")).await.is_ok());
     c.find(Locator::Id("download-pdf"))
         .await
