@@ -58,6 +58,7 @@ pub fn open(
         photos,
         terms: Arc::new(terms),
         evidence: Default::default(),
+        scopes: Default::default(),
     };
     Ok((store, state))
 }

@@ -78,10 +78,11 @@ pub(super) async fn list(
     let terms = st.terms.clone();
     let settings = st.evidence;
     let user = session.user.clone();
+    let scopes = st.scopes.clone();
     let filter = q.filter();
     let (view, items, all_count) = st
         .blocking(move |s| {
-            let view = ScopeView::load(s, &user)?;
+            let view = scopes.get(s, &user)?;
             let files = view.files(&view.replica, &terms, Utc::now());
             let all = review::queue(&view, &files, &settings, &QueueFilter::default());
             let n = all.len();
@@ -199,13 +200,14 @@ async fn load_item(
     st: &AppState,
     session: &crate::store::Session,
     record: RecordId,
-) -> Result<(ScopeView, QueueItem), super::ConsoleError> {
+) -> Result<(std::sync::Arc<ScopeView>, QueueItem), super::ConsoleError> {
     let terms = st.terms.clone();
     let settings = st.evidence;
     let user = session.user.clone();
+    let scopes = st.scopes.clone();
     Ok(st
         .blocking(move |s| {
-            let view = ScopeView::load(s, &user)?;
+            let view = scopes.get(s, &user)?;
             let files = view.files(&view.replica, &terms, Utc::now());
             let item = review::queue(&view, &files, &settings, &QueueFilter::default())
                 .into_iter()

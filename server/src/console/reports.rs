@@ -67,7 +67,7 @@ impl ReportQuery {
 
 /// Everything the report page shows.
 struct Month {
-    view: ScopeView,
+    view: std::sync::Arc<ScopeView>,
     files: Vec<StudentFile>,
     title: String,
     figures: Figures,
@@ -84,9 +84,10 @@ async fn compute(
 ) -> Result<Month, ConsoleError> {
     let terms = st.terms.clone();
     let user = session.user.clone();
+    let scopes = st.scopes.clone();
     Ok(st
         .blocking(move |s| {
-            let view = ScopeView::load(s, &user)?;
+            let view = scopes.get(s, &user)?;
             let now = Utc::now();
             let filing = s.report_filing(&scope.key(), &month_key(month))?;
             let current = monthly::figures(&view, &scope, month, now, &terms);
@@ -260,9 +261,10 @@ pub(super) async fn file(
     let month = parse_month(&f.month).ok_or_else(|| ApiError::not_found("report month"))?;
     let terms = st.terms.clone();
     let user = session.user.clone();
+    let scopes = st.scopes.clone();
     let cut: DateTime<Utc> = Utc::now();
     st.blocking(move |s| {
-        let view = ScopeView::load(s, &user)?;
+        let view = scopes.get(s, &user)?;
         let figures = monthly::figures(&view, &scope, month, cut, &terms);
         s.file_report(&ReportFiling {
             scope: scope.key(),

@@ -25,6 +25,8 @@ pub struct AppState {
     pub photos: PhotoFiles,
     pub terms: Arc<TermCalendar>,
     pub evidence: crate::review::evidence::EvidenceSettings,
+    /// Reviewers' scopes kept between console requests.
+    pub scopes: crate::review::ScopeCache,
 }
 
 impl AppState {

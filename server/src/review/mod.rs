@@ -20,9 +20,11 @@ use chrono::{DateTime, NaiveDate, Utc};
 use evidence::{EvidenceSettings, Flag, PhotoEvidence, VisitFacts};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::{Arc, Mutex};
 use thiserror::Error;
 
 /// Everything in one user's scope, merged.
+#[derive(Clone)]
 pub struct ScopeView {
     pub user: User,
     pub replica: Replica,
@@ -31,50 +33,85 @@ pub struct ScopeView {
     pub photos: HashMap<Sha256, PhotoMeta>,
     pub users: HashMap<UserId, User>,
     pub schools: HashMap<SchoolId, School>,
+    /// Where the pull stands: a refresh fetches only what came after.
+    cursor: Cursor,
+    /// Photos the records cite whose bytes had not arrived at the last refresh.
+    awaited: HashSet<Sha256>,
 }
 
 impl ScopeView {
     /// Load `user`'s scope: every op about their caseload (paged through the store's pull, so
     /// scoping is the phones' own), the photos those ops cite, every account and school.
     pub fn load(store: &dyn Store, user: &User) -> Result<Self, StoreError> {
-        let caseload = store.caseload(user)?;
-        let mut replica = Replica::new();
-        let mut cursor = Cursor::default();
+        let mut v = Self {
+            user: user.clone(),
+            replica: Replica::new(),
+            students: vec![],
+            photos: HashMap::new(),
+            users: HashMap::new(),
+            schools: HashMap::new(),
+            cursor: Cursor::default(),
+            awaited: HashSet::new(),
+        };
+        v.refresh(store)?;
+        Ok(v)
+    }
+
+    /// Whether anything arrived since the last refresh (one op is enough to know), or a photo
+    /// the records cite is still awaited.
+    fn is_stale(&self, store: &dyn Store) -> Result<bool, StoreError> {
+        if !self.awaited.is_empty() {
+            return Ok(true);
+        }
+        let user = store
+            .user(self.user.id)?
+            .unwrap_or_else(|| self.user.clone());
+        let caseload = store.caseload(&user)?;
+        Ok(!store.pull(&caseload, self.cursor, 1)?.ops.is_empty())
+    }
+
+    /// Bring the view up to date: pull what arrived since the last refresh (students newly in
+    /// scope come with their whole history, as for a phone), look up photos that were awaited,
+    /// reload the people and schools. Returns how many ops were new.
+    pub fn refresh(&mut self, store: &dyn Store) -> Result<usize, StoreError> {
+        if let Some(u) = store.user(self.user.id)? {
+            self.user = u;
+        }
+        let caseload = store.caseload(&self.user)?;
+        let mut new = 0;
         loop {
-            let page = store.pull(&caseload, cursor, MAX_PULL_PAGE)?;
+            let page = store.pull(&caseload, self.cursor, MAX_PULL_PAGE)?;
             for op in page.ops {
-                replica
+                if let OpBody::Record(v) = &op.body {
+                    self.awaited.extend(
+                        v.photos
+                            .iter()
+                            .map(|p| p.sha256)
+                            .filter(|h| !self.photos.contains_key(h)),
+                    );
+                }
+                new += 1;
+                self.replica
                     .apply(op)
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
             }
-            cursor = page.next;
+            self.cursor = page.next;
             if !page.more {
                 break;
             }
         }
-        let hashes: Vec<Sha256> = replica
-            .ops()
-            .filter_map(|o| match &o.body {
-                OpBody::Record(v) => Some(v.photos.iter().map(|p| p.sha256)),
-                _ => None,
-            })
-            .flatten()
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        let photos = store.photos_meta(&hashes)?;
+        if !self.awaited.is_empty() {
+            let hashes: Vec<Sha256> = self.awaited.iter().copied().collect();
+            let found = store.photos_meta(&hashes)?;
+            self.awaited.retain(|h| !found.contains_key(h));
+            self.photos.extend(found);
+        }
         let mut students: Vec<StudentId> = caseload.students.keys().copied().collect();
         students.sort();
-        let users = store.users()?.into_iter().map(|u| (u.id, u)).collect();
-        let schools = store.schools()?.into_iter().map(|s| (s.id, s)).collect();
-        Ok(Self {
-            user: user.clone(),
-            replica,
-            students,
-            photos,
-            users,
-            schools,
-        })
+        self.students = students;
+        self.users = store.users()?.into_iter().map(|u| (u.id, u)).collect();
+        self.schools = store.schools()?.into_iter().map(|s| (s.id, s)).collect();
+        Ok(new)
     }
 
     /// The same scope as it stood when only ops received by `cut` were known.
@@ -123,6 +160,38 @@ impl ScopeView {
         id.and_then(|i| self.schools.get(&i))
             .map(|s| s.name.clone())
             .unwrap_or_default()
+    }
+}
+
+/// Each reviewer's [`ScopeView`], kept between requests and refreshed incrementally, so a page
+/// costs a pull of what is new instead of reloading the county. Readers hold an `Arc`; a
+/// refresh that finds new ops updates in place when nobody is reading, or a copy otherwise.
+#[derive(Clone, Default)]
+pub struct ScopeCache(Arc<Mutex<HashMap<UserId, Arc<ScopeView>>>>);
+
+impl ScopeCache {
+    /// `user`'s view, brought up to date.
+    pub fn get(&self, store: &dyn Store, user: &User) -> Result<Arc<ScopeView>, StoreError> {
+        let cached = self
+            .0
+            .lock()
+            .map_err(|_| StoreError::Corrupt("scope cache poisoned".into()))?
+            .get(&user.id)
+            .cloned();
+        let view = match cached {
+            None => Arc::new(ScopeView::load(store, user)?),
+            Some(mut v) => {
+                if v.is_stale(store)? {
+                    Arc::make_mut(&mut v).refresh(store)?;
+                }
+                v
+            }
+        };
+        self.0
+            .lock()
+            .map_err(|_| StoreError::Corrupt("scope cache poisoned".into()))?
+            .insert(user.id, view.clone());
+        Ok(view)
     }
 }
 
