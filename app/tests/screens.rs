@@ -477,12 +477,9 @@ fn a_photo_with_gps_gives_the_visit_its_location_and_both_are_saved() {
     s.click(SAVE);
     let file = app.0.borrow().student_file(kid, Utc::now());
     let visit = file
-        .timeline
-        .iter()
-        .find_map(|e| match &e.event {
-            baoxue_shared::file::Event::Visit { visit, .. } => Some(visit.clone()),
-            _ => None,
-        })
+        .live_visits()
+        .next()
+        .cloned()
         .expect("the visit is in the file");
     let loc = visit.location.expect("saved with its location");
     assert_eq!(
@@ -591,14 +588,7 @@ async fn a_picked_photo_is_processed_kept_and_saved_with_the_visit() {
     s.click(LOCATE_PHOTO);
     s.click(SAVE);
     let file = app.0.borrow().student_file(kid, Utc::now());
-    let visit = file
-        .timeline
-        .iter()
-        .find_map(|e| match &e.event {
-            baoxue_shared::file::Event::Visit { visit, .. } => Some(visit.clone()),
-            _ => None,
-        })
-        .expect("saved");
+    let visit = file.live_visits().next().cloned().expect("saved");
     assert_eq!(visit.photos.len(), 1);
     let p = &visit.photos[0];
     assert!(

@@ -11,9 +11,9 @@ use crate::sync::{SyncError, push_trusted};
 use baoxue_shared::area::{AreaScope, Division};
 use baoxue_shared::author::Author;
 use baoxue_shared::exif::{PhotoFacts, with_exif};
-use baoxue_shared::ids::{DeviceId, SchoolId, UserId};
+use baoxue_shared::ids::{DeviceId, SchoolId, StudentId, UserId};
 use baoxue_shared::location::GeoPoint;
-use baoxue_shared::observation::{PhotoRef, Sha256, VisitKind};
+use baoxue_shared::observation::{PhotoRef, Sha256, Visit, VisitKind};
 use baoxue_shared::op::{Op, StudentField, Target};
 use baoxue_shared::people::{Assignment, Household, Role, School, Student, User};
 use baoxue_shared::replica::Replica;
@@ -95,6 +95,58 @@ impl Worker {
             author,
             ops: vec![],
         }
+    }
+
+    /// Save a visit as the phone does, a couple of minutes after it ended; when it was saved.
+    fn record(&mut self, v: Visit) -> DateTime<Utc> {
+        let saved = v.ended_at.unwrap_or(v.started_at) + Duration::minutes(2);
+        self.ops.push(self.author.record(v, saved));
+        saved
+    }
+
+    /// A persuasion visit with a photo of it, saved.
+    #[allow(clippy::too_many_arguments)]
+    fn persuade(
+        &mut self,
+        store: &dyn Store,
+        photos: &PhotoFiles,
+        rng: &mut fastrand::Rng,
+        student: &Student,
+        h: &Household,
+        at: DateTime<Utc>,
+        summary: &mut Summary,
+    ) -> Result<DateTime<Utc>, DemoError> {
+        let mut v = sample::visit(rng, VisitKind::Persuasion, self.user.id, student.id, h, at);
+        v.photos = vec![make_photo(
+            store,
+            photos,
+            rng,
+            self.user.id,
+            at,
+            h,
+            summary,
+        )?];
+        Ok(self.record(v))
+    }
+
+    /// Set a student's status at `at`, superseding what `world` holds.
+    fn set_status(
+        &mut self,
+        world: &mut Replica,
+        student: StudentId,
+        status: EnrolmentStatus,
+        at: DateTime<Utc>,
+    ) {
+        let w = self.author.set(
+            world,
+            Target::Student {
+                id: student,
+                set: StudentField::Status(status),
+            },
+            at,
+        );
+        world.apply(w.clone()).ok();
+        self.ops.push(w);
     }
 }
 
@@ -244,8 +296,7 @@ pub fn seed(
             let day = 5 + 3 * (i / 25) as i64;
             let at = term_start + Duration::days(day) + Duration::hours(rng.i64(0..8));
             let v = sample::visit(&mut rng, VisitKind::HomeVisit, t.user.id, s.id, h, at);
-            let saved = v.ended_at.unwrap_or(at) + Duration::minutes(2);
-            t.ops.push(t.author.record(v, saved));
+            t.record(v);
         }
         if i % 33 == 5 {
             summary.dropouts += 1;
@@ -256,42 +307,13 @@ pub fn seed(
                 EnrolmentStatus::Persuading,
             ] {
                 at += Duration::days(rng.i64(2..6));
-                let w = t.author.set(
-                    &world,
-                    Target::Student {
-                        id: s.id,
-                        set: StudentField::Status(st),
-                    },
-                    at,
-                );
-                world.apply(w.clone()).ok();
-                t.ops.push(w);
+                t.set_status(&mut world, s.id, st, at);
             }
             for attempt in 0..rng.usize(1..=3) {
                 at += Duration::days(rng.i64(5..12));
-                let mut v = sample::visit(&mut rng, VisitKind::Persuasion, t.user.id, s.id, h, at);
-                v.photos = vec![make_photo(
-                    store,
-                    photos,
-                    &mut rng,
-                    t.user.id,
-                    at,
-                    h,
-                    &mut summary,
-                )?];
-                let saved = v.ended_at.unwrap_or(at) + Duration::minutes(2);
-                t.ops.push(t.author.record(v, saved));
+                let saved = t.persuade(store, photos, &mut rng, s, h, at, &mut summary)?;
                 if attempt == 2 {
-                    let w = t.author.set(
-                        &world,
-                        Target::Student {
-                            id: s.id,
-                            set: StudentField::Status(EnrolmentStatus::Returned),
-                        },
-                        saved,
-                    );
-                    world.apply(w.clone()).ok();
-                    t.ops.push(w);
+                    t.set_status(&mut world, s.id, EnrolmentStatus::Returned, saved);
                 }
             }
         }
@@ -319,8 +341,7 @@ pub fn seed(
                 &mut summary,
             )?];
         }
-        let saved = v.ended_at.unwrap_or(at) + Duration::minutes(2);
-        l.ops.push(l.author.record(v, saved));
+        l.record(v);
     }
 
     // The month being reported: a few children found out of school and brought back, so the
@@ -352,29 +373,9 @@ pub fn seed(
         for (k, (st, frac)) in steps.into_iter().enumerate() {
             if k == 3 {
                 let at = in_month(0.6);
-                let mut v = sample::visit(&mut rng, VisitKind::Persuasion, t.user.id, s.id, h, at);
-                v.photos = vec![make_photo(
-                    store,
-                    photos,
-                    &mut rng,
-                    t.user.id,
-                    at,
-                    h,
-                    &mut summary,
-                )?];
-                let saved = v.ended_at.unwrap_or(at) + Duration::minutes(2);
-                t.ops.push(t.author.record(v, saved));
+                t.persuade(store, photos, &mut rng, s, h, at, &mut summary)?;
             }
-            let w = t.author.set(
-                &world,
-                Target::Student {
-                    id: s.id,
-                    set: StudentField::Status(st),
-                },
-                in_month(frac),
-            );
-            world.apply(w.clone()).ok();
-            t.ops.push(w);
+            t.set_status(&mut world, s.id, st, in_month(frac));
         }
         summary.dropouts += 1;
     }
@@ -399,8 +400,7 @@ pub fn seed(
             loc.point = GeoPoint::new(home.lat() + 0.027, home.lon()).expect("in range");
         }
         v.notes = "到户家访，与家长交流学生学习情况。".into();
-        let saved = v.ended_at.unwrap_or(recent(4)) + Duration::minutes(2);
-        t.ops.push(t.author.record(v, saved));
+        t.record(v);
     }
     if poor.len() >= 3 {
         let l = &mut liaisons[0];
@@ -423,8 +423,7 @@ pub fn seed(
             let at = recent(5) + Duration::hours(2 * k as i64);
             let mut v = sample::visit(&mut rng, VisitKind::HouseholdVisit, l.user.id, s.id, h, at);
             v.photos = vec![shared_photo.clone()];
-            let saved = v.ended_at.unwrap_or(at) + Duration::minutes(2);
-            l.ops.push(l.author.record(v, saved));
+            l.record(v);
         }
         let h = poor[2];
         if let Some((s, _)) = kids.iter().find(|(_, kh)| kh.id == h.id) {
@@ -439,8 +438,7 @@ pub fn seed(
                 h,
                 &mut summary,
             )?];
-            let saved = v.ended_at.unwrap_or(at) + Duration::minutes(2);
-            l.ops.push(l.author.record(v, saved));
+            l.record(v);
         }
     }
     {

@@ -311,6 +311,20 @@ impl StudentFile {
     }
 }
 
+impl StudentFile {
+    /// The visits in force (latest revisions, not voided), newest first.
+    pub fn live_visits(&self) -> impl Iterator<Item = &Visit> {
+        self.timeline.iter().filter_map(|e| match &e.event {
+            Event::Visit {
+                visit,
+                voided: None,
+                ..
+            } => Some(&**visit),
+            _ => None,
+        })
+    }
+}
+
 fn status_write(replica: &Replica, id: OpId) -> Option<(&Op, EnrolmentStatus, &[OpId])> {
     let op = replica.op(id)?;
     match &op.body {

@@ -64,6 +64,18 @@ async fn shot(c: &fantoccini::Client, name: &str) {
     }
 }
 
+async fn click(c: &fantoccini::Client, l: Locator<'_>) {
+    c.find(l).await.unwrap().click().await.unwrap();
+}
+
+async fn text(c: &fantoccini::Client, l: Locator<'_>) -> String {
+    c.find(l).await.unwrap().text().await.unwrap()
+}
+
+async fn type_into(c: &fantoccini::Client, l: Locator<'_>, keys: &str) {
+    c.find(l).await.unwrap().send_keys(keys).await.unwrap();
+}
+
 async fn wait_for_file(dir: &Path, ext: &str) -> std::path::PathBuf {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
@@ -129,40 +141,20 @@ async fn a_supervisor_reviews_a_flagged_visit_and_downloads_the_month_in_chromiu
             .path()
             .ends_with("/console/login")
     );
-    c.find(Locator::Css("input[name=account]"))
-        .await
-        .unwrap()
-        .send_keys("county")
-        .await
-        .unwrap();
-    c.find(Locator::Css("input[name=password]"))
-        .await
-        .unwrap()
-        .send_keys(baoxue_server::demo::DEMO_PASSWORD)
-        .await
-        .unwrap();
-    c.find(Locator::Id("login"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    type_into(&c, Locator::Css("input[name=account]"), "county").await;
+    type_into(
+        &c,
+        Locator::Css("input[name=password]"),
+        baoxue_server::demo::DEMO_PASSWORD,
+    )
+    .await;
+    click(&c, Locator::Id("login")).await;
     c.wait().for_element(Locator::Id("queue")).await.unwrap();
     assert!(c.source().await.unwrap().contains("审核队列"));
 
     // Filter the queue to visits far from the house, open the first, read why.
-    c.find(Locator::Css("#flag-filter option[value=far_from_home]"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
-    c.find(Locator::Id("apply-filters"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css("#flag-filter option[value=far_from_home]")).await;
+    click(&c, Locator::Id("apply-filters")).await;
     let deadline = Instant::now() + Duration::from_secs(10);
     while !c
         .current_url()
@@ -194,52 +186,20 @@ async fn a_supervisor_reviews_a_flagged_visit_and_downloads_the_month_in_chromiu
         reason.contains("走访定位距该户登记位置") && reason.contains("超过 500 米"),
         "{reason}"
     );
-    assert_eq!(
-        c.find(Locator::Id("state"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "待审核"
-    );
+    assert_eq!(text(&c, Locator::Id("state")).await, "待审核");
     shot(&c, "visit").await;
 
     // Approve it.
-    c.find(Locator::Id("do-approve"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Id("do-approve")).await;
     c.wait().for_element(Locator::Id("done")).await.unwrap();
-    assert_eq!(
-        c.find(Locator::Id("state"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-        "已通过"
-    );
+    assert_eq!(text(&c, Locator::Id("state")).await, "已通过");
     assert!(
-        c.find(Locator::Id("reviews"))
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-            .contains("通过"),
+        text(&c, Locator::Id("reviews")).await.contains("通过"),
         "the approval is in the record's review history"
     );
 
     // The student's file.
-    c.find(Locator::Css("a[href^='/console/students/']"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Css("a[href^='/console/students/']")).await;
     let title = c
         .wait()
         .for_element(Locator::Id("student-name"))
@@ -255,12 +215,7 @@ async fn a_supervisor_reviews_a_flagged_visit_and_downloads_the_month_in_chromiu
     );
     shot(&c, "student").await;
     assert!(c.find(Locator::Id("timeline")).await.is_ok());
-    c.find(Locator::Id("download-pdf"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Id("download-pdf")).await;
     let pdf = wait_for_file(downloads.path(), "pdf").await;
     let bytes = std::fs::read(&pdf).unwrap();
     assert!(bytes.starts_with(b"%PDF-"), "the archive PDF downloads");
@@ -276,12 +231,7 @@ async fn a_supervisor_reviews_a_flagged_visit_and_downloads_the_month_in_chromiu
         .text()
         .await
         .unwrap();
-    c.find(Locator::Id("download-report"))
-        .await
-        .unwrap()
-        .click()
-        .await
-        .unwrap();
+    click(&c, Locator::Id("download-report")).await;
     let file = wait_for_file(downloads.path(), "xlsx").await;
     // Chromium writes to a .crdownload file and renames it when done: the .xlsx is complete.
     use calamine::{Reader, Xlsx, open_workbook};

@@ -8,7 +8,7 @@ use baoxue_shared::ids::RecordId;
 use baoxue_shared::location::{GeoPoint, Location, LocationSource};
 use baoxue_shared::observation::{Sha256, Visit, VisitKind};
 use baoxue_shared::op::{ReviewAction, StudentField, Target};
-use baoxue_shared::people::{Assignment, Role};
+use baoxue_shared::people::{Assignment, Household, Role, Student};
 use baoxue_shared::sample;
 use baoxue_shared::status::EnrolmentStatus;
 use baoxue_shared::time::{ReportMonth, TermCalendar};
@@ -49,37 +49,27 @@ impl Browser {
         }
     }
 
+    async fn send(&self, req: reqwest::RequestBuilder) -> reqwest::Response {
+        req.header("cookie", &self.cookie).send().await.unwrap()
+    }
+
     async fn get(&self, path: &str) -> (u16, String) {
         let r = self
-            .http
-            .get(format!("{}{}", self.base, path))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .unwrap();
+            .send(self.http.get(format!("{}{}", self.base, path)))
+            .await;
         (r.status().as_u16(), r.text().await.unwrap())
     }
 
     async fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
         let r = self
-            .http
-            .get(format!("{}{}", self.base, path))
-            .header("cookie", &self.cookie)
-            .send()
-            .await
-            .unwrap();
+            .send(self.http.get(format!("{}{}", self.base, path)))
+            .await;
         (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
     }
 
     async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let r = self
-            .http
-            .post(format!("{}{}", self.base, path))
-            .header("cookie", &self.cookie)
-            .form(form)
-            .send()
-            .await
-            .unwrap();
+        let req = self.http.post(format!("{}{}", self.base, path)).form(form);
+        let r = self.send(req).await;
         (r.status().as_u16(), r.text().await.unwrap())
     }
 }
@@ -90,20 +80,31 @@ fn county() -> Assignment {
     }
 }
 
+/// A household with `n` students, their teacher (logged in on a phone that has pulled) and a
+/// county supervisor, on a running server.
+async fn county_with_teacher(
+    dir: &std::path::Path,
+    rng: &mut fastrand::Rng,
+    n: usize,
+) -> (Household, Vec<Student>, TestServer, Phone) {
+    let mut seeder = Seeder::open(dir);
+    let (h, students) = seeder.household_with_students(rng, n);
+    seeder.teacher("teacher", &students);
+    seeder.user("county", Role::CountySupervisor, vec![county()]);
+    seeder.close();
+    let server = TestServer::start(dir).await;
+    let mut phone = Phone::login(&server, "teacher").await;
+    phone.pull().await;
+    (h, students, server, phone)
+}
+
 #[tokio::test]
 async fn a_far_visit_is_flagged_and_the_request_for_evidence_reaches_the_teacher() {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = fastrand::Rng::with_seed(5);
-    let mut seeder = Seeder::open(dir.path());
-    let (h, students) = seeder.household_with_students(&mut rng, 1);
-    seeder.teacher("teacher", &students);
-    seeder.user("county", Role::CountySupervisor, vec![county()]);
-    seeder.close();
-    let server = TestServer::start(dir.path()).await;
+    let (h, students, server, mut phone) = county_with_teacher(dir.path(), &mut rng, 1).await;
 
     // The teacher logs a home visit 3 km from the registered house.
-    let mut phone = Phone::login(&server, "teacher").await;
-    phone.pull().await;
     let home = h.location.expect("sample households are located");
     let at = Utc::now() - Duration::hours(3);
     let visit = Visit {
@@ -229,14 +230,7 @@ async fn a_far_visit_is_flagged_and_the_request_for_evidence_reaches_the_teacher
 async fn a_filed_report_keeps_its_figures_and_later_records_show_as_amendments() {
     let dir = tempfile::tempdir().unwrap();
     let mut rng = fastrand::Rng::with_seed(8);
-    let mut seeder = Seeder::open(dir.path());
-    let (_, students) = seeder.household_with_students(&mut rng, 2);
-    seeder.teacher("teacher", &students);
-    seeder.user("county", Role::CountySupervisor, vec![county()]);
-    seeder.close();
-    let server = TestServer::start(dir.path()).await;
-    let mut phone = Phone::login(&server, "teacher").await;
-    phone.pull().await;
+    let (_, students, server, mut phone) = county_with_teacher(dir.path(), &mut rng, 2).await;
     let now = Utc::now();
     let month = ReportMonth::containing(now);
     let mk = format!("{:04}-{:02}", month.0.year(), month.0.month());
@@ -319,7 +313,7 @@ async fn a_filed_report_keeps_its_figures_and_later_records_show_as_amendments()
     // The Excel file carries the filed figures and the amendments sheet.
     let (status, bytes) = b
         .get_bytes(&format!(
-            "/console/reports/monthly.xlsx?scope=county&month={mk}"
+            "/console/exports/monthly.xlsx?scope=county&month={mk}"
         ))
         .await;
     assert_eq!(status, 200);

@@ -37,12 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/students/{id}/file.pdf", get(student::pdf))
         .route("/console/reports", get(reports::page))
         .route("/console/reports/file", post(reports::file))
-        .route("/console/reports/monthly.xlsx", get(reports::monthly_xlsx))
-        .route(
-            "/console/exports/dropouts.xlsx",
-            get(reports::dropouts_xlsx),
-        )
-        .route("/console/exports/poor.xlsx", get(reports::poor_xlsx))
+        .route("/console/exports/{file}", get(reports::download))
 }
 
 /// A logged-in reviewer (supervisor or school admin). Anyone else is sent to the login page.

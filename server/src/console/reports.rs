@@ -211,7 +211,7 @@ pub(super) async fn page(
         }
         h2 { "下载" }
         ul {
-            li { a #download-report href=(format!("/console/reports/monthly.xlsx?{qs}")) { "月报表（Excel）" } }
+            li { a #download-report href=(format!("/console/exports/monthly.xlsx?{qs}")) { "月报表（Excel）" } }
             li { a #download-dropouts href=(format!("/console/exports/dropouts.xlsx?{qs}")) { "辍学台账（Excel）" } }
             li { a #download-poor href=(format!("/console/exports/poor.xlsx?{qs}")) { "建档立卡学生台账（Excel）" } }
         }
@@ -305,49 +305,40 @@ fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
         .into_response()
 }
 
-pub(super) async fn monthly_xlsx(
+/// The Excel downloads: `monthly.xlsx` (the report), `dropouts.xlsx` (辍学台账), `poor.xlsx`
+/// (建档立卡学生台账), each for the scope and month asked.
+pub(super) async fn download(
     State(st): State<AppState>,
     Reviewer(session): Reviewer,
+    axum::extract::Path(file): axum::extract::Path<String>,
     Query(q): Query<ReportQuery>,
 ) -> ConsoleResult {
     let (scope, month) = q.resolve(&session);
     let m = compute(&st, &session, scope, month).await?;
-    let bytes = xlsx::monthly_report(
-        &m.title,
-        month,
-        &m.figures,
-        filed_line(&m).as_deref(),
-        &m.amendments,
-        &m.late,
-    )?;
-    Ok(xlsx_response(
-        bytes,
-        &format!("{}控辍保学月报表{}.xlsx", m.title, month_key(month)),
-    ))
-}
-
-pub(super) async fn dropouts_xlsx(
-    State(st): State<AppState>,
-    Reviewer(session): Reviewer,
-    Query(q): Query<ReportQuery>,
-) -> ConsoleResult {
-    let (scope, month) = q.resolve(&session);
-    let m = compute(&st, &session, scope, month).await?;
-    let bytes = xlsx::dropout_ledger(&m.view, &m.files, &m.title)?;
-    Ok(xlsx_response(bytes, &format!("{}辍学台账.xlsx", m.title)))
-}
-
-pub(super) async fn poor_xlsx(
-    State(st): State<AppState>,
-    Reviewer(session): Reviewer,
-    Query(q): Query<ReportQuery>,
-) -> ConsoleResult {
-    let (scope, month) = q.resolve(&session);
-    let m = compute(&st, &session, scope, month).await?;
-    let coverage = compliance::device_coverage(&m.files, &st.terms, Utc::now());
-    let bytes = xlsx::poor_ledger(&m.view, &m.files, &coverage, &m.title)?;
-    Ok(xlsx_response(
-        bytes,
-        &format!("{}建档立卡学生台账.xlsx", m.title),
-    ))
+    let (bytes, name) = match file.as_str() {
+        "monthly.xlsx" => (
+            xlsx::monthly_report(
+                &m.title,
+                month,
+                &m.figures,
+                filed_line(&m).as_deref(),
+                &m.amendments,
+                &m.late,
+            )?,
+            format!("{}控辍保学月报表{}.xlsx", m.title, month_key(month)),
+        ),
+        "dropouts.xlsx" => (
+            xlsx::dropout_ledger(&m.view, &m.files, &m.title)?,
+            format!("{}辍学台账.xlsx", m.title),
+        ),
+        "poor.xlsx" => {
+            let coverage = compliance::device_coverage(&m.files, &st.terms, Utc::now());
+            (
+                xlsx::poor_ledger(&m.view, &m.files, &coverage, &m.title)?,
+                format!("{}建档立卡学生台账.xlsx", m.title),
+            )
+        }
+        _ => return Err(ApiError::not_found("export").into()),
+    };
+    Ok(xlsx_response(bytes, &name))
 }

@@ -2,9 +2,10 @@
 //! visits against the registered household, the status history and conflicts with both values.
 //! The print stylesheet turns it into the paper archive's page (the browser's "save as PDF").
 
-use super::{ConsoleResult, Reviewer, layout, map};
+use super::{ConsoleError, ConsoleResult, Reviewer, layout, map};
 use crate::http::AppState;
 use crate::http::error::ApiError;
+use crate::store::Session;
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use baoxue_shared::file::{DueWork, Event, MissingEvidence};
@@ -15,18 +16,22 @@ use chrono::Utc;
 use maud::{PreEscaped, html};
 use std::collections::HashMap;
 
-pub(super) async fn file(
-    State(st): State<AppState>,
-    Reviewer(session): Reviewer,
-    Path(id): Path<String>,
-) -> ConsoleResult {
+/// A student's file with the names of people and schools, if the reviewer may read it.
+type Loaded = (
+    baoxue_shared::file::StudentFile,
+    HashMap<baoxue_shared::ids::UserId, String>,
+    HashMap<baoxue_shared::ids::SchoolId, String>,
+);
+
+async fn load(st: &AppState, session: &Session, id: &str) -> Result<Loaded, ConsoleError> {
     let student: StudentId = id.parse().map_err(|_| ApiError::not_found("student"))?;
     let terms = st.terms.clone();
     let user = session.user.clone();
-    let (file, names, schools) = st
+    Ok(st
         .blocking(move |s| {
             let cl = s.caseload(&user)?;
             if !crate::scope::may_read(&cl, student) {
+                // Out of scope and nonexistent look the same.
                 return Err(ApiError::not_found("student"));
             }
             let file = crate::http::students::build_file(s, student, &terms, Utc::now())?;
@@ -34,7 +39,16 @@ pub(super) async fn file(
             let schools: HashMap<_, _> = s.schools()?.into_iter().map(|x| (x.id, x.name)).collect();
             Ok((file, names, schools))
         })
-        .await?;
+        .await?)
+}
+
+pub(super) async fn file(
+    State(st): State<AppState>,
+    Reviewer(session): Reviewer,
+    Path(id): Path<String>,
+) -> ConsoleResult {
+    let (file, names, schools) = load(&st, &session, &id).await?;
+    let student = file.student;
     let name_of = |u| names.get(&u).cloned().unwrap_or_else(|| "未知".into());
     let today = china_date(Utc::now());
     let visits: Vec<_> = file
@@ -154,36 +168,20 @@ pub(super) async fn pdf(
     Reviewer(session): Reviewer,
     Path(id): Path<String>,
 ) -> ConsoleResult {
-    let student: StudentId = id.parse().map_err(|_| ApiError::not_found("student"))?;
-    let terms = st.terms.clone();
-    let user = session.user.clone();
-    let (bytes, name) = st
-        .blocking(move |s| {
-            let cl = s.caseload(&user)?;
-            if !crate::scope::may_read(&cl, student) {
-                return Err(ApiError::not_found("student"));
-            }
-            let now = Utc::now();
-            let file = crate::http::students::build_file(s, student, &terms, now)?;
-            let names: HashMap<_, _> = s.users()?.into_iter().map(|u| (u.id, u.name)).collect();
-            let school = file
-                .current
-                .as_ref()
-                .and_then(|c| c.school)
-                .and_then(|id| s.schools().ok()?.into_iter().find(|x| x.id == id))
-                .map(|x| x.name)
-                .unwrap_or_default();
-            let name_of = |u| names.get(&u).cloned().unwrap_or_else(|| "未知".into());
-            let bytes = crate::report::file_pdf::student_file_pdf(&file, &name_of, &school, now)
-                .map_err(|e| ApiError::from(crate::store::StoreError::Corrupt(e.to_string())))?;
-            let name = file
-                .current
-                .as_ref()
-                .map(|c| c.name.clone())
-                .unwrap_or_default();
-            Ok((bytes, name))
-        })
-        .await?;
+    let (file, names, schools) = load(&st, &session, &id).await?;
+    let school = file
+        .current
+        .as_ref()
+        .and_then(|c| c.school)
+        .and_then(|id| schools.get(&id).cloned())
+        .unwrap_or_default();
+    let name_of = |u| names.get(&u).cloned().unwrap_or_else(|| "未知".into());
+    let bytes = crate::report::file_pdf::student_file_pdf(&file, &name_of, &school, Utc::now())?;
+    let name = file
+        .current
+        .as_ref()
+        .map(|c| c.name.clone())
+        .unwrap_or_default();
     Ok((
         [
             (

@@ -3,7 +3,7 @@
 //! phones show.
 
 use crate::review::ScopeView;
-use baoxue_shared::file::{DueWork, Event, StudentFile};
+use baoxue_shared::file::{DueWork, StudentFile};
 use baoxue_shared::ids::{HouseholdId, StudentId};
 use baoxue_shared::observation::VisitKind;
 use baoxue_shared::people::{Assignment, Role};
@@ -91,16 +91,9 @@ pub fn three_ones(
                 row.home_visits_done += 1;
             }
             row.calls_due += 1;
-            let called = f.timeline.iter().any(|e| match &e.event {
-                Event::Visit {
-                    visit,
-                    voided: None,
-                    ..
-                } => {
-                    matches!(visit.kind, VisitKind::PhoneCall | VisitKind::HomeVisit)
-                        && YearMonth::of(visit.started_at) == month
-                }
-                _ => false,
+            let called = f.live_visits().any(|v| {
+                matches!(v.kind, VisitKind::PhoneCall | VisitKind::HomeVisit)
+                    && YearMonth::of(v.started_at) == month
             });
             if called {
                 row.calls_done += 1;
@@ -156,18 +149,10 @@ pub fn device_coverage(
         c.households += 1;
         let mut checks: Vec<&baoxue_shared::observation::Visit> = fs
             .iter()
-            .flat_map(|f| f.timeline.iter())
-            .filter_map(|e| match &e.event {
-                Event::Visit {
-                    visit,
-                    voided: None,
-                    ..
-                } if visit.device_check.is_some()
-                    && term.is_none_or(|t| t.contains(china_date(visit.started_at))) =>
-                {
-                    Some(&**visit)
-                }
-                _ => None,
+            .flat_map(|f| f.live_visits())
+            .filter(|v| {
+                v.device_check.is_some()
+                    && term.is_none_or(|t| t.contains(china_date(v.started_at)))
             })
             .collect();
         checks.sort_by_key(|v| (v.started_at, v.id));

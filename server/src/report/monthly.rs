@@ -6,7 +6,7 @@
 //! what arrived after C is shown as amendments beside them — never a silent change.
 
 use crate::review::ScopeView;
-use baoxue_shared::file::{Event, FileContext, StudentFile};
+use baoxue_shared::file::{FileContext, StudentFile};
 use baoxue_shared::ids::{SchoolId, StudentId};
 use baoxue_shared::observation::{PersuasionOutcome, VisitKind};
 use baoxue_shared::op::{EntityRef, FieldKey, FieldWrite, OpBody, StudentField, Target};
@@ -227,16 +227,8 @@ pub fn figures(
         });
         let file = StudentFile::build(&r, *sid, &cx);
         let persuasions: Vec<&baoxue_shared::observation::Visit> = file
-            .timeline
-            .iter()
-            .filter_map(|e| match &e.event {
-                Event::Visit {
-                    visit,
-                    voided: None,
-                    ..
-                } if visit.kind == VisitKind::Persuasion => Some(&**visit),
-                _ => None,
-            })
+            .live_visits()
+            .filter(|v| v.kind == VisitKind::Persuasion)
             .collect();
         f.persuasion_visits += persuasions
             .iter()

@@ -211,16 +211,8 @@ pub fn dropout_ledger(
             .map(|(at, _)| *at)
             .min();
         let attempts: Vec<&baoxue_shared::observation::Visit> = f
-            .timeline
-            .iter()
-            .filter_map(|e| match &e.event {
-                Event::Visit {
-                    visit,
-                    voided: None,
-                    ..
-                } if visit.kind == VisitKind::Persuasion => Some(&**visit),
-                _ => None,
-            })
+            .live_visits()
+            .filter(|v| v.kind == VisitKind::Persuasion)
             .collect();
         let last = attempts.first();
         let g = f.guardians.first();
@@ -309,18 +301,7 @@ pub fn poor_ledger(
         if !h.registered_poor {
             continue;
         }
-        let visits: Vec<&baoxue_shared::observation::Visit> = f
-            .timeline
-            .iter()
-            .filter_map(|e| match &e.event {
-                Event::Visit {
-                    visit,
-                    voided: None,
-                    ..
-                } => Some(&**visit),
-                _ => None,
-            })
-            .collect();
+        let visits: Vec<&baoxue_shared::observation::Visit> = f.live_visits().collect();
         let check = visits.iter().find(|v| v.device_check.is_some());
         let dc = check.and_then(|v| v.device_check.as_ref());
         let subsidy = visits.iter().find_map(|v| v.subsidy.as_ref());
