@@ -240,13 +240,20 @@ async fn login(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Response
             )
                 .into_response()
         }
-        Ok(_) => (
-            StatusCode::FORBIDDEN,
-            login_form(Some(
-                "此账号是教师或联络员账号，请在手机应用中使用；审核平台仅供督导和学校管理员。",
-            )),
-        )
-            .into_response(),
+        Ok(field_worker) => {
+            // The token was issued before the role was known: withdraw it at once.
+            let hash = crate::auth::token_hash(&field_worker.token);
+            let _ = st
+                .blocking(move |s| Ok(s.revoke_token(&hash, chrono::Utc::now())?))
+                .await;
+            (
+                StatusCode::FORBIDDEN,
+                login_form(Some(
+                    "此账号是教师或联络员账号，请在手机应用中使用；审核平台仅供督导和学校管理员。",
+                )),
+            )
+                .into_response()
+        }
         Err(e) => (e.status, login_form(Some(e.zh))).into_response(),
     }
 }

@@ -67,7 +67,13 @@ impl ScopeView {
             .user(self.user.id)?
             .unwrap_or_else(|| self.user.clone());
         let caseload = store.caseload(&user)?;
-        Ok(!store.pull(&caseload, self.cursor, 1)?.ops.is_empty())
+        // A reduced scope brings no new ops but must drop students at once.
+        let same_students = caseload.students.len() == self.students.len()
+            && self
+                .students
+                .iter()
+                .all(|s| caseload.students.contains_key(s));
+        Ok(!same_students || !store.pull(&caseload, self.cursor, 1)?.ops.is_empty())
     }
 
     /// Bring the view up to date: pull what arrived since the last refresh (students newly in
@@ -482,4 +488,71 @@ pub fn act(
     op.validate().map_err(ReviewError::Invalid)?;
     sync::push_checked(store, session, BatchId::new(), vec![op.clone()], now)?;
     Ok(op)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteStore;
+    use crate::sync::push_trusted;
+    use baoxue_shared::ids::DeviceId;
+    use baoxue_shared::people::{Assignment, Role};
+    use baoxue_shared::sample;
+
+    #[test]
+    fn the_cached_scope_follows_new_records_and_a_reduced_scope() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let mut rng = fastrand::Rng::with_seed(3);
+        let mut admin = Author::new(UserId::new(), DeviceId::new());
+        let now = chrono::Utc::now();
+        let today = baoxue_shared::time::china_date(now);
+        let h = sample::household(&mut rng);
+        let a = sample::student(&mut rng, &h, today);
+        let b = sample::student(&mut rng, &h, today);
+        let empty = Replica::new();
+        let mut ops = admin.household_ops(&empty, &h, now);
+        ops.extend(admin.student_ops(&empty, &a, now));
+        ops.extend(admin.student_ops(&empty, &b, now));
+        push_trusted(&store, admin.user, admin.device, ops, now).unwrap();
+        let reviewer = User {
+            id: UserId::new(),
+            account: "sup".into(),
+            name: "督导".into(),
+            role: Role::TownshipSupervisor,
+            assignments: vec![
+                Assignment::Student { student: a.id },
+                Assignment::Student { student: b.id },
+            ],
+        };
+        store.add_account(&reviewer, "x").unwrap();
+        let cache = ScopeCache::default();
+        let first = cache.get(&store, &reviewer).unwrap();
+        assert_eq!(first.students.len(), 2);
+        let again = cache.get(&store, &reviewer).unwrap();
+        assert!(Arc::ptr_eq(&first, &again), "nothing new: the same view");
+
+        // A new visit arrives: the next request sees it.
+        let mut teacher = Author::new(UserId::new(), DeviceId::new());
+        let v = sample::visit(&mut rng, VisitKind::HomeVisit, teacher.user, a.id, &h, now);
+        let id = v.id;
+        let op = teacher.record(v, now);
+        push_trusted(&store, teacher.user, teacher.device, vec![op], now).unwrap();
+        assert!(
+            cache
+                .get(&store, &reviewer)
+                .unwrap()
+                .replica
+                .record(id)
+                .is_some()
+        );
+
+        // One student is taken out of the reviewer's scope: gone from the view at once.
+        store
+            .unassign(reviewer.id, &Assignment::Student { student: b.id })
+            .unwrap();
+        let after = cache.get(&store, &reviewer).unwrap();
+        assert_eq!(after.students, vec![a.id]);
+        store.close();
+    }
 }
