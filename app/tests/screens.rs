@@ -632,3 +632,40 @@ fn the_caseload_filters_by_status_and_focus_group() {
     let disabled = focus.contains(&baoxue_shared::people::FocusGroup::Disabled);
     assert_eq!(s.html().contains(&name), disabled, "focus group filter");
 }
+
+#[tokio::test]
+async fn the_app_tries_to_sync_by_itself_and_says_why_it_could_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    app.0
+        .borrow_mut()
+        .set_status(
+            kid,
+            baoxue_shared::status::EnrolmentStatus::SuspectedDropout,
+            Utc::now(),
+        )
+        .unwrap();
+    // Nobody taps 立即同步: the automatic sync runs, fails offline, and the sync screen says why
+    // while the record stays on the phone.
+    let mut s = Screens::open(&app, Screen::Sync, None);
+    let html = settle(&mut s.dom, "无法连接").await;
+    assert!(html.contains("无法连接服务器"), "{html}");
+    assert!(html.contains("1 条记录尚未同步"));
+    assert!(html.contains("0 张照片待上传"));
+    assert_eq!(app.0.borrow().unsynced().unwrap(), 1);
+}
+
+#[test]
+fn settings_say_how_much_the_phone_stores() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _) = phone(dir.path());
+    let html = Screens::open(&app, Screen::Settings, None).html();
+    assert!(html.contains("手机存储占用"), "{html}");
+    let used = html.split("手机存储占用：").nth(1).unwrap_or("");
+    let kb: u64 = used
+        .split(" KB")
+        .next()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("a size in KB: {used}"));
+    assert!(kb > 0, "the store is not empty");
+}

@@ -198,6 +198,11 @@ impl FieldApp {
         items
     }
 
+    /// Storage on the phone: (bytes used, photos kept, photos awaiting upload).
+    pub fn usage(&self) -> Result<(u64, usize, usize), LocalError> {
+        self.store.usage()
+    }
+
     /// How many records would be lost by logging out now.
     pub fn unsynced(&self) -> Result<usize, LocalError> {
         self.store.outbox_len()

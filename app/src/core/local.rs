@@ -245,6 +245,21 @@ impl LocalStore {
         Ok(())
     }
 
+    /// What the store takes on the phone: (database bytes, photos kept, photos awaiting upload).
+    pub fn usage(&self) -> Result<(u64, usize, usize), LocalError> {
+        let db: i64 = self.conn.query_row(
+            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+            [],
+            |r| r.get(0),
+        )?;
+        let (kept, waiting): (i64, i64) = self.conn.query_row(
+            "SELECT count(*), coalesce(sum(uploaded = 0), 0) FROM photos",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        Ok((db.max(0) as u64, kept as usize, waiting as usize))
+    }
+
     /// Whether the phone holds a photo's bytes.
     pub fn has_photo(&self, sha256: &str) -> Result<bool, LocalError> {
         Ok(self

@@ -1,7 +1,8 @@
 //! The app's core: no UI, no Dioxus. `local` keeps ops on the phone (SQLCipher), `sync` talks
 //! to the server, `field` is what the screens call (the composition of the two with the
-//! user's author and clock).
+//! user's author and clock), `autosync` decides when to sync unasked.
 
+pub mod autosync;
 pub mod field;
 pub mod install;
 pub mod local;

@@ -53,6 +53,9 @@ pub enum Msg {
     LocateDevice,
     LocateFromPhoto,
     LocateManual,
+    PhotosWaiting,
+    StorageUsed,
+    PhotosKept,
 }
 
 impl Msg {
@@ -107,6 +110,9 @@ impl Msg {
             LocateDevice => ("手机定位", "Use the phone's position"),
             LocateFromPhoto => ("用照片位置", "Use the photo's position"),
             LocateManual => ("使用手动填写的位置", "Use the typed position"),
+            PhotosWaiting => ("张照片待上传", "photos waiting to upload"),
+            StorageUsed => ("手机存储占用", "Storage used"),
+            PhotosKept => ("张照片", "photos"),
         };
         match lang {
             Lang::Zh => zh,

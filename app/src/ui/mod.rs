@@ -103,6 +103,37 @@ pub fn Root(start: Screen, draft: Option<visit_form::Draft>) -> Element {
         screen: Signal::new(start),
         revision: Signal::new(0),
     });
+    let sync = use_context_provider(sync_screen::SyncState::new);
+    // Sync by itself when the network allows: soon after a save, every few minutes otherwise,
+    // backing off while offline (`core::autosync`). Only where a runtime with timers exists
+    // (the real renderers); a test's virtual DOM without one drives syncs by hand.
+    let auto_app = use_app();
+    use_future(move || {
+        let app = auto_app.clone();
+        async move {
+            if tokio::runtime::Handle::try_current().is_err() {
+                return;
+            }
+            let policy = std::rc::Rc::new(std::cell::RefCell::new(
+                crate::core::autosync::AutoSync::default(),
+            ));
+            loop {
+                let now = chrono::Utc::now();
+                let (pending, expired) = {
+                    let a = app.0.borrow();
+                    let waiting = a.usage().map(|(_, _, w)| w).unwrap_or(0);
+                    (a.unsynced().unwrap_or(0) + waiting > 0, a.needs_login(now))
+                };
+                if !expired && policy.borrow().due(now, pending) {
+                    let p = policy.clone();
+                    sync.start(app.clone(), ui.revision, move |ok| {
+                        p.borrow_mut().attempted(chrono::Utc::now(), ok)
+                    });
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+            }
+        }
+    });
     let screen = *ui.screen.read();
     let mut nav = ui.screen;
     rsx! {

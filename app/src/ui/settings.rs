@@ -15,6 +15,12 @@ pub fn Settings() -> Element {
     let mut confirming = use_signal(|| false);
     let mut logged_out = use_signal(|| false);
     let unsynced = app.0.borrow().unsynced().unwrap_or(0);
+    let (bytes, photos, _) = app.0.borrow().usage().unwrap_or_default();
+    let used = if bytes < 1024 * 1024 {
+        format!("{} KB", bytes.div_ceil(1024))
+    } else {
+        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    };
     let app_confirm = app.clone();
     rsx! {
         section { class: "settings",
@@ -23,6 +29,7 @@ pub fn Settings() -> Element {
                 button { class: "lang-zh", onclick: move |_| lang.set(Lang::Zh), "中文" }
                 button { class: "lang-en", onclick: move |_| lang.set(Lang::En), "English" }
             }
+            p { class: "storage", {tr(&ui, Msg::StorageUsed)} "：{used}，" "{photos} " {tr(&ui, Msg::PhotosKept)} }
             p { class: "outbox", "{unsynced} " {tr(&ui, Msg::NotSynced)} }
             button { class: "logout",
                 onclick: move |_| match app.0.borrow_mut().log_out(None) {

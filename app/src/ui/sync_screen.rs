@@ -1,41 +1,85 @@
-//! Sync: what waits to go up, a progress bar with items and bytes while syncing, the last
-//! success, and any error with its reason and a retry.
+//! Sync: what waits to go up (records and photos), a progress bar with items and bytes while
+//! syncing, the last success, and any error with its reason and a retry. The same sync also
+//! runs by itself (see `Root`), and this screen shows it.
 
 use super::i18n::Msg;
-use super::{tr, use_app, use_ui};
+use super::{AppHandle, tr, use_app, use_ui};
 use crate::core::sync::{Phase, Progress, run};
 use dioxus::prelude::*;
+
+/// The sync in progress, shared by the sync screen and the automatic sync so the two never
+/// run at once and the screen shows whichever is running.
+#[derive(Clone, Copy)]
+pub struct SyncState {
+    pub running: Signal<bool>,
+    pub progress: Signal<Option<Progress>>,
+    pub error: Signal<Option<String>>,
+}
+
+impl SyncState {
+    pub fn new() -> Self {
+        Self {
+            running: Signal::new(false),
+            progress: Signal::new(None),
+            error: Signal::new(None),
+        }
+    }
+
+    /// Start a sync unless one is running; `done(ok)` is called when it ends.
+    pub fn start(
+        mut self,
+        app: AppHandle,
+        mut revision: Signal<u64>,
+        done: impl FnOnce(bool) + 'static,
+    ) {
+        if (self.running)() {
+            return;
+        }
+        self.running.set(true);
+        self.error.set(None);
+        spawn(async move {
+            let engine = app.0.borrow().engine();
+            let mut progress = self.progress;
+            let result = run(&*app.0, &engine, |p| progress.set(Some(p))).await;
+            self.running.set(false);
+            revision += 1;
+            match &result {
+                // Done: the last success says it; a finished bar would only confuse.
+                Ok(_) => progress.set(None),
+                Err(e) => self.error.set(Some(e.zh())),
+            }
+            done(result.is_ok());
+        });
+    }
+}
+
+impl Default for SyncState {
+    fn default() -> Self {
+        Self::new()
+    }
+}
 
 #[component]
 pub fn SyncScreen() -> Element {
     let app = use_app();
     let ui = use_ui();
     let _ = ui.revision.read();
-    let mut progress = use_signal(|| None::<Progress>);
-    let mut running = use_signal(|| false);
-    let mut error = use_signal(|| None::<String>);
-    let mut revision = ui.revision;
-    let (unsynced, last) = {
+    let state = use_context::<SyncState>();
+    let SyncState {
+        running,
+        progress,
+        error,
+    } = state;
+    let revision = ui.revision;
+    let (unsynced, last, waiting) = {
         let a = app.0.borrow();
-        (a.unsynced().unwrap_or(0), a.last_sync())
+        (
+            a.unsynced().unwrap_or(0),
+            a.last_sync(),
+            a.usage().map(|(_, _, waiting)| waiting).unwrap_or(0),
+        )
     };
-    let start = move |_| {
-        if running() {
-            return;
-        }
-        running.set(true);
-        error.set(None);
-        let app = app.clone();
-        spawn(async move {
-            let engine = app.0.borrow().engine();
-            let result = run(&*app.0, &engine, |p| progress.set(Some(p))).await;
-            running.set(false);
-            revision += 1;
-            if let Err(e) = result {
-                error.set(Some(e.zh()));
-            }
-        });
-    };
+    let start = move |_| state.start(app.clone(), revision, |_| {});
     let bar = (*progress.read()).map(|p| {
         let label = match p.phase {
             Phase::Push => "上传记录",
@@ -49,6 +93,7 @@ pub fn SyncScreen() -> Element {
         section { class: "sync",
             h1 { {tr(&ui, Msg::Sync)} }
             p { class: "pending", "{unsynced} " {tr(&ui, Msg::NotSynced)} }
+            p { class: "pending-photos", "{waiting} " {tr(&ui, Msg::PhotosWaiting)} }
             p { class: "last-sync",
                 "上次同步："
                 match last {
