@@ -14,6 +14,7 @@ use crate::op::{
 };
 use crate::people::{Guardian, Household, Student};
 use crate::register::Register;
+use crate::status::EnrolmentStatus;
 use crate::validation::FieldErrors;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use thiserror::Error;
@@ -222,7 +223,9 @@ impl Replica {
     }
 
     /// Check a write against what its author had seen: a status change must be a legal move
-    /// from every value it supersedes. Writes whose `prev` this replica has not seen pass.
+    /// from every value it supersedes — except a write that repeats one of those values, which
+    /// settles a conflict by choosing between values already set rather than moving. Writes
+    /// whose `prev` this replica has not seen pass.
     pub fn check_write(&self, w: &FieldWrite) -> Result<(), FieldErrors> {
         let mut errs = FieldErrors::new();
         if let Target::Student {
@@ -230,8 +233,8 @@ impl Replica {
             ..
         } = &w.target
         {
-            for p in &w.prev {
-                if let Some(Op {
+            let status_of = |p: &OpId| match self.ops.get(p) {
+                Some(Op {
                     body:
                         OpBody::Set(FieldWrite {
                             target:
@@ -242,12 +245,16 @@ impl Replica {
                             ..
                         }),
                     ..
-                }) = self.ops.get(p)
-                    && let Err(e) = from.check_transition("set.status", *to)
-                {
-                    errs.push(e);
-                    break;
-                }
+                }) => Some(*from),
+                _ => None,
+            };
+            let froms: Vec<EnrolmentStatus> = w.prev.iter().filter_map(status_of).collect();
+            if !froms.contains(to)
+                && let Some(e) = froms
+                    .iter()
+                    .find_map(|from| from.check_transition("set.status", *to).err())
+            {
+                errs.push(e);
             }
         }
         errs.into_result()
@@ -551,4 +558,44 @@ pub struct RecordSnapshot {
     pub corrected_by: BTreeSet<RecordId>,
     pub voids: BTreeSet<OpId>,
     pub reviews: BTreeSet<OpId>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::author::Author;
+    use crate::ids::{DeviceId, UserId};
+    use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn a_move_must_be_legal_but_choosing_between_concurrent_values_is_not_a_move() {
+        let t = Utc.with_ymd_and_hms(2026, 11, 20, 2, 0, 0).unwrap();
+        let student = StudentId::new();
+        let status = |s| Target::Student {
+            id: student,
+            set: StudentField::Status(s),
+        };
+        let mut r = Replica::new();
+        let mut admin = Author::new(UserId::new(), DeviceId::new());
+        let base = admin.set(&r, status(EnrolmentStatus::Persuading), t);
+        r.apply(base).unwrap();
+        // Two phones, offline, from 劝返中: one records 已返校, the other 辍学.
+        let mut a = Author::new(UserId::new(), DeviceId::new());
+        let mut b = Author::new(UserId::new(), DeviceId::new());
+        let seen = r.clone();
+        r.apply(a.set(&seen, status(EnrolmentStatus::Returned), t))
+            .unwrap();
+        r.apply(b.set(&seen, status(EnrolmentStatus::DroppedOut), t))
+            .unwrap();
+        // 辍学 → 在校 is not a move anyone may make…
+        let bad = r.write_of(status(EnrolmentStatus::InSchool));
+        assert_eq!(
+            r.check_write(&bad).unwrap_err().0[0].reason.code(),
+            "illegal_transition"
+        );
+        // …but choosing 已返校 over 辍学 settles the conflict, whatever the move would be.
+        let choose = r.write_of(status(EnrolmentStatus::Returned));
+        assert_eq!(choose.prev.len(), 2);
+        assert!(r.check_write(&choose).is_ok());
+    }
 }

@@ -356,3 +356,72 @@ async fn a_filed_report_keeps_its_figures_and_later_records_show_as_amendments()
     assert_eq!(got, expected);
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_reviewer_settles_a_status_conflict_and_both_values_stay_in_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = fastrand::Rng::with_seed(13);
+    let (_, students, server, mut phone_a) = county_with_teacher(dir.path(), &mut rng, 1).await;
+    let id = students[0].id;
+    let status = |s| Target::Student {
+        id,
+        set: StudentField::Status(s),
+    };
+    // The student dropped out; both of the teacher's phones know it.
+    let op = phone_a.make(|a, r| a.set(r, status(EnrolmentStatus::SuspectedDropout), Utc::now()));
+    phone_a.push(vec![op]).await.unwrap();
+    let op = phone_a.make(|a, r| a.set(r, status(EnrolmentStatus::DroppedOut), Utc::now()));
+    phone_a.push(vec![op]).await.unwrap();
+    let mut phone_b = Phone::login(&server, "teacher").await;
+    phone_b.pull().await;
+    // Offline, one phone records that persuasion has begun, the other that the child is back.
+    // Choosing 劝返中 is not a legal move from 已返校 — but settling is a choice, not a move.
+    let persuading = phone_a.make(|a, r| a.set(r, status(EnrolmentStatus::Persuading), Utc::now()));
+    let back = phone_b.make(|a, r| a.set(r, status(EnrolmentStatus::Returned), Utc::now()));
+    let chosen = persuading.id;
+    phone_a.push(vec![persuading]).await.unwrap();
+    phone_b.push(vec![back]).await.unwrap();
+
+    let b = Browser::login(&server, "county").await;
+    let page_path = format!("/console/students/{id}");
+    let (_, page) = b.get(&page_path).await;
+    assert!(page.contains("待核实的冲突"), "{page}");
+    assert!(
+        page.contains("已返校") && page.contains("劝返中"),
+        "both values shown"
+    );
+
+    let (status_code, _) = b
+        .post(
+            &format!("{page_path}/resolve"),
+            &[("choose", &chosen.to_string())],
+        )
+        .await;
+    assert_eq!(status_code, 303);
+    let (_, page) = b.get(&page_path).await;
+    assert!(!page.contains("待核实的冲突"), "settled");
+    // Settling again is refused: the candidates are gone.
+    let (status_code, page) = b
+        .post(
+            &format!("{page_path}/resolve"),
+            &[("choose", &chosen.to_string())],
+        )
+        .await;
+    assert_eq!(status_code, 409, "{page}");
+
+    // The phones learn the decision; both concurrent values stay in the field's history.
+    phone_b.pull().await;
+    let s = phone_b.replica.student(id).unwrap();
+    assert_eq!(s.status, EnrolmentStatus::Persuading);
+    let key = baoxue_shared::op::FieldKey {
+        entity: baoxue_shared::op::EntityRef::Student(id),
+        field: "status",
+    };
+    let reg = phone_b.replica.register(&key).unwrap();
+    assert!(!reg.is_conflicted());
+    assert!(
+        reg.history().count() >= 5,
+        "every value ever written is kept"
+    );
+    server.stop().await;
+}

@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/visits/{record}/review", post(queue::review))
         .route("/console/students/{id}", get(student::file))
         .route("/console/students/{id}/file.pdf", get(student::pdf))
+        .route("/console/students/{id}/resolve", post(student::resolve))
         .route("/console/reports", get(reports::page))
         .route("/console/reports/file", post(reports::file))
         .route("/console/exports/{file}", get(reports::download))
@@ -153,7 +154,7 @@ form.filters{display:flex;flex-wrap:wrap;gap:.5em;margin-bottom:1em;align-items:
 .actions form{margin:.5em 0;padding:.5em;border:1px solid #ddd;background:#fff}
 .photos img{max-width:240px;margin:.2em;border:1px solid #ccc}
 textarea{width:100%;max-width:40em}
-.print{float:right}
+.print{float:right}form.inline{display:inline}
 @media print{header,.print,.actions,form.filters{display:none}body{background:#fff}main{padding:0}a{color:#000;text-decoration:none}}
 "#;
 

@@ -106,9 +106,14 @@ pub(super) async fn file(
         @if !file.conflicts.is_empty() {
             h2 { "待核实的冲突" }
             @for c in &file.conflicts {
-                p.flag { "“学籍状态”有两个设备同时修改的不同值，请核实后在花名册或手机上确认其一：" }
+                p.flag { "“学籍状态”在两台设备上被同时改成了不同的值。请核实后采用其一（另一值保留在历史中）：" }
                 ul #conflicts { @for cand in &c.candidates {
-                    li { strong { (cand.value.zh()) } " —— " (name_of(cand.by)) "，" (format_zh(cand.at)) @if cand.showing { "（目前显示此值）" } }
+                    li { strong { (cand.value.zh()) } " —— " (name_of(cand.by)) "，" (format_zh(cand.at)) @if cand.showing { "（目前显示此值）" }
+                        form.inline method="post" action=(format!("/console/students/{student}/resolve")) {
+                            input type="hidden" name="choose" value=(cand.op.to_string());
+                            " " button type="submit" class="choose" { "采用此值" }
+                        }
+                    }
                 } }
             }
         }
@@ -199,6 +204,76 @@ pub(super) async fn pdf(
         bytes,
     )
         .into_response())
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub(super) struct ResolveForm {
+    choose: String,
+}
+
+/// Settle a status conflict: the reviewer's choice is written as a new status write that
+/// supersedes every concurrent value (they stay in the history), scope-checked like any push.
+pub(super) async fn resolve(
+    State(st): State<AppState>,
+    Reviewer(session): Reviewer,
+    Path(id): Path<String>,
+    axum::extract::Form(f): axum::extract::Form<ResolveForm>,
+) -> ConsoleResult {
+    use baoxue_shared::op::{EntityRef, OpBody, StudentField, Target};
+    let student: StudentId = id.parse().map_err(|_| ApiError::not_found("student"))?;
+    let chosen: baoxue_shared::ids::OpId = f
+        .choose
+        .parse()
+        .map_err(|_| ApiError::not_found("candidate"))?;
+    let s2 = session.clone();
+    st.blocking(move |s| {
+        let cl = s.caseload(&s2.user)?;
+        if !crate::scope::may_read(&cl, student) {
+            return Err(ApiError::not_found("student"));
+        }
+        let mut r = baoxue_shared::replica::Replica::new();
+        for op in s.ops_about_student(student)? {
+            r.apply(op)
+                .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+        }
+        let heads = r.heads(EntityRef::Student(student), "status");
+        let value = match r.op(chosen).map(|o| &o.body) {
+            Some(OpBody::Set(w)) if heads.len() > 1 && heads.contains(&chosen) => match w.target {
+                Target::Student {
+                    set: StudentField::Status(v),
+                    ..
+                } => v,
+                _ => return Err(ApiError::not_found("candidate")),
+            },
+            _ => {
+                return Err(ApiError::new(
+                    axum::http::StatusCode::CONFLICT,
+                    "conflict_settled",
+                    "this conflict is already settled or the value is not one of its candidates",
+                    "该冲突已处理或所选值已不是候选值，请刷新页面",
+                ));
+            }
+        };
+        let mut author = baoxue_shared::author::Author::new(s2.user.id, s2.device);
+        let op = author.set(
+            &r,
+            Target::Student {
+                id: student,
+                set: StudentField::Status(value),
+            },
+            Utc::now(),
+        );
+        crate::sync::push_checked(
+            s,
+            &s2,
+            baoxue_shared::ids::BatchId::new(),
+            vec![op],
+            Utc::now(),
+        )?;
+        Ok(())
+    })
+    .await?;
+    Ok(axum::response::Redirect::to(&format!("/console/students/{student}")).into_response())
 }
 
 /// Due work in a sentence.
