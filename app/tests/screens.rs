@@ -26,6 +26,20 @@ fn phone(dir: &std::path::Path) -> (AppHandle, StudentId) {
     phone_with(dir, |_, _, _| vec![])
 }
 
+/// A phone (offline) with one change saved and not yet synced.
+fn phone_with_one_unsynced_change(dir: &std::path::Path) -> AppHandle {
+    let (app, kid) = phone(dir);
+    app.0
+        .borrow_mut()
+        .set_status(
+            kid,
+            baoxue_shared::status::EnrolmentStatus::SuspectedDropout,
+            Utc::now(),
+        )
+        .unwrap();
+    app
+}
+
 /// Like [`phone`], with more ops already pulled from the server: `more(rng, household,
 /// student)` makes them.
 fn phone_with(
@@ -236,15 +250,7 @@ fn validation_errors_show_beside_their_field() {
 #[test]
 fn logging_out_with_unsynced_records_asks_first_and_says_how_many() {
     let dir = tempfile::tempdir().unwrap();
-    let (app, kid) = phone(dir.path());
-    app.0
-        .borrow_mut()
-        .set_status(
-            kid,
-            baoxue_shared::status::EnrolmentStatus::SuspectedDropout,
-            Utc::now(),
-        )
-        .unwrap();
+    let app = phone_with_one_unsynced_change(dir.path());
     let mut s = Screens::open(&app, Screen::Settings, None);
     // 0–2: bottom bar; 3: 中文; 4: English; 5: 退出登录; then the dialog's 取消 (6) and 退出登录 (7).
     s.click(5);
@@ -277,15 +283,7 @@ fn logging_out_with_unsynced_records_asks_first_and_says_how_many() {
 #[tokio::test]
 async fn sync_without_a_network_says_why_and_offers_a_retry() {
     let dir = tempfile::tempdir().unwrap();
-    let (app, kid) = phone(dir.path());
-    app.0
-        .borrow_mut()
-        .set_status(
-            kid,
-            baoxue_shared::status::EnrolmentStatus::SuspectedDropout,
-            Utc::now(),
-        )
-        .unwrap();
+    let app = phone_with_one_unsynced_change(dir.path());
     let mut s = Screens::open(&app, Screen::Sync, None);
     let html = s.html();
     assert!(
@@ -636,15 +634,7 @@ fn the_caseload_filters_by_status_and_focus_group() {
 #[tokio::test]
 async fn the_app_tries_to_sync_by_itself_and_says_why_it_could_not() {
     let dir = tempfile::tempdir().unwrap();
-    let (app, kid) = phone(dir.path());
-    app.0
-        .borrow_mut()
-        .set_status(
-            kid,
-            baoxue_shared::status::EnrolmentStatus::SuspectedDropout,
-            Utc::now(),
-        )
-        .unwrap();
+    let app = phone_with_one_unsynced_change(dir.path());
     // Nobody taps 立即同步: the automatic sync runs, fails offline, and the sync screen says why
     // while the record stays on the phone.
     let mut s = Screens::open(&app, Screen::Sync, None);
