@@ -120,20 +120,6 @@ impl ScopeView {
         Ok(new)
     }
 
-    /// The same scope as it stood when only ops received by `cut` were known.
-    pub fn as_of(&self, cut: DateTime<Utc>) -> Replica {
-        let mut r = Replica::new();
-        for op in self
-            .replica
-            .ops()
-            .filter(|o| o.received_at.is_some_and(|t| t <= cut))
-        {
-            // Already merged once without error: the subset merges too.
-            let _ = r.apply(op.clone());
-        }
-        r
-    }
-
     /// Every student's file, in `students` order.
     pub fn files(
         &self,
