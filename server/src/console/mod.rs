@@ -109,16 +109,9 @@ console_from!(
     crate::store::StoreError,
     crate::review::ReviewError,
     crate::sync::SyncError,
+    crate::report::file_pdf::PdfError,
     tokio::task::JoinError
 );
-
-impl From<crate::report::file_pdf::PdfError> for ConsoleError {
-    fn from(e: crate::report::file_pdf::PdfError) -> Self {
-        Self(ApiError::from(crate::store::StoreError::Corrupt(
-            e.to_string(),
-        )))
-    }
-}
 
 impl From<rust_xlsxwriter::XlsxError> for ConsoleError {
     fn from(e: rust_xlsxwriter::XlsxError) -> Self {

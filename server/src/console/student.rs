@@ -13,7 +13,7 @@ use baoxue_shared::ids::StudentId;
 use baoxue_shared::time::{china_date, format_zh};
 use baoxue_shared::validation::age_on;
 use chrono::Utc;
-use maud::{PreEscaped, html};
+use maud::html;
 use std::collections::HashMap;
 
 /// A student's file with the names of people and schools, if the reviewer may read it.
@@ -163,7 +163,6 @@ pub(super) async fn file(
             }
         }
         p.muted { "打印时间：" (format_zh(Utc::now())) "。本页由保学系统生成，记录的每次修改均保留在审计记录中。" }
-        (PreEscaped(""))
     };
     Ok(layout(&format!("{title} · 一生一案"), Some(&session), body).into_response())
 }

@@ -301,3 +301,19 @@ impl From<crate::review::ReviewError> for ApiError {
         }
     }
 }
+
+impl From<crate::report::file_pdf::PdfError> for ApiError {
+    fn from(e: crate::report::file_pdf::PdfError) -> Self {
+        use crate::report::file_pdf::PdfError;
+        match e {
+            // An operator can fix this one: say what to install rather than "internal error".
+            PdfError::NoFont => Self::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "pdf_font_missing",
+                e.to_string(),
+                "服务器未安装中文字体（fonts-noto-cjk），暂时无法生成PDF",
+            ),
+            PdfError::Write(_) => Self::internal(e),
+        }
+    }
+}

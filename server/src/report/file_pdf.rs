@@ -38,20 +38,21 @@ pub enum PdfError {
 }
 
 fn font() -> Result<Font, PdfError> {
-    static FONT: OnceLock<Option<Font>> = OnceLock::new();
-    FONT.get_or_init(|| {
-        let custom = std::env::var("BAOXUE_CJK_FONT").ok();
-        let (paths, face): (Vec<String>, u32) = match custom {
-            Some(p) => (vec![p], 0),
-            None => (FONT_PATHS.iter().map(|p| p.to_string()).collect(), SC_FACE),
-        };
-        paths.iter().find_map(|p| {
-            let data = std::fs::read(p).ok()?;
-            Font::new(Arc::new(data).into(), face)
-        })
-    })
-    .clone()
-    .ok_or(PdfError::NoFont)
+    // Only a found font is kept: installing fonts-noto-cjk later works without a restart.
+    static FONT: OnceLock<Font> = OnceLock::new();
+    if let Some(f) = FONT.get() {
+        return Ok(f.clone());
+    }
+    let custom = std::env::var("BAOXUE_CJK_FONT").ok();
+    let (paths, face): (Vec<String>, u32) = match custom {
+        Some(p) => (vec![p], 0),
+        None => (FONT_PATHS.iter().map(|p| p.to_string()).collect(), SC_FACE),
+    };
+    let found = paths
+        .iter()
+        .find_map(|p| Font::new(Arc::new(std::fs::read(p).ok()?).into(), face))
+        .ok_or(PdfError::NoFont)?;
+    Ok(FONT.get_or_init(|| found).clone())
 }
 
 /// One line to set.
