@@ -3,9 +3,9 @@
 //! supervisor their area. Every read and write passes through here; a push that touches
 //! anything outside the caseload is refused whole.
 
-use crate::store::{Caseload, Store, StoreError, Subjects};
-use baoxue_shared::ids::{GuardianId, RecordId, StudentId};
-use baoxue_shared::op::{FieldWrite, GuardianField, Op, OpBody, Target};
+use crate::store::{Caseload, HeldRecord, Store, StoreError, Subjects};
+use baoxue_shared::ids::{GuardianId, RecordId, StudentId, UserId};
+use baoxue_shared::op::{FieldWrite, GuardianField, Op, OpBody, StudentField, Target};
 use baoxue_shared::people::User;
 use std::collections::HashMap;
 use thiserror::Error;
@@ -28,18 +28,32 @@ pub enum ScopeError {
     UnknownRecord { index: usize, record: RecordId },
     #[error("operation {index} voids or reviews a record; only supervisors and school admins may")]
     MayNotVoid { index: usize },
+    #[error(
+        "operation {index} corrects record {record}, which another user made; only its author or a reviewer may correct it"
+    )]
+    MayNotCorrect { index: usize, record: RecordId },
     #[error("operation {index} concerns no student or household")]
     NoSubject { index: usize },
 }
 
-/// What each op of a batch concerns, resolving guardians and records through earlier ops of
-/// the same batch first, then the store.
+/// What each op of a batch concerns, as the entities stand before the op (earlier ops of the
+/// same batch first, then the store). A write that moves an entity — a student into another
+/// household, a guardian to another student — concerns both where it was and where it goes,
+/// so only someone who holds both may make it. A correction concerns the record it corrects
+/// as well as itself, and is indexed under both (the original's file learns it was corrected).
 pub fn subjects(
     store: &dyn Store,
     ops: &[Op],
 ) -> Result<Result<Vec<Subjects>, ScopeError>, StoreError> {
+    Ok(resolve(store, ops)?.map(|r| r.into_iter().map(|(s, _)| s).collect()))
+}
+
+/// Each op's subjects with, for a correction, the author of the record it corrects.
+type Resolved = Vec<(Subjects, Option<UserId>)>;
+
+fn resolve(store: &dyn Store, ops: &[Op]) -> Result<Result<Resolved, ScopeError>, StoreError> {
     let mut guardian_of: HashMap<GuardianId, StudentId> = HashMap::new();
-    let mut record_of: HashMap<RecordId, Subjects> = HashMap::new();
+    let mut record_of: HashMap<RecordId, HeldRecord> = HashMap::new();
     let guardians: Vec<GuardianId> = ops
         .iter()
         .filter_map(|o| match &o.body {
@@ -51,49 +65,90 @@ pub fn subjects(
         })
         .collect();
     let known_guardians = store.guardian_students(&guardians)?;
-    let voided: Vec<RecordId> = ops.iter().filter_map(Op::judged_record).collect();
-    let known_records = store.record_subjects(&voided)?;
+    let named: Vec<RecordId> = ops
+        .iter()
+        .filter_map(|o| match &o.body {
+            OpBody::Record(v) => v.corrects,
+            _ => o.judged_record(),
+        })
+        .collect();
+    let known_records = store.held_records(&named)?;
     let mut out = Vec::with_capacity(ops.len());
     for (index, op) in ops.iter().enumerate() {
+        let mut corrected_author = None;
         let s = match &op.body {
             OpBody::Set(FieldWrite { target, .. }) => match target {
-                Target::Student { id, .. } => Subjects {
+                Target::Student { id, set } => Subjects {
                     students: vec![*id],
-                    households: vec![],
+                    households: match set {
+                        StudentField::Household(Some(h)) => vec![*h],
+                        _ => vec![],
+                    },
                 },
                 Target::Household { id, .. } => Subjects {
                     students: vec![],
                     households: vec![*id],
                 },
                 Target::Guardian { id, set } => {
-                    let student = match set {
-                        GuardianField::Student(s) => Some(*s),
-                        _ => guardian_of.get(id).or(known_guardians.get(id)).copied(),
-                    };
-                    let Some(student) = student else {
-                        return Ok(Err(ScopeError::UnknownGuardian {
-                            index,
-                            guardian: *id,
-                        }));
-                    };
-                    guardian_of.insert(*id, student);
+                    let before = guardian_of.get(id).or(known_guardians.get(id)).copied();
+                    let mut students: Vec<StudentId> = before.into_iter().collect();
+                    match set {
+                        GuardianField::Student(s) => {
+                            if before != Some(*s) {
+                                students.push(*s);
+                            }
+                            guardian_of.insert(*id, *s);
+                        }
+                        _ if before.is_none() => {
+                            return Ok(Err(ScopeError::UnknownGuardian {
+                                index,
+                                guardian: *id,
+                            }));
+                        }
+                        _ => {}
+                    }
                     Subjects {
-                        students: vec![student],
+                        students,
                         households: vec![],
                     }
                 }
             },
             OpBody::Record(v) => {
-                let s = Subjects {
+                let mut s = Subjects {
                     students: v.students.clone(),
                     households: v.household.into_iter().collect(),
                 };
-                record_of.insert(v.id, s.clone());
+                if let Some(orig) = v.corrects {
+                    let Some(held) = record_of.get(&orig).or(known_records.get(&orig)) else {
+                        return Ok(Err(ScopeError::UnknownRecord {
+                            index,
+                            record: orig,
+                        }));
+                    };
+                    corrected_author = Some(held.author);
+                    for st in &held.subjects.students {
+                        if !s.students.contains(st) {
+                            s.students.push(*st);
+                        }
+                    }
+                    for h in &held.subjects.households {
+                        if !s.households.contains(h) {
+                            s.households.push(*h);
+                        }
+                    }
+                }
+                record_of.insert(
+                    v.id,
+                    HeldRecord {
+                        author: op.author,
+                        subjects: s.clone(),
+                    },
+                );
                 s
             }
             OpBody::Void { record, .. } | OpBody::Review { record, .. } => {
                 match record_of.get(record).or(known_records.get(record)) {
-                    Some(s) => s.clone(),
+                    Some(h) => h.subjects.clone(),
                     None => {
                         return Ok(Err(ScopeError::UnknownRecord {
                             index,
@@ -103,13 +158,40 @@ pub fn subjects(
                 }
             }
         };
-        out.push(s);
+        out.push((s, corrected_author));
     }
     Ok(Ok(out))
 }
 
+/// Resolve the subjects of `ops` made by `user` and refuse the first op that reaches outside
+/// `caseload` or that the user's role may not make. The subjects are returned for storing.
+pub fn check_batch(
+    store: &dyn Store,
+    user: &User,
+    caseload: &Caseload,
+    ops: &[Op],
+) -> Result<Result<Vec<Subjects>, ScopeError>, StoreError> {
+    let resolved = match resolve(store, ops)? {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e)),
+    };
+    for (index, (op, (_, corrected))) in ops.iter().zip(&resolved).enumerate() {
+        if let (Some(orig_author), OpBody::Record(v)) = (corrected, &op.body)
+            && *orig_author != op.author
+            && !user.role.may_review()
+        {
+            return Ok(Err(ScopeError::MayNotCorrect {
+                index,
+                record: v.corrects.expect("a correction names its record"),
+            }));
+        }
+    }
+    let subjects: Vec<Subjects> = resolved.into_iter().map(|(s, _)| s).collect();
+    Ok(check_writes(user, caseload, ops, &subjects).map(|()| subjects))
+}
+
 /// Refuse the first op that reaches outside `caseload` or that `user`'s role may not make.
-pub fn check_writes(
+fn check_writes(
     user: &User,
     caseload: &Caseload,
     ops: &[Op],
@@ -149,4 +231,22 @@ pub fn check_writes(
 /// Whether `student` may be read by the owner of `caseload`.
 pub fn may_read(caseload: &Caseload, student: StudentId) -> bool {
     caseload.students.contains_key(&student)
+}
+
+/// Whether an op or record concerning `subjects` may be seen by the owner of `caseload`: one of
+/// its students is in care, or it concerns no student and its household is in care. A sibling
+/// outside the caseload shares the household's own facts (address, location, poverty flag),
+/// not their file: records and writes about the sibling stay with the sibling's caseload.
+pub fn may_see(caseload: &Caseload, subjects: &Subjects) -> bool {
+    if subjects.students.is_empty() {
+        subjects
+            .households
+            .iter()
+            .any(|h| caseload.households.contains_key(h))
+    } else {
+        subjects
+            .students
+            .iter()
+            .any(|s| caseload.students.contains_key(s))
+    }
 }

@@ -33,6 +33,10 @@ pub enum SyncError {
     Invalid { index: usize, errors: FieldErrors },
     #[error("operation {0} was already stored with different content")]
     Conflict(baoxue_shared::ids::OpId),
+    #[error(
+        "record {0} is already held with other content; a correction is a new record naming it"
+    )]
+    RecordTaken(baoxue_shared::ids::RecordId),
     #[error("the cursor is not one this server issued")]
     BadCursor,
     #[error(transparent)]
@@ -43,6 +47,7 @@ impl From<StoreError> for SyncError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::ConflictingDuplicate(id) => SyncError::Conflict(id),
+            StoreError::RecordIdTaken(id) => SyncError::RecordTaken(id),
             other => SyncError::Store(other),
         }
     }
@@ -83,8 +88,7 @@ pub fn push_checked(
     now: DateTime<Utc>,
 ) -> Result<PushReceipt, SyncError> {
     let caseload = store.caseload(&session.user)?;
-    let subjects = scope::subjects(store, &ops)??;
-    scope::check_writes(&session.user, &caseload, &ops, &subjects)?;
+    let subjects = scope::check_batch(store, &session.user, &caseload, &ops)??;
     check_status_moves(store, &ops)?;
     let checked = CheckedBatch {
         batch,

@@ -110,7 +110,7 @@ impl Clock {
     /// but never more than [`CLOCK_BOUND`] past this clock's own wall time. Returns `true` when
     /// the stamp lay beyond that bound (the sender's clock, or ours, is wrong).
     pub fn observe(&mut self, remote: Hlc, now: DateTime<Utc>) -> bool {
-        let ceiling = Hlc::at(now + CLOCK_BOUND);
+        let ceiling = Hlc::at(now.checked_add_signed(CLOCK_BOUND).unwrap_or(now));
         let beyond = remote > ceiling;
         let seen = remote.min(ceiling);
         if seen > self.last {
@@ -126,7 +126,7 @@ impl Clock {
 pub fn effective(stamp: Hlc, received_at: Option<DateTime<Utc>>) -> Hlc {
     match received_at {
         Some(r) => {
-            let ceiling = Hlc::at(r + CLOCK_BOUND);
+            let ceiling = Hlc::at(r.checked_add_signed(CLOCK_BOUND).unwrap_or(r));
             if stamp > ceiling {
                 Hlc {
                     ms: ceiling.ms,
@@ -160,13 +160,15 @@ impl ClockSkew {
         stamp: Hlc,
         received_at: Option<DateTime<Utc>>,
     ) -> Option<ClockSkew> {
+        // Checked throughout: both times come from a phone and may be anything chrono holds.
+        let past = |t: DateTime<Utc>| t.checked_add_signed(CLOCK_BOUND).unwrap_or(t);
         if let Some(r) = received_at {
             let latest_claim = device_time.max(stamp.wall());
-            if latest_claim > r + CLOCK_BOUND {
+            if latest_claim > past(r) {
                 return Some(ClockSkew::Ahead((latest_claim - r).num_seconds()));
             }
         }
-        if stamp.wall() > device_time + CLOCK_BOUND {
+        if stamp.wall() > past(device_time) {
             return Some(ClockSkew::Behind(
                 (stamp.wall() - device_time).num_seconds(),
             ));

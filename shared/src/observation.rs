@@ -518,12 +518,14 @@ impl Visit {
                 true,
             ));
         }
+        errs.check(validation::plausible_time("started_at", self.started_at));
         errs.check(validation::not_in_future(
             "started_at",
             self.started_at,
             now,
         ));
         if let Some(end) = self.ended_at {
+            errs.check(validation::plausible_time("ended_at", end));
             if end < self.started_at {
                 errs.push(FieldError::new("ended_at", Reason::EndBeforeStart));
             }
@@ -537,6 +539,10 @@ impl Visit {
         errs.check(validation::text("notes", &self.notes, limits::NOTES, false));
         for (i, p) in self.photos.iter().enumerate() {
             if let Some(t) = p.captured_at {
+                errs.check(validation::plausible_time(
+                    &format!("photos[{i}].captured_at"),
+                    t,
+                ));
                 errs.check(validation::not_in_future(
                     &format!("photos[{i}].captured_at"),
                     t,
@@ -555,6 +561,13 @@ impl Visit {
                 errs.push(FieldError::new("persuasion", Reason::NotAllowedHere));
             }
             if let Some(n) = &p.notice {
+                errs.check(validation::plausible_date(
+                    "persuasion.notice.issued_on",
+                    n.issued_on,
+                ));
+                if let Some(d) = n.deadline {
+                    errs.check(validation::plausible_date("persuasion.notice.deadline", d));
+                }
                 errs.check(validation::text(
                     "persuasion.notice.number",
                     &n.number,
@@ -568,8 +581,13 @@ impl Visit {
                     ));
                 }
             }
-            if p.next_follow_up
-                .is_some_and(|d| d < crate::time::china_date(self.started_at))
+            if let Some(d) = p.next_follow_up {
+                errs.check(validation::plausible_date("persuasion.next_follow_up", d));
+            }
+            // Only a plausible start has a China date (chrono panics at its range's edge).
+            if validation::plausible_time("started_at", self.started_at).is_ok()
+                && p.next_follow_up
+                    .is_some_and(|d| d < crate::time::china_date(self.started_at))
             {
                 errs.push(FieldError::new(
                     "persuasion.next_follow_up",
@@ -592,6 +610,11 @@ impl Visit {
             ));
         }
         errs.into_result()
+    }
+
+    /// The colleagues named as having gone along with `author` (who entered the visit).
+    pub fn colleagues(&self, author: UserId) -> impl Iterator<Item = UserId> + '_ {
+        self.visitors.iter().copied().filter(move |u| *u != author)
     }
 
     /// Whether this visit needs a photo as evidence (a device check, or a persuasion visit) and

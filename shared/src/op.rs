@@ -257,6 +257,10 @@ impl Target {
                 set: HouseholdField::Area(a),
                 ..
             } => a.validate().map_err(|e| e.under(name)),
+            Target::Student {
+                set: StudentField::BirthDate(d),
+                ..
+            } => validation::plausible_date(name, *d),
             _ => Ok(()),
         }
     }
@@ -302,6 +306,8 @@ impl Op {
     /// than lost.
     pub fn validate(&self) -> Result<(), FieldErrors> {
         let mut errs = FieldErrors::new();
+        errs.check(validation::plausible_time("device_time", self.device_time));
+        errs.check(validation::plausible_time("hlc", self.hlc.wall()));
         match &self.body {
             OpBody::Set(w) => {
                 if let Err(e) = w.target.validate() {
@@ -312,6 +318,14 @@ impl Op {
             OpBody::Record(v) => {
                 if let Err(e) = v.validate(self.device_time) {
                     errs.extend_under("visit", e);
+                }
+                // Whoever enters a visit went on it; a visit naming only others would show as
+                // theirs. Colleagues who went along are the other visitors.
+                if !v.visitors.is_empty() && !v.visitors.contains(&self.author) {
+                    errs.push(FieldError::new(
+                        "visit.visitors",
+                        validation::Reason::AuthorNotVisitor,
+                    ));
                 }
             }
             OpBody::Void { reason, .. } => {

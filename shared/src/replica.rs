@@ -423,7 +423,8 @@ impl Replica {
     }
 
     /// The records about a student: those naming the student, and those about the student's
-    /// household (a device check is about the house the child learns in).
+    /// household as a whole (naming no student). A record naming a sibling belongs to the
+    /// sibling's file, even when it names the shared household.
     pub fn records_about(&self, student: StudentId) -> BTreeSet<RecordId> {
         let mut ids = self.by_student.get(&student).cloned().unwrap_or_default();
         if let Some(Target::Student {
@@ -432,7 +433,11 @@ impl Replica {
         }) = self.current(EntityRef::Student(student), "household")
             && let Some(more) = self.by_household.get(h)
         {
-            ids.extend(more.iter().copied());
+            ids.extend(
+                more.iter()
+                    .copied()
+                    .filter(|r| self.record(*r).is_some_and(|(_, v)| v.students.is_empty())),
+            );
         }
         ids
     }

@@ -55,6 +55,10 @@ pub enum Reason {
     AreaCode,
     /// A SHA-256 hash that is not 64 hexadecimal characters.
     HashFormat,
+    /// A visit whose visitors do not include the user who entered it.
+    AuthorNotVisitor,
+    /// A time so far from now that no calendar arithmetic on it is meaningful.
+    TimeOutOfRange,
 }
 
 impl Reason {
@@ -81,6 +85,8 @@ impl Reason {
             Reason::NotAllowedHere => "not_allowed_here",
             Reason::AreaCode => "area_code",
             Reason::HashFormat => "hash_format",
+            Reason::AuthorNotVisitor => "author_not_visitor",
+            Reason::TimeOutOfRange => "time_out_of_range",
         }
     }
 
@@ -120,6 +126,8 @@ impl Reason {
             Reason::NotAllowedHere => "此类记录不能填写该部分".into(),
             Reason::AreaCode => "不是有效的行政区划代码".into(),
             Reason::HashFormat => "照片哈希应为64位十六进制字符".into(),
+            Reason::AuthorNotVisitor => "走访人中须有录入本记录的本人；同行的同事列为同行人".into(),
+            Reason::TimeOutOfRange => "时间超出有效范围，请检查手机时间".into(),
         }
     }
 
@@ -166,6 +174,11 @@ impl Reason {
             Reason::NotAllowedHere => "this section does not belong to this kind of record".into(),
             Reason::AreaCode => "not an administrative division code (GB/T 2260)".into(),
             Reason::HashFormat => "a photo hash is 64 hexadecimal characters".into(),
+            Reason::AuthorNotVisitor => {
+                "the visitors must include the user who entered the visit; colleagues go with them"
+                    .into()
+            }
+            Reason::TimeOutOfRange => "the time is outside the range of valid dates".into(),
         }
     }
 }
@@ -344,9 +357,44 @@ pub fn list_len<T>(field: &str, items: &[T], max: usize) -> Result<(), FieldErro
 /// visit cannot end next week.
 pub const FUTURE_TOLERANCE_MINUTES: i64 = 10;
 
+/// The earliest and latest instants any input may carry (the years `YearMonth` accepts). A wrong
+/// phone clock can be years off and is kept and flagged; a time outside these bounds is no
+/// clock error but garbage, and calendar arithmetic near chrono's own limits would overflow.
+pub fn time_bounds() -> (DateTime<Utc>, DateTime<Utc>) {
+    let at = |y| {
+        NaiveDate::from_ymd_opt(y, 1, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|t| t.and_utc())
+            .expect("a valid date")
+    };
+    (at(1900), at(9000))
+}
+
+/// Refuse an instant outside [`time_bounds`].
+pub fn plausible_time(field: &str, at: DateTime<Utc>) -> Result<(), FieldError> {
+    let (first, last) = time_bounds();
+    if at < first || at >= last {
+        return Err(FieldError::new(field, Reason::TimeOutOfRange));
+    }
+    Ok(())
+}
+
+/// Refuse a date outside [`time_bounds`].
+pub fn plausible_date(field: &str, on: NaiveDate) -> Result<(), FieldError> {
+    let (first, last) = time_bounds();
+    if on < first.date_naive() || on >= last.date_naive() {
+        return Err(FieldError::new(field, Reason::TimeOutOfRange));
+    }
+    Ok(())
+}
+
 /// Refuse a time more than [`FUTURE_TOLERANCE_MINUTES`] after `now`.
 pub fn not_in_future(field: &str, at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), FieldError> {
-    if at > now + Duration::minutes(FUTURE_TOLERANCE_MINUTES) {
+    // Checked: `now` comes from a phone and may sit at the end of the calendar.
+    let limit = now
+        .checked_add_signed(Duration::minutes(FUTURE_TOLERANCE_MINUTES))
+        .unwrap_or(DateTime::<Utc>::MAX_UTC);
+    if at > limit {
         return Err(FieldError::new(
             field,
             Reason::InFuture {

@@ -329,6 +329,76 @@ impl Phone {
     }
 }
 
+/// A small real JPEG (64×48), as a phone would upload.
+pub fn jpeg() -> Vec<u8> {
+    let img = image::RgbImage::from_fn(64, 48, |x, y| image::Rgb([x as u8 * 3, y as u8 * 5, 90]));
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85)
+        .encode_image(&img)
+        .unwrap();
+    out
+}
+
+/// A browser on the console: its session cookie; redirects are not followed so they can be
+/// checked.
+pub struct Browser {
+    pub http: reqwest::Client,
+    pub base: String,
+    pub cookie: String,
+}
+
+impl Browser {
+    pub async fn login(server: &TestServer, account: &str) -> Browser {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let r = http
+            .post(server.url("/console/login"))
+            .form(&[("account", account), ("password", PASSWORD)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 303, "login redirects to the queue");
+        let cookie = r
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("a session cookie")
+            .to_string();
+        Browser {
+            http,
+            base: server.url(""),
+            cookie,
+        }
+    }
+
+    pub async fn send(&self, req: reqwest::RequestBuilder) -> reqwest::Response {
+        req.header("cookie", &self.cookie).send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let r = self
+            .send(self.http.get(format!("{}{}", self.base, path)))
+            .await;
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+
+    pub async fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
+        let r = self
+            .send(self.http.get(format!("{}{}", self.base, path)))
+            .await;
+        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
+    }
+
+    pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let req = self.http.post(format!("{}{}", self.base, path)).form(form);
+        let r = self.send(req).await;
+        (r.status().as_u16(), r.text().await.unwrap())
+    }
+}
+
 async fn answer(r: reqwest::Response) -> Result<Value, Refusal> {
     let status = r.status().as_u16();
     let body: Value = r.json().await.unwrap_or(Value::Null);

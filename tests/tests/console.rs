@@ -12,67 +12,8 @@ use baoxue_shared::people::{Assignment, Household, Role, Student};
 use baoxue_shared::sample;
 use baoxue_shared::status::EnrolmentStatus;
 use baoxue_shared::time::{ReportMonth, TermCalendar};
-use baoxue_tests::{PASSWORD, Phone, Seeder, TestServer};
+use baoxue_tests::{Browser, PASSWORD, Phone, Seeder, TestServer};
 use chrono::{Duration, Utc};
-
-/// A browser session: the console's cookie, redirects not followed so they can be checked.
-struct Browser {
-    http: reqwest::Client,
-    base: String,
-    cookie: String,
-}
-
-impl Browser {
-    async fn login(server: &TestServer, account: &str) -> Browser {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let r = http
-            .post(server.url("/console/login"))
-            .form(&[("account", account), ("password", PASSWORD)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status().as_u16(), 303, "login redirects to the queue");
-        let cookie = r
-            .headers()
-            .get("set-cookie")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .expect("a session cookie")
-            .to_string();
-        Browser {
-            http,
-            base: server.url(""),
-            cookie,
-        }
-    }
-
-    async fn send(&self, req: reqwest::RequestBuilder) -> reqwest::Response {
-        req.header("cookie", &self.cookie).send().await.unwrap()
-    }
-
-    async fn get(&self, path: &str) -> (u16, String) {
-        let r = self
-            .send(self.http.get(format!("{}{}", self.base, path)))
-            .await;
-        (r.status().as_u16(), r.text().await.unwrap())
-    }
-
-    async fn get_bytes(&self, path: &str) -> (u16, Vec<u8>) {
-        let r = self
-            .send(self.http.get(format!("{}{}", self.base, path)))
-            .await;
-        (r.status().as_u16(), r.bytes().await.unwrap().to_vec())
-    }
-
-    async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let req = self.http.post(format!("{}{}", self.base, path)).form(form);
-        let r = self.send(req).await;
-        (r.status().as_u16(), r.text().await.unwrap())
-    }
-}
 
 fn county() -> Assignment {
     Assignment::Area {

@@ -154,7 +154,9 @@ pub(super) async fn list(
                         td { (i.visit.kind.zh()) }
                         td { (i.students.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join("、")) }
                         td { (i.township()) " " (i.village()) }
-                        td { (i.visit.visitors.iter().map(|u| view.name_of(*u)).collect::<Vec<_>>().join("、")) }
+                        td.worker { (view.name_of(i.author))
+                            @let with: Vec<String> = i.colleagues().map(|u| view.name_of(u)).collect();
+                            @if !with.is_empty() { span.muted { "（同行：" (with.join("、")) "）" } } }
                         td.flag { @for f in &i.flags { div { (f.zh()) } } }
                         td { span class=(format!("badge {}", i.state.code())) { (i.state.zh()) } }
                         td { a.open href=(format!("/console/visits/{}", i.record)) { "查看" } }
@@ -251,8 +253,13 @@ fn render_visit(
         table {
             tr { th { "学生" } td { @for (id, name) in &i.students { a href=(format!("/console/students/{id}")) { (name) } " " } } }
             tr { th { "家庭" } td { @if let Some(h) = &i.household { (h.head) "户，" (h.area.township.name) (h.area.village.name) " " (h.address) @if h.registered_poor { " （建档立卡户）" } } } }
-            tr { th { "走访人" } td { (v.visitors.iter().map(|u| view.name_of(*u)).collect::<Vec<_>>().join("、"))
-                @for c in &v.companions { "、" (c.name) } } }
+            tr { th { "录入及走访人" } td #author { (view.name_of(i.author)) } }
+            @let with: Vec<String> = i.colleagues().map(|u| view.name_of(u)).collect();
+            @if !with.is_empty() || !v.companions.is_empty() {
+                tr { th { "同行人员" } td #companions {
+                    (with.iter().map(|n| format!("{n}（同事）")).chain(v.companions.iter().map(|c| c.name.clone())).collect::<Vec<_>>().join("、"))
+                } }
+            }
             tr { th { "时间" } td { (format_zh(v.started_at)) @if let Some(e) = v.ended_at { " 至 " (format_zh(e)) } } }
             tr { th { "位置" } td {
                 @match v.location {

@@ -148,7 +148,9 @@ pub(super) async fn file(
                     td { (n + 1) }
                     td { (format_zh(e.at)) }
                     td { a href=(format!("/console/visits/{record}")) { (v.kind.zh()) } @if **revisions > 1 { br; span.muted { "已更正" } } }
-                    td { (v.visitors.iter().map(|u| name_of(*u)).collect::<Vec<_>>().join("、")) }
+                    td { (name_of(e.by))
+                        @let with: Vec<String> = v.colleagues(e.by).map(&name_of).collect();
+                        @if !with.is_empty() { span.muted { "（同行：" (with.join("、")) "）" } } }
                     td {
                         @if let Some(vd) = voided { span.badge.voided { "已作废" } " " (vd.reason) br; }
                         (v.notes)

@@ -107,6 +107,12 @@ impl From<StoreError> for ApiError {
                 e.to_string(),
                 "同一编号的记录内容不一致",
             ),
+            StoreError::RecordIdTaken(_) => Self::new(
+                StatusCode::CONFLICT,
+                "record_id_taken",
+                e.to_string(),
+                "该记录编号已被另一条记录使用，记录不可覆盖；更正请新建一条更正记录",
+            ),
             StoreError::BatchIdTaken(_) => Self::new(
                 StatusCode::CONFLICT,
                 "batch_id_taken",
@@ -172,6 +178,7 @@ impl From<ScopeError> for ApiError {
                 "out_of_scope"
             }
             ScopeError::MayNotVoid { .. } => "may_not_void",
+            ScopeError::MayNotCorrect { .. } => "may_not_correct",
             ScopeError::UnknownGuardian { .. } => "unknown_guardian",
             ScopeError::UnknownRecord { .. } => "unknown_record",
             ScopeError::NoSubject { .. } => "no_subject",
@@ -243,6 +250,12 @@ impl From<SyncError> for ApiError {
                 "conflicting_duplicate",
                 e.to_string(),
                 "同一编号的记录内容不一致",
+            ),
+            SyncError::RecordTaken(_) => Self::new(
+                StatusCode::CONFLICT,
+                "record_id_taken",
+                e.to_string(),
+                "该记录编号已被另一条记录使用，记录不可覆盖；更正请新建一条更正记录",
             ),
             SyncError::BadCursor => Self::new(
                 StatusCode::BAD_REQUEST,

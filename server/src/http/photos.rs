@@ -6,6 +6,7 @@
 
 use super::error::ApiError;
 use super::{AppState, Authed};
+use crate::store::{Caseload, Session, Store};
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -48,28 +49,75 @@ pub struct MissingRequest {
 #[derive(Debug, Serialize)]
 pub struct MissingResponse {
     pub missing: Vec<Sha256>,
+    /// Asked about, but cited by no record the caller may see: nothing is said of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub out_of_scope: Vec<Sha256>,
+}
+
+fn out_of_scope() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "photo_out_of_scope",
+        "no record you may see cites this photo",
+        "该照片不属于您负责范围内的记录",
+    )
+}
+
+/// Whether `session` may see the photo: some record citing it is one they may see (a photo is
+/// evidence about the children its records concern, and goes where those records go).
+fn may_see_photo(
+    s: &dyn Store,
+    caseload: &Caseload,
+    sha: &Sha256,
+) -> Result<bool, crate::store::StoreError> {
+    Ok(s.photo_citations(sha)?
+        .iter()
+        .any(|c| crate::scope::may_see(caseload, c)))
+}
+
+/// Refuse a photo read outside the caller's scope.
+async fn check_scope(st: &AppState, session: &Session, sha: Sha256) -> Result<(), ApiError> {
+    let user = session.user.clone();
+    let ok = st
+        .blocking(move |s| Ok(may_see_photo(s, &s.caseload(&user)?, &sha)?))
+        .await?;
+    if ok { Ok(()) } else { Err(out_of_scope()) }
 }
 
 pub(super) async fn missing(
     State(st): State<AppState>,
-    _who: Authed,
+    Authed(session): Authed,
     Json(req): Json<MissingRequest>,
 ) -> Result<Json<MissingResponse>, ApiError> {
-    let present = st
-        .blocking(move |s| Ok((s.photos_present(&req.sha256)?, req.sha256)))
+    let resp = st
+        .blocking(move |s| {
+            let caseload = s.caseload(&session.user)?;
+            let mut mine = Vec::new();
+            let mut out_of_scope = Vec::new();
+            for h in req.sha256 {
+                if may_see_photo(s, &caseload, &h)? {
+                    mine.push(h);
+                } else {
+                    out_of_scope.push(h);
+                }
+            }
+            let have = s.photos_present(&mine)?;
+            Ok(MissingResponse {
+                missing: mine.into_iter().filter(|h| !have.contains(h)).collect(),
+                out_of_scope,
+            })
+        })
         .await?;
-    let (have, asked) = present;
-    Ok(Json(MissingResponse {
-        missing: asked.into_iter().filter(|h| !have.contains(h)).collect(),
-    }))
+    Ok(Json(resp))
 }
 
 pub(super) async fn status(
     State(st): State<AppState>,
-    _who: Authed,
+    Authed(session): Authed,
     Path(sha): Path<String>,
 ) -> Result<Response, ApiError> {
     let sha = parse_sha(&sha)?;
+    check_scope(&st, &session, sha).await?;
     let have = st.blocking(move |s| Ok(s.photo(&sha)?.is_some())).await?;
     let mut resp = StatusCode::OK.into_response();
     let offset = if have {
@@ -164,10 +212,11 @@ async fn send_file(path: std::path::PathBuf, mime: &'static str) -> Result<Respo
 
 pub(super) async fn get(
     State(st): State<AppState>,
-    _who: Authed,
+    Authed(session): Authed,
     Path(sha): Path<String>,
 ) -> Result<Response, ApiError> {
     let sha = parse_sha(&sha)?;
+    check_scope(&st, &session, sha).await?;
     let meta = st
         .blocking(move |s| Ok(s.photo(&sha)?))
         .await?
@@ -182,9 +231,10 @@ pub(super) async fn get(
 
 pub(super) async fn thumb(
     State(st): State<AppState>,
-    _who: Authed,
+    Authed(session): Authed,
     Path(sha): Path<String>,
 ) -> Result<Response, ApiError> {
     let sha = parse_sha(&sha)?;
+    check_scope(&st, &session, sha).await?;
     send_file(st.photos.thumb_path(&sha), "image/jpeg").await
 }

@@ -242,7 +242,12 @@ pub fn student_file_pdf(
             continue;
         };
         n += 1;
-        let who: Vec<String> = visit.visitors.iter().map(|u| name_of(*u)).collect();
+        let with: Vec<String> = visit.colleagues(e.by).map(&name_of).collect();
+        let who = if with.is_empty() {
+            vec![name_of(e.by)]
+        } else {
+            vec![format!("{}（同行：{}）", name_of(e.by), with.join("、"))]
+        };
         l.text(
             &format!(
                 "{n}. {}　{}　{}{}",

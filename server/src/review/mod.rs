@@ -238,6 +238,8 @@ impl ReviewState {
 #[derive(Debug, Clone)]
 pub struct QueueItem {
     pub record: RecordId,
+    /// Who entered the (latest revision of the) visit; the other visitors went along.
+    pub author: UserId,
     pub visit: Visit,
     pub revisions: usize,
     pub students: Vec<(StudentId, String)>,
@@ -250,6 +252,11 @@ pub struct QueueItem {
 }
 
 impl QueueItem {
+    /// The colleagues named as having gone along: every visitor but the author.
+    pub fn colleagues(&self) -> impl Iterator<Item = UserId> + '_ {
+        self.visit.colleagues(self.author)
+    }
+
     pub fn village(&self) -> String {
         self.household
             .as_ref()
@@ -358,6 +365,7 @@ pub fn queue(
                     .find_map(|s| view.replica.student(*s).and_then(|st| st.school));
                 QueueItem {
                     record: *record,
+                    author: e.by,
                     visit: (**visit).clone(),
                     revisions: *revisions,
                     students,

@@ -37,6 +37,8 @@ pub enum StoreError {
     NoSuchAccount(String),
     #[error("operation {0} was already stored with different content")]
     ConflictingDuplicate(OpId),
+    #[error("record {0} is already held as another operation; records are never replaced")]
+    RecordIdTaken(RecordId),
     #[error("batch id {0} was already used by another device")]
     BatchIdTaken(BatchId),
     #[error("the store is shutting down")]
@@ -97,6 +99,13 @@ impl Caseload {
 pub struct Subjects {
     pub students: Vec<StudentId>,
     pub households: Vec<HouseholdId>,
+}
+
+/// A stored record as scoping needs it: who made it and what it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldRecord {
+    pub author: UserId,
+    pub subjects: Subjects,
 }
 
 /// A batch that passed every check, ready to store.
@@ -289,11 +298,11 @@ pub trait Store: Send + Sync + 'static {
         &self,
         students: &[StudentId],
     ) -> Result<HashMap<StudentId, HouseholdId>, StoreError>;
-    /// What each stored record concerns.
-    fn record_subjects(
+    /// Each stored record's author and what it concerns.
+    fn held_records(
         &self,
         records: &[RecordId],
-    ) -> Result<HashMap<RecordId, Subjects>, StoreError>;
+    ) -> Result<HashMap<RecordId, HeldRecord>, StoreError>;
     /// Stored ops by id.
     fn ops_by_id(&self, ids: &[OpId]) -> Result<Vec<Op>, StoreError>;
     /// The answer already given to `device`'s batch, if it was stored. A batch id already
@@ -330,8 +339,8 @@ pub trait Store: Send + Sync + 'static {
     fn photos_present(&self, hashes: &[Sha256]) -> Result<HashSet<Sha256>, StoreError>;
     /// A stored photo's metadata.
     fn photo(&self, sha256: &Sha256) -> Result<Option<PhotoMeta>, StoreError>;
-    /// What the records citing a photo concern.
-    fn photo_subjects(&self, sha256: &Sha256) -> Result<Subjects, StoreError>;
+    /// What each record citing a photo concerns, one entry per citing record.
+    fn photo_citations(&self, sha256: &Sha256) -> Result<Vec<Subjects>, StoreError>;
     /// Record a photo whose bytes are in place (idempotent).
     fn save_photo(&self, meta: &PhotoMeta) -> Result<(), StoreError>;
 

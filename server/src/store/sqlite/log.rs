@@ -194,29 +194,37 @@ pub(super) fn student_households(
     .collect()
 }
 
-pub(super) fn record_subjects(
+pub(super) fn held_records(
     c: &Connection,
     ids: &[RecordId],
-) -> Result<HashMap<RecordId, Subjects>, StoreError> {
+) -> Result<HashMap<RecordId, HeldRecord>, StoreError> {
     let mut st = c.prepare_cached(
-        "SELECT r.id, s.student, s.household FROM records r JOIN op_subjects s ON s.seq = r.seq WHERE r.id IN rarray(?1)",
+        "SELECT r.id, o.author, s.student, s.household FROM records r
+         JOIN ops o ON o.seq = r.seq JOIN op_subjects s ON s.seq = r.seq WHERE r.id IN rarray(?1)",
     )?;
     let rows = st.query_map([ids_array(ids)], |r| {
         Ok((
             r.get::<_, String>(0)?,
-            r.get::<_, Option<String>>(1)?,
+            r.get::<_, String>(1)?,
             r.get::<_, Option<String>>(2)?,
+            r.get::<_, Option<String>>(3)?,
         ))
     })?;
-    let mut out: HashMap<RecordId, Subjects> = HashMap::new();
+    let mut out: HashMap<RecordId, HeldRecord> = HashMap::new();
     for r in rows {
-        let (id, s, h) = r?;
-        let e = out.entry(parse_id(&id)?).or_default();
+        let (id, author, s, h) = r?;
+        let e = match out.entry(parse_id(&id)?) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(HeldRecord {
+                author: parse_id(&author)?,
+                subjects: Subjects::default(),
+            }),
+        };
         if let Some(s) = s {
-            e.students.push(parse_id(&s)?);
+            e.subjects.students.push(parse_id(&s)?);
         }
         if let Some(h) = h {
-            e.households.push(parse_id(&h)?);
+            e.subjects.households.push(parse_id(&h)?);
         }
     }
     Ok(out)
@@ -311,7 +319,11 @@ pub(super) fn push(
             subject.execute((seq, None::<String>, Some(h.to_string())))?;
         }
         if let OpBody::Record(v) = &op.body {
-            record.execute((v.id.to_string(), seq))?;
+            // A record is immutable: a second op claiming its id (a replay with other content,
+            // or another user's forgery) is refused, never merged behind the original.
+            if record.execute((v.id.to_string(), seq))? == 0 {
+                return Err(StoreError::RecordIdTaken(v.id));
+            }
             for p in &v.photos {
                 photo_ref.execute((p.sha256.to_hex(), seq))?;
             }
@@ -536,7 +548,8 @@ pub(super) fn pull(
             "SELECT o.seq, o.body FROM ops o WHERE o.seq IN (
                  SELECT seq FROM op_subjects WHERE student IN rarray(?1) AND seq > ?3 AND seq <= ?4
                  UNION
-                 SELECT seq FROM op_subjects WHERE household IN rarray(?2) AND seq > ?3 AND seq <= ?4)
+                 SELECT s.seq FROM op_subjects s WHERE s.household IN rarray(?2) AND s.seq > ?3 AND s.seq <= ?4
+                     AND NOT EXISTS (SELECT 1 FROM op_subjects t WHERE t.seq = s.seq AND t.student IS NOT NULL))
              ORDER BY o.seq LIMIT ?5",
         )?;
         let rows = st.query_map(
@@ -607,7 +620,8 @@ pub(super) fn ops_about_student(c: &Connection, student: StudentId) -> Result<Ve
         "SELECT o.body FROM ops o WHERE o.seq IN (
              SELECT seq FROM op_subjects WHERE student = ?1
              UNION
-             SELECT seq FROM op_subjects WHERE household = (SELECT household FROM students WHERE id = ?1))
+             SELECT s.seq FROM op_subjects s WHERE s.household = (SELECT household FROM students WHERE id = ?1)
+                 AND NOT EXISTS (SELECT 1 FROM op_subjects t WHERE t.seq = s.seq AND t.student IS NOT NULL))
          ORDER BY o.seq",
     )?;
     let rows = st.query_map([student.to_string()], |r| r.get::<_, String>(0))?;

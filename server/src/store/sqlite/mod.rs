@@ -389,11 +389,11 @@ impl Store for SqliteStore {
     ) -> Result<HashMap<StudentId, HouseholdId>, StoreError> {
         self.read(|c| log::student_households(c, students))
     }
-    fn record_subjects(
+    fn held_records(
         &self,
         records: &[RecordId],
-    ) -> Result<HashMap<RecordId, Subjects>, StoreError> {
-        self.read(|c| log::record_subjects(c, records))
+    ) -> Result<HashMap<RecordId, HeldRecord>, StoreError> {
+        self.read(|c| log::held_records(c, records))
     }
     fn ops_by_id(&self, ids: &[OpId]) -> Result<Vec<Op>, StoreError> {
         self.read(|c| log::ops_by_id(c, ids))
@@ -466,8 +466,8 @@ impl Store for SqliteStore {
     fn report_filing(&self, scope: &str, month: &str) -> Result<Option<ReportFiling>, StoreError> {
         self.read(|c| report_filing(c, scope, month))
     }
-    fn photo_subjects(&self, sha256: &Sha256) -> Result<Subjects, StoreError> {
-        self.read(|c| photos::subjects(c, sha256))
+    fn photo_citations(&self, sha256: &Sha256) -> Result<Vec<Subjects>, StoreError> {
+        self.read(|c| photos::citations(c, sha256))
     }
     fn save_photo(&self, meta: &PhotoMeta) -> Result<(), StoreError> {
         let m = meta.clone();

@@ -76,25 +76,31 @@ pub(super) fn save(c: &Connection, m: &PhotoMeta) -> Result<(), StoreError> {
     Ok(())
 }
 
-pub(super) fn subjects(c: &Connection, sha: &Sha256) -> Result<Subjects, StoreError> {
+pub(super) fn citations(c: &Connection, sha: &Sha256) -> Result<Vec<Subjects>, StoreError> {
     let mut st = c.prepare_cached(
-        "SELECT DISTINCT s.student, s.household FROM photo_refs p JOIN op_subjects s ON s.seq = p.seq WHERE p.sha256 = ?1",
+        "SELECT s.seq, s.student, s.household FROM photo_refs p JOIN op_subjects s ON s.seq = p.seq
+         WHERE p.sha256 = ?1 ORDER BY s.seq",
     )?;
     let rows = st.query_map([sha.to_hex()], |r| {
         Ok((
-            r.get::<_, Option<String>>(0)?,
+            r.get::<_, i64>(0)?,
             r.get::<_, Option<String>>(1)?,
+            r.get::<_, Option<String>>(2)?,
         ))
     })?;
-    let mut out = Subjects::default();
+    let mut out: Vec<(i64, Subjects)> = Vec::new();
     for r in rows {
-        let (s, h) = r?;
+        let (seq, s, h) = r?;
+        if out.last().is_none_or(|(last, _)| *last != seq) {
+            out.push((seq, Subjects::default()));
+        }
+        let e = &mut out.last_mut().expect("just pushed").1;
         if let Some(s) = s {
-            out.students.push(parse_id(&s)?);
+            e.students.push(parse_id(&s)?);
         }
         if let Some(h) = h {
-            out.households.push(parse_id(&h)?);
+            e.households.push(parse_id(&h)?);
         }
     }
-    Ok(out)
+    Ok(out.into_iter().map(|(_, s)| s).collect())
 }

@@ -1,0 +1,458 @@
+//! Authorization and integrity, driven from outside as each role would, with requests built
+//! from the wire format: no user writes or reads what another's scope owns.
+
+use baoxue_shared::area::{AreaScope, Division};
+use baoxue_shared::hlc::Hlc;
+use baoxue_shared::ids::RecordId;
+use baoxue_shared::observation::{PhotoRef, Sha256, Visit, VisitKind};
+use baoxue_shared::op::{GuardianField, HouseholdField, StudentField, Target};
+use baoxue_shared::people::{Assignment, Guardian, Household, Role, Student};
+use baoxue_shared::phone::MobileNumber;
+use baoxue_shared::sample;
+use baoxue_tests::{Browser, Phone, Seeder, TestServer, jpeg};
+use chrono::{Duration, Utc};
+use std::path::Path;
+
+/// Two households of the county. H1: student `a` (teacher_a; liaison1). H2: student `b`
+/// (teacher_b, and teacher_b2 as co-paired class teacher) with guardian `gb`, and b's sibling
+/// `c` (teacher_c; liaison2). A county supervisor holds both.
+struct World {
+    h1: Household,
+    h2: Household,
+    a: Student,
+    b: Student,
+    c: Student,
+    gb: Guardian,
+}
+
+fn seed(dir: &Path) -> World {
+    let mut s = Seeder::open(dir);
+    let mut rng = fastrand::Rng::with_seed(21);
+    let (mut h1, a) = s.household_with_students(&mut rng, 1);
+    let (mut h2, bc) = s.household_with_students(&mut rng, 2);
+    // The sample may make either household poor; the forgery is seen on a poor household.
+    h1.registered_poor = false;
+    h2.registered_poor = true;
+    let world = s.world.clone();
+    let t0 = Utc::now() - Duration::days(29);
+    let mut ops = s.admin.household_ops(&world, &h1, t0);
+    ops.extend(s.admin.household_ops(&world, &h2, t0));
+    let gb = sample::guardian(&mut rng, bc[0].id);
+    ops.extend(s.admin.guardian_ops(&world, &gb, t0));
+    s.roster(ops);
+    s.teacher("teacher_a", &a);
+    s.teacher("teacher_b", &bc[..1]);
+    s.teacher("teacher_b2", &bc[..1]);
+    s.teacher("teacher_c", &bc[1..]);
+    s.user(
+        "liaison1",
+        Role::Liaison,
+        vec![Assignment::Household { household: h1.id }],
+    );
+    s.user(
+        "liaison2",
+        Role::Liaison,
+        vec![Assignment::Household { household: h2.id }],
+    );
+    s.user(
+        "county",
+        Role::CountySupervisor,
+        vec![Assignment::Area {
+            area: AreaScope::County(Division::coded(sample::COUNTY.0, sample::COUNTY.1).unwrap()),
+        }],
+    );
+    s.close();
+    World {
+        h1,
+        h2,
+        a: a[0].clone(),
+        b: bc[0].clone(),
+        c: bc[1].clone(),
+        gb,
+    }
+}
+
+async fn start(dir: &Path) -> (World, TestServer) {
+    let w = seed(dir);
+    (w, TestServer::start(dir).await)
+}
+
+async fn phone(server: &TestServer, account: &str) -> Phone {
+    let mut p = Phone::login(server, account).await;
+    p.pull().await;
+    p
+}
+
+async fn file(p: &Phone, student: &Student) -> serde_json::Value {
+    p.get(&format!("/api/students/{}/file", student.id))
+        .await
+        .expect("the file")
+}
+
+fn visit_by(p: &Phone, student: &Student, household: &Household, notes: &str) -> Visit {
+    let mut rng = fastrand::Rng::with_seed(3);
+    let mut v = sample::visit(
+        &mut rng,
+        VisitKind::HomeVisit,
+        p.author.user,
+        student.id,
+        household,
+        Utc::now() - Duration::hours(2),
+    );
+    v.notes = notes.into();
+    v
+}
+
+#[tokio::test]
+async fn moving_a_student_into_another_teachers_household_is_refused_and_its_facts_stay() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, server) = start(dir.path()).await;
+    let mut a = phone(&server, "teacher_a").await;
+    let now = Utc::now();
+
+    // Teacher A re-points their own student at household H2 ...
+    let moved = a.make(|au, r| {
+        au.set(
+            r,
+            Target::Student {
+                id: w.a.id,
+                set: StudentField::Household(Some(w.h2.id)),
+            },
+            now,
+        )
+    });
+    let e = a.push(vec![moved.clone()]).await.unwrap_err();
+    assert_eq!((e.status, e.code()), (403, "out_of_scope"), "{:?}", e.body);
+    // ... and, in the same batch, forges H2's address and poverty flag: refused whole.
+    let forged = [
+        HouseholdField::Address("伪造的地址".into()),
+        HouseholdField::RegisteredPoor(false),
+    ]
+    .into_iter()
+    .map(|set| a.make(|au, r| au.set(r, Target::Household { id: w.h2.id, set }, now)))
+    .collect::<Vec<_>>();
+    let mut batch = vec![moved];
+    batch.extend(forged.clone());
+    let e = a.push(batch).await.unwrap_err();
+    assert_eq!(e.status, 403);
+    let e = a.push(forged).await.unwrap_err();
+    assert_eq!((e.status, e.code()), (403, "out_of_scope"));
+
+    // Guardian gb of teacher B's student, re-pointed at teacher A's student, then its phone.
+    let repoint = a.make(|au, r| {
+        au.set(
+            r,
+            Target::Guardian {
+                id: w.gb.id,
+                set: GuardianField::Student(w.a.id),
+            },
+            now,
+        )
+    });
+    let e = a.push(vec![repoint.clone()]).await.unwrap_err();
+    assert_eq!((e.status, e.code()), (403, "out_of_scope"), "{:?}", e.body);
+    let phone_change = a.make(|au, r| {
+        au.set(
+            r,
+            Target::Guardian {
+                id: w.gb.id,
+                set: GuardianField::Phone(Some(MobileNumber::parse("13900001111").unwrap())),
+            },
+            now,
+        )
+    });
+    let e = a.push(vec![repoint, phone_change]).await.unwrap_err();
+    assert_eq!(e.status, 403);
+
+    // Teacher B's student's file is as it was.
+    let b = phone(&server, "teacher_b").await;
+    let f = file(&b, &w.b).await;
+    assert_eq!(f["file"]["household"]["address"], w.h2.address.as_str());
+    assert_eq!(f["file"]["household"]["registered_poor"], true);
+    assert_eq!(
+        f["file"]["guardians"][0]["phone"],
+        serde_json::json!(w.gb.phone)
+    );
+
+    // Someone who holds both households may record that the child moved.
+    let mut county = phone(&server, "county").await;
+    let moved = county.make(|au, r| {
+        au.set(
+            r,
+            Target::Student {
+                id: w.a.id,
+                set: StudentField::Household(Some(w.h2.id)),
+            },
+            now,
+        )
+    });
+    county.push(vec![moved]).await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_record_id_is_never_taken_over_and_only_its_author_or_a_reviewer_corrects_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, server) = start(dir.path()).await;
+    let mut b = phone(&server, "teacher_b").await;
+    let original = visit_by(&b, &w.b, &w.h2, "孩子在家，家长支持返校。");
+    let op = b.make(|au, _| au.record(original.clone(), Utc::now()));
+    b.push(vec![op]).await.unwrap();
+
+    // Teacher A pushes a record under the same id, about their own student, with a clock from
+    // long ago so it would order first.
+    let mut a = phone(&server, "teacher_a").await;
+    let mut forged = visit_by(&a, &w.a, &w.h1, "伪造的走访情况");
+    forged.id = original.id;
+    let mut op = a.make(|au, _| au.record(forged, Utc::now()));
+    op.hlc = Hlc::at(Utc::now() - Duration::days(300));
+    let e = a.push(vec![op]).await.unwrap_err();
+    assert_eq!(
+        (e.status, e.code()),
+        (409, "record_id_taken"),
+        "{:?}",
+        e.body
+    );
+
+    // The console shows the original's notes.
+    let console = Browser::login(&server, "county").await;
+    let (status, page) = console
+        .get(&format!("/console/visits/{}", original.id))
+        .await;
+    assert_eq!(status, 200);
+    assert!(page.contains("孩子在家，家长支持返校。"), "{page}");
+    assert!(!page.contains("伪造的走访情况"));
+
+    // A co-paired teacher may not correct B's record; B may; so may a reviewer in scope.
+    let mut b2 = phone(&server, "teacher_b2").await;
+    let mut fix = visit_by(&b2, &w.b, &w.h2, "同事改写的记录");
+    fix.id = RecordId::new();
+    fix.corrects = Some(original.id);
+    let op = b2.make(|au, _| au.record(fix, Utc::now()));
+    let e = b2.push(vec![op]).await.unwrap_err();
+    assert_eq!(
+        (e.status, e.code()),
+        (403, "may_not_correct"),
+        "{:?}",
+        e.body
+    );
+    let mut fix = visit_by(&b, &w.b, &w.h2, "补充：家长签字确认");
+    fix.id = RecordId::new();
+    fix.corrects = Some(original.id);
+    let op = b.make(|au, _| au.record(fix, Utc::now()));
+    b.push(vec![op]).await.unwrap();
+    // A correction of a record the server does not hold is refused, not stored as an orphan.
+    let mut orphan = visit_by(&b, &w.b, &w.h2, "更正不存在的记录");
+    orphan.corrects = Some(RecordId::new());
+    let op = b.make(|au, _| au.record(orphan, Utc::now()));
+    let e = b.push(vec![op]).await.unwrap_err();
+    assert_eq!((e.status, e.code()), (422, "unknown_record"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_visit_must_list_its_author_and_colleagues_show_as_companions() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, server) = start(dir.path()).await;
+    let mut b = phone(&server, "teacher_b").await;
+    let b2 = phone(&server, "teacher_b2").await;
+    // Teacher B enters a visit naming only teacher B2 as visitor.
+    let mut v = visit_by(&b, &w.b, &w.h2, "只写了同事");
+    v.visitors = vec![b2.author.user];
+    let op = b.make(|au, _| au.record(v, Utc::now()));
+    let e = b.push(vec![op]).await.unwrap_err();
+    assert_eq!(e.status, 422);
+    assert_eq!(
+        e.body["error"]["fields"][0]["field"], "ops[0].visit.visitors",
+        "{:?}",
+        e.body
+    );
+    assert_eq!(e.body["error"]["fields"][0]["code"], "author_not_visitor");
+
+    // B with B2 along: shown as B's visit with B2 as a companion.
+    let mut v = visit_by(&b, &w.b, &w.h2, "与同事一同走访");
+    v.visitors = vec![b2.author.user, b.author.user];
+    let record = v.id;
+    let op = b.make(|au, _| au.record(v, Utc::now()));
+    b.push(vec![op]).await.unwrap();
+    let console = Browser::login(&server, "county").await;
+    let (_, page) = console.get(&format!("/console/visits/{record}")).await;
+    let author = page
+        .split("id=\"author\">")
+        .nth(1)
+        .and_then(|s| s.split('<').next())
+        .unwrap_or_default();
+    assert_eq!(author, "teacher_b", "{page}");
+    assert!(page.contains("teacher_b2（同事）"), "{page}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_photo_is_read_only_by_those_who_may_see_a_record_citing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, server) = start(dir.path()).await;
+    let mut l1 = phone(&server, "liaison1").await;
+    let bytes = jpeg();
+    let sha = Sha256::of(&bytes);
+    let mut v = visit_by(&l1, &w.a, &w.h1, "设备检查");
+    v.kind = VisitKind::HouseholdVisit;
+    v.photos = vec![PhotoRef {
+        sha256: sha,
+        bytes: bytes.len() as u64,
+        width: 64,
+        height: 48,
+        captured_at: None,
+        gps: None,
+    }];
+    let op = l1.make(|au, _| au.record(v, Utc::now()));
+    l1.push(vec![op]).await.unwrap();
+    let r = l1
+        .http
+        .put(server.url(&format!("/api/photos/{sha}")))
+        .bearer_auth(&l1.token)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+
+    let l2 = phone(&server, "liaison2").await;
+    for path in [
+        format!("/api/photos/{sha}"),
+        format!("/api/photos/{sha}/thumb"),
+    ] {
+        let ok = l1.http.get(server.url(&path)).bearer_auth(&l1.token);
+        assert_eq!(ok.send().await.unwrap().status().as_u16(), 200, "{path}");
+        let other = l2.http.get(server.url(&path)).bearer_auth(&l2.token);
+        let r = other.send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 403, "{path}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "photo_out_of_scope");
+    }
+    let head = l2
+        .http
+        .head(server.url(&format!("/api/photos/{sha}")))
+        .bearer_auth(&l2.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status().as_u16(), 403);
+    assert!(head.headers().get("upload-offset").is_none());
+    let missing: serde_json::Value = l2
+        .http
+        .post(server.url("/api/photos/missing"))
+        .bearer_auth(&l2.token)
+        .json(&serde_json::json!({ "sha256": [sha] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(missing["missing"], serde_json::json!([]));
+    assert_eq!(missing["out_of_scope"][0], sha.to_hex());
+    // The county sees it; so does teacher A, whose student the record concerns.
+    for account in ["county", "teacher_a"] {
+        let p = phone(&server, account).await;
+        let r = p
+            .http
+            .get(server.url(&format!("/api/photos/{sha}")))
+            .bearer_auth(&p.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{account}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_teacher_sees_a_siblings_household_but_not_the_siblings_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, server) = start(dir.path()).await;
+    let mut c = phone(&server, "teacher_c").await;
+    let v = visit_by(&c, &w.c, &w.h2, "妹妹的家访记录");
+    let sibling_record = v.id;
+    let op = c.make(|au, _| au.record(v, Utc::now()));
+    c.push(vec![op]).await.unwrap();
+    // A household fact written by the liaison of H2 reaches both teachers.
+    let mut l2 = phone(&server, "liaison2").await;
+    let op = l2.make(|au, r| {
+        au.set(
+            r,
+            Target::Household {
+                id: w.h2.id,
+                set: HouseholdField::Address("长塘村3组56号（新房）".into()),
+            },
+            Utc::now(),
+        )
+    });
+    l2.push(vec![op]).await.unwrap();
+
+    let b = phone(&server, "teacher_b").await;
+    assert!(
+        b.replica.record(sibling_record).is_none(),
+        "the sibling's visit is not in teacher B's pull"
+    );
+    assert_eq!(
+        b.replica.household(w.h2.id).unwrap().address,
+        "长塘村3组56号（新房）"
+    );
+    let f = file(&b, &w.b).await;
+    let timeline = f["file"]["timeline"].as_array().unwrap();
+    assert!(
+        !timeline
+            .iter()
+            .any(|e| e["event"]["record"] == sibling_record.to_string()),
+        "{timeline:?}"
+    );
+    assert_eq!(f["file"]["household"]["address"], "长塘村3组56号（新房）");
+    // The sibling's own file has it, and the liaison of the household sees it.
+    let f = file(&c, &w.c).await;
+    assert!(
+        f["file"]["timeline"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"]["record"] == sibling_record.to_string())
+    );
+    assert!(
+        l2.replica.record(sibling_record).is_some(),
+        "the household's liaison holds every child of it"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_teacher_may_not_void_or_review_an_existing_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, server) = start(dir.path()).await;
+    let mut b = phone(&server, "teacher_b").await;
+    let v = visit_by(&b, &w.b, &w.h2, "家访");
+    let record = v.id;
+    let op = b.make(|au, _| au.record(v, Utc::now()));
+    b.push(vec![op]).await.unwrap();
+    let void = b.make(|au, _| au.void(record, "重复", Utc::now()));
+    let e = b.push(vec![void]).await.unwrap_err();
+    assert_eq!((e.status, e.code()), (403, "may_not_void"), "{:?}", e.body);
+    let f = file(&b, &w.b).await;
+    assert!(f["file"]["timeline"][0]["event"]["voided"].is_null());
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_time_at_the_end_of_the_calendar_is_a_field_error_not_a_crash() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, server) = start(dir.path()).await;
+    let mut b = phone(&server, "teacher_b").await;
+    let v = visit_by(&b, &w.b, &w.h2, "时间错乱的手机");
+    let mut op = b.make(|au, _| au.record(v, Utc::now()));
+    op.device_time = chrono::DateTime::<Utc>::MAX_UTC - Duration::minutes(1);
+    let e = b.push(vec![op]).await.unwrap_err();
+    assert_eq!(e.status, 422, "{:?}", e.body);
+    assert_eq!(e.body["error"]["fields"][0]["field"], "ops[0].device_time");
+    assert_eq!(e.body["error"]["fields"][0]["code"], "time_out_of_range");
+    // The server is still there.
+    b.get("/api/me").await.unwrap();
+    server.stop().await;
+}
