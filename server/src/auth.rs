@@ -74,6 +74,16 @@ pub struct Login {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The key an account's failed logins are counted under: SHA-256 over the server's secret and
+/// the account as typed. Keyed, so a stolen database does not let anyone test guesses of what
+/// was typed; fixed-size, so a megabyte typed into the field is stored as 32 bytes.
+pub fn throttle_key(secret: &[u8; 32], account: &str) -> crate::store::ThrottleKey {
+    let mut h = Sha256::new();
+    h.update(secret);
+    h.update(account.as_bytes());
+    crate::store::ThrottleKey(h.finalize().into())
+}
+
 /// Check an account's password and issue a token for `device`.
 pub fn login(
     store: &dyn Store,
@@ -82,7 +92,8 @@ pub fn login(
     device: DeviceId,
     now: DateTime<Utc>,
 ) -> Result<Login, AuthError> {
-    let failures = store.login_failures_since(account, now - FAILURE_WINDOW)?;
+    let key = throttle_key(&store.secret("login_throttle")?, account);
+    let failures = store.login_failures_since(&key, now - FAILURE_WINDOW)?;
     if failures >= MAX_FAILURES {
         return Err(AuthError::TooManyAttempts {
             retry_after_secs: FAILURE_WINDOW.num_seconds(),
@@ -99,11 +110,11 @@ pub fn login(
         }
     };
     if !ok {
-        store.note_login_failure(account, now)?;
+        store.note_login_failure(&key, now)?;
         return Err(AuthError::WrongCredentials);
     }
     let user = found.expect("checked above").user;
-    store.clear_login_failures(account)?;
+    store.clear_login_failures(&key)?;
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();

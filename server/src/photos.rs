@@ -146,6 +146,20 @@ impl PhotoFiles {
         by: UserId,
         now: DateTime<Utc>,
     ) -> Result<PhotoMeta, PhotoError> {
+        let stored = self.check_and_store(claimed, bytes, by, now);
+        // Refused means gone: a resumed upload starts again from nothing, and `HEAD` reports no
+        // bytes of a photo that was turned away.
+        let _ = std::fs::remove_file(self.partial_path(claimed));
+        stored
+    }
+
+    fn check_and_store(
+        &self,
+        claimed: &Sha256,
+        bytes: &[u8],
+        by: UserId,
+        now: DateTime<Utc>,
+    ) -> Result<PhotoMeta, PhotoError> {
         let size = bytes.len() as u64;
         if size > MAX_PHOTO_BYTES {
             return Err(PhotoError::TooLarge {
@@ -155,8 +169,6 @@ impl PhotoFiles {
         }
         let actual = Sha256::of(bytes);
         if actual != *claimed {
-            // A corrupt partial upload must not block a clean retry.
-            let _ = std::fs::remove_file(self.partial_path(claimed));
             return Err(PhotoError::HashMismatch {
                 claimed: *claimed,
                 actual,
@@ -201,7 +213,6 @@ impl PhotoFiles {
                 .map_err(|e| PhotoError::Io(std::io::Error::other(e)))?;
             write_atomically(&thumb_path, &out)?;
         }
-        let _ = std::fs::remove_file(self.partial_path(claimed));
         Ok(PhotoMeta {
             sha256: *claimed,
             bytes: size,
@@ -279,6 +290,29 @@ mod tests {
             .ingest(&Sha256::of(b"other"), &bytes, UserId::new(), Utc::now())
             .unwrap_err();
         assert_eq!(e.code(), "photo_hash_mismatch");
+    }
+
+    #[test]
+    fn a_resumed_upload_refused_as_not_an_image_leaves_nothing_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = PhotoFiles::new(dir.path()).unwrap();
+        let text = "这不是照片，只是改了扩展名的文本文件。"
+            .repeat(20)
+            .into_bytes();
+        let sha = Sha256::of(&text);
+        let total = text.len() as u64;
+        assert_eq!(files.append(&sha, 0, total, &text[..100]).unwrap(), None);
+        let done = files
+            .append(&sha, 100, total, &text[100..])
+            .unwrap()
+            .unwrap();
+        let e = files
+            .ingest(&sha, &done, UserId::new(), Utc::now())
+            .unwrap_err();
+        assert_eq!(e.code(), "photo_not_an_image");
+        assert_eq!(files.offset(&sha), 0, "the refused bytes are gone");
+        // The same photo id can be uploaded afresh from the start.
+        assert_eq!(files.append(&sha, 0, total, &text[..100]).unwrap(), None);
     }
 
     #[test]

@@ -355,6 +355,7 @@ impl Browser {
             .unwrap();
         let r = http
             .post(server.url("/console/login"))
+            .header("origin", server.url(""))
             .form(&[("account", account), ("password", PASSWORD)])
             .send()
             .await
@@ -393,7 +394,12 @@ impl Browser {
     }
 
     pub async fn post(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let req = self.http.post(format!("{}{}", self.base, path)).form(form);
+        // A browser posting a form of this server's own pages says where it comes from.
+        let req = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .header("origin", &self.base)
+            .form(form);
         let r = self.send(req).await;
         (r.status().as_u16(), r.text().await.unwrap())
     }

@@ -456,3 +456,201 @@ async fn a_time_at_the_end_of_the_calendar_is_a_field_error_not_a_crash() {
     b.get("/api/me").await.unwrap();
     server.stop().await;
 }
+
+#[tokio::test]
+async fn logout_revokes_the_credential_it_was_called_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, server) = start(dir.path()).await;
+    // The console's cookie.
+    let b = Browser::login(&server, "county").await;
+    let r = b
+        .send(
+            b.http
+                .post(server.url("/api/logout"))
+                .header("origin", server.url("")),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["revoked"], true);
+    let r = b.send(b.http.get(server.url("/api/me"))).await;
+    assert_eq!(r.status().as_u16(), 401, "the cookie no longer works");
+    let (status, _) = b.get("/console/queue").await;
+    assert_eq!(status, 303, "back to the login page");
+    // A phone's bearer token.
+    let p = Phone::login(&server, "teacher_a").await;
+    let r = p
+        .http
+        .post(server.url("/api/logout"))
+        .bearer_auth(&p.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert_eq!(p.get("/api/me").await.unwrap_err().status, 401);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_console_action_from_another_site_is_refused_and_pages_are_not_framed_or_cached() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, server) = start(dir.path()).await;
+    let mut t = phone(&server, "teacher_b").await;
+    let v = visit_by(&t, &w.b, &w.h2, "待审核的家访");
+    let record = v.id;
+    let op = t.make(|au, _| au.record(v, Utc::now()));
+    t.push(vec![op]).await.unwrap();
+
+    let b = Browser::login(&server, "county").await;
+    let path = server.url(&format!("/console/visits/{record}/review"));
+    let form = [("decision", "approve"), ("comment", "")];
+    let attempts = [
+        Some(("origin", "http://evil.example")),
+        Some(("origin", "null")),
+        Some(("referer", "http://evil.example/page")),
+        None,
+    ];
+    for header in attempts {
+        let mut req = b.http.post(&path).form(&form);
+        if let Some((k, v)) = header {
+            req = req.header(k, v);
+        }
+        let r = b.send(req).await;
+        assert_eq!(r.status().as_u16(), 403, "{header:?}");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "cross_origin");
+    }
+    let (_, page) = b.get(&format!("/console/visits/{record}")).await;
+    assert!(page.contains("待审核"), "nothing was approved");
+    // The API, reached with the cookie from another site, is refused the same way.
+    let r = b
+        .send(
+            b.http
+                .post(server.url("/api/sync/push"))
+                .header("origin", "http://evil.example")
+                .body("{}"),
+        )
+        .await;
+    assert_eq!(r.status().as_u16(), 403);
+    // From the console's own page it goes through.
+    let (status, _) = b
+        .post(&format!("/console/visits/{record}/review"), &form)
+        .await;
+    assert_eq!(status, 303);
+    let (_, page) = b.get(&format!("/console/visits/{record}")).await;
+    assert!(page.contains("已通过"));
+
+    let r = b.send(b.http.get(server.url("/console/queue"))).await;
+    let h = r.headers();
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("frame-ancestors 'none'")
+    );
+    assert_eq!(h["x-content-type-options"], "nosniff");
+    assert_eq!(h["cache-control"], "no-store");
+    // Behind a TLS proxy the cookie is Secure; on plain HTTP it cannot be.
+    let login = |proto: Option<&'static str>| {
+        let mut req = b
+            .http
+            .post(server.url("/console/login"))
+            .header("origin", server.url(""))
+            .form(&[("account", "county"), ("password", baoxue_tests::PASSWORD)]);
+        if let Some(p) = proto {
+            req = req.header("x-forwarded-proto", p);
+        }
+        req.send()
+    };
+    let cookie = |r: &reqwest::Response| r.headers()["set-cookie"].to_str().unwrap().to_string();
+    assert!(cookie(&login(Some("https")).await.unwrap()).contains("; Secure"));
+    assert!(!cookie(&login(None).await.unwrap()).contains("Secure"));
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_resumed_upload_refused_as_not_an_image_is_gone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, server) = start(dir.path()).await;
+    let mut b = phone(&server, "teacher_b").await;
+    let text = "这是一份改了扩展名的文本。".repeat(30).into_bytes();
+    let sha = Sha256::of(&text);
+    let mut v = visit_by(&b, &w.b, &w.h2, "照片上传失败");
+    v.photos = vec![PhotoRef {
+        sha256: sha,
+        bytes: text.len() as u64,
+        width: 1,
+        height: 1,
+        captured_at: None,
+        gps: None,
+    }];
+    let op = b.make(|au, _| au.record(v, Utc::now()));
+    b.push(vec![op]).await.unwrap();
+    let url = server.url(&format!("/api/photos/{sha}"));
+    let total = text.len().to_string();
+    let chunk = |from: usize, to: usize| {
+        b.http
+            .patch(&url)
+            .bearer_auth(&b.token)
+            .header("upload-offset", from.to_string())
+            .header("upload-length", &total)
+            .body(text[from..to].to_vec())
+            .send()
+    };
+    assert_eq!(chunk(0, 100).await.unwrap().status().as_u16(), 202);
+    let r = chunk(100, text.len()).await.unwrap();
+    assert_eq!(r.status().as_u16(), 415);
+    let head = b
+        .http
+        .head(&url)
+        .bearer_auth(&b.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status().as_u16(), 404);
+    assert_eq!(head.headers()["upload-offset"], "0", "refused means gone");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_password_typed_into_the_account_field_is_not_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, server) = start(dir.path()).await;
+    let http = reqwest::Client::new();
+    let typed = "Mima-Zhang-1987!";
+    let huge = "账".repeat(500_000);
+    for account in [typed, huge.as_str()] {
+        let r = http
+            .post(server.url("/api/login"))
+            .json(&serde_json::json!({
+                "account": account, "password": "x", "device": baoxue_shared::ids::DeviceId::new()
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 401);
+    }
+    server.stop().await;
+    let db = rusqlite::Connection::open(dir.path().join("baoxue.sqlite3")).unwrap();
+    let keys: Vec<Vec<u8>> = db
+        .prepare("SELECT key FROM login_failures")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(keys.len(), 2, "both failures are counted");
+    assert!(keys.iter().all(|k| k.len() == 32), "bounded keys");
+    // Nowhere in the database files is the typed text.
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(typed.len()).any(|w| w == typed.as_bytes()),
+                "{path:?} holds the typed password"
+            );
+        }
+    }
+}

@@ -76,6 +76,7 @@ async fn a_far_visit_is_flagged_and_the_request_for_evidence_reaches_the_teacher
         .unwrap();
     let r = http
         .post(server.url("/console/login"))
+        .header("origin", server.url(""))
         .form(&[("account", "teacher"), ("password", PASSWORD)])
         .send()
         .await

@@ -53,10 +53,16 @@ impl FromRequestParts<AppState> for Reviewer {
             return Err(to_login());
         };
         let now = chrono::Utc::now();
-        let session = state
+        let session = match state
             .blocking(move |s| Ok(crate::auth::authenticate(s, &token, now)?))
             .await
-            .map_err(|_| to_login())?;
+        {
+            Ok(s) => s,
+            // A missing, expired or revoked session logs in again; anything else (the store
+            // failing) is an error page that says so, not a login page that hides it.
+            Err(e) if e.status == StatusCode::UNAUTHORIZED => return Err(to_login()),
+            Err(e) => return Err(ConsoleError(e).into_response()),
+        };
         if !session.user.role.may_review() {
             return Err(page_error(
                 StatusCode::FORBIDDEN,
@@ -110,16 +116,9 @@ console_from!(
     crate::review::ReviewError,
     crate::sync::SyncError,
     crate::report::file_pdf::PdfError,
-    tokio::task::JoinError
+    tokio::task::JoinError,
+    rust_xlsxwriter::XlsxError
 );
-
-impl From<rust_xlsxwriter::XlsxError> for ConsoleError {
-    fn from(e: rust_xlsxwriter::XlsxError) -> Self {
-        Self(ApiError::from(crate::store::StoreError::Corrupt(format!(
-            "writing the Excel file failed: {e}"
-        ))))
-    }
-}
 
 fn page_error(status: StatusCode, zh: &str) -> Response {
     let body = layout(
@@ -208,7 +207,19 @@ fn login_form(error: Option<&str>) -> Html<String> {
     )
 }
 
-async fn login(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Response {
+/// Whether the browser reached us over TLS (directly, or through a reverse proxy that says so):
+/// then the session cookie is marked Secure and never travels in clear.
+fn over_tls(headers: &axum::http::HeaderMap) -> bool {
+    let text = |n: &str| headers.get(n).and_then(|v| v.to_str().ok()).unwrap_or("");
+    text("x-forwarded-proto").eq_ignore_ascii_case("https")
+        || text("origin").starts_with("https://")
+}
+
+async fn login(
+    State(st): State<AppState>,
+    headers: axum::http::HeaderMap,
+    Form(f): Form<LoginForm>,
+) -> Response {
     let now = chrono::Utc::now();
     let result = st
         .blocking(move |s| {
@@ -224,9 +235,10 @@ async fn login(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Response
     match result {
         Ok(login) if login.user.role.may_review() => {
             let cookie = format!(
-                "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}",
+                "{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
                 login.token,
-                crate::auth::TOKEN_LIFETIME.num_seconds()
+                crate::auth::TOKEN_LIFETIME.num_seconds(),
+                if over_tls(&headers) { "; Secure" } else { "" }
             );
             (
                 [(header::SET_COOKIE, cookie)],
@@ -253,18 +265,20 @@ async fn login(State(st): State<AppState>, Form(f): Form<LoginForm>) -> Response
 }
 
 async fn logout(State(st): State<AppState>, headers: axum::http::HeaderMap) -> Response {
+    let clear = (
+        header::SET_COOKIE,
+        format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
+    );
     if let Some(token) = bearer_or_cookie(&headers) {
         let now = chrono::Utc::now();
-        let _ = st
+        if let Err(e) = st
             .blocking(move |s| Ok(s.revoke_token(&crate::auth::token_hash(&token), now)?))
-            .await;
+            .await
+        {
+            // The browser forgets the cookie, but the token may still work elsewhere: say so
+            // rather than pretend the logout was complete.
+            return ([clear], ConsoleError(e)).into_response();
+        }
     }
-    (
-        [(
-            header::SET_COOKIE,
-            format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"),
-        )],
-        Redirect::to("/console/login"),
-    )
-        .into_response()
+    ([clear], Redirect::to("/console/login")).into_response()
 }

@@ -56,17 +56,14 @@ pub(super) async fn logout(
     _who: Authed,
     headers: HeaderMap,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default()
-        .trim()
-        .to_string();
+    // Whichever credential authenticated the call — a phone's bearer token or the console's
+    // cookie — is the one revoked.
+    let token = super::bearer_or_cookie(&headers).ok_or(crate::auth::AuthError::MissingToken)?;
     let now = Utc::now();
-    st.blocking(move |s| Ok(s.revoke_token(&crate::auth::token_hash(&token), now)?))
+    let revoked = st
+        .blocking(move |s| Ok(s.revoke_token(&crate::auth::token_hash(&token), now)?))
         .await?;
-    Ok(Json(serde_json::json!({ "revoked": true })))
+    Ok(Json(serde_json::json!({ "revoked": revoked })))
 }
 
 /// The caller and the size of their caseload.

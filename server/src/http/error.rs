@@ -290,6 +290,12 @@ impl From<PhotoError> for ApiError {
     }
 }
 
+impl From<rust_xlsxwriter::XlsxError> for ApiError {
+    fn from(e: rust_xlsxwriter::XlsxError) -> Self {
+        Self::internal(format!("writing an Excel file failed: {e}"))
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {
         Self::internal(e)

@@ -4,6 +4,7 @@
 
 mod auth;
 pub mod error;
+pub mod guard;
 mod photos;
 pub(crate) mod students;
 mod sync;
@@ -111,7 +112,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/openapi.json", get(crate::openapi::document))
         .merge(crate::console::routes())
         .route("/", get(index))
+        .layer(axum::middleware::from_fn(guard::same_origin_writes))
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
+        .layer(axum::middleware::from_fn(guard::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -66,6 +66,11 @@ pub struct TokenRecord {
     pub expires_at: DateTime<Utc>,
 }
 
+/// What failed logins are counted under: a keyed hash of the account name as typed, so the
+/// store keeps neither a password typed into the account field nor an unbounded string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleKey(pub [u8; 32]);
+
 /// Who is calling, resolved from a valid token.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -267,11 +272,17 @@ pub trait Store: Send + Sync + 'static {
     /// Revoke one token; `false` if there was none.
     fn revoke_token(&self, token_hash: &[u8; 32], now: DateTime<Utc>) -> Result<bool, StoreError>;
     /// Record a failed login.
-    fn note_login_failure(&self, account: &str, at: DateTime<Utc>) -> Result<(), StoreError>;
-    /// Failed logins of `account` since `since`.
-    fn login_failures_since(&self, account: &str, since: DateTime<Utc>) -> Result<u32, StoreError>;
+    fn note_login_failure(&self, key: &ThrottleKey, at: DateTime<Utc>) -> Result<(), StoreError>;
+    /// Failed logins under `key` since `since`.
+    fn login_failures_since(
+        &self,
+        key: &ThrottleKey,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError>;
     /// Forget failed logins after a success.
-    fn clear_login_failures(&self, account: &str) -> Result<(), StoreError>;
+    fn clear_login_failures(&self, key: &ThrottleKey) -> Result<(), StoreError>;
+    /// A random secret of this server's, made on first use and kept (login throttling keys).
+    fn secret(&self, name: &'static str) -> Result<[u8; 32], StoreError>;
 
     /// Add or rename a school.
     fn save_school(&self, school: &School) -> Result<(), StoreError>;

@@ -306,31 +306,63 @@ impl Store for SqliteStore {
         let h = *token_hash;
         self.write(move |c| accounts::revoke(c, &h, now))
     }
-    fn note_login_failure(&self, account: &str, at: DateTime<Utc>) -> Result<(), StoreError> {
-        let a = account.to_string();
+    fn note_login_failure(&self, key: &ThrottleKey, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let k = key.0;
         self.write(move |c| {
             c.execute(
-                "INSERT INTO login_failures(account, at) VALUES (?1, ?2)",
-                (a, at.to_rfc3339()),
+                "INSERT INTO login_failures(key, at) VALUES (?1, ?2)",
+                (&k[..], at.to_rfc3339()),
             )?;
             Ok(())
         })
     }
-    fn login_failures_since(&self, account: &str, since: DateTime<Utc>) -> Result<u32, StoreError> {
+    fn login_failures_since(
+        &self,
+        key: &ThrottleKey,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
         self.read(|c| {
             Ok(c.query_row(
-                "SELECT count(*) FROM login_failures WHERE account = ?1 AND at >= ?2",
-                (account, since.to_rfc3339()),
+                "SELECT count(*) FROM login_failures WHERE key = ?1 AND at >= ?2",
+                (&key.0[..], since.to_rfc3339()),
                 |r| r.get(0),
             )?)
         })
     }
-    fn clear_login_failures(&self, account: &str) -> Result<(), StoreError> {
-        let a = account.to_string();
+    fn clear_login_failures(&self, key: &ThrottleKey) -> Result<(), StoreError> {
+        let k = key.0;
         self.write(move |c| {
-            c.execute("DELETE FROM login_failures WHERE account = ?1", [a])?;
+            c.execute("DELETE FROM login_failures WHERE key = ?1", [&k[..]])?;
             Ok(())
         })
+    }
+    fn secret(&self, name: &'static str) -> Result<[u8; 32], StoreError> {
+        let held = move |c: &Connection| -> Result<Option<Vec<u8>>, StoreError> {
+            Ok(
+                c.query_row("SELECT value FROM secrets WHERE name = ?1", [name], |r| {
+                    r.get(0)
+                })
+                .optional()?,
+            )
+        };
+        let value = match self.read(held)? {
+            Some(v) => v,
+            None => {
+                let mut fresh = [0u8; 32];
+                getrandom::fill(&mut fresh).map_err(|e| corrupt("randomness", e))?;
+                self.write(move |c| {
+                    // Two first logins at once: the first secret written is the one kept.
+                    c.execute(
+                        "INSERT OR IGNORE INTO secrets(name, value) VALUES (?1, ?2)",
+                        (name, &fresh[..]),
+                    )?;
+                    held(c)?.ok_or_else(|| corrupt("secret", "vanished after insert"))
+                })?
+            }
+        };
+        value
+            .try_into()
+            .map_err(|_| corrupt("secret", "not 32 bytes"))
     }
 
     fn save_school(&self, school: &School) -> Result<(), StoreError> {

@@ -138,6 +138,14 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (scope, month)
     );
     "#,
+    // 3: failed logins counted under a keyed hash of the account as typed (a password typed
+    // into the account field must not be kept in clear), and the server's own secrets.
+    r#"
+    DROP TABLE login_failures;
+    CREATE TABLE login_failures (key BLOB NOT NULL, at TEXT NOT NULL);
+    CREATE INDEX login_failures_key ON login_failures(key, at);
+    CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
+    "#,
 ];
 
 /// The schema version this build writes.
