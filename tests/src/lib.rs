@@ -339,6 +339,17 @@ pub fn jpeg() -> Vec<u8> {
     out
 }
 
+/// The figure the console's monthly report shows against `label`.
+pub fn report_figure(page: &str, label: &str) -> u32 {
+    let at = page
+        .find(&format!("data-label=\"{label}\">"))
+        .unwrap_or_else(|| panic!("no {label} in the report"));
+    let rest = &page[at..];
+    let start = rest.find('>').unwrap() + 1;
+    let end = rest.find('<').unwrap();
+    rest[start..end].trim().parse().unwrap()
+}
+
 /// A browser on the console: its session cookie; redirects are not followed so they can be
 /// checked.
 pub struct Browser {

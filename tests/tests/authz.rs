@@ -61,6 +61,23 @@ fn seed(dir: &Path) -> World {
             area: AreaScope::County(Division::coded(sample::COUNTY.0, sample::COUNTY.1).unwrap()),
         }],
     );
+    s.user(
+        "township1",
+        Role::TownshipSupervisor,
+        vec![Assignment::Area {
+            area: AreaScope::Township {
+                county: h1.area.county.clone(),
+                township: h1.area.township.clone(),
+            },
+        }],
+    );
+    s.user(
+        "school1",
+        Role::SchoolAdmin,
+        vec![Assignment::School {
+            school: baoxue_shared::ids::SchoolId::new(),
+        }],
+    );
     s.close();
     World {
         h1,
@@ -653,4 +670,87 @@ async fn a_password_typed_into_the_account_field_is_not_kept() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn a_report_is_filed_only_for_ones_own_unit_and_shows_what_was_filed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, server) = start(dir.path()).await;
+    let month = baoxue_shared::time::ReportMonth::containing(Utc::now());
+    let mk = baoxue_server::report::monthly::month_key(month);
+    let own = format!("township:{}", w.h1.area.township.name);
+    let township = Browser::login(&server, "township1").await;
+    let school = Browser::login(&server, "school1").await;
+    for (who, scope) in [
+        (&township, "county"),
+        (&township, "township:别的乡"),
+        (&school, "county"),
+        (&school, own.as_str()),
+    ] {
+        let (status, body) = who
+            .post("/console/reports/file", &[("scope", scope), ("month", &mk)])
+            .await;
+        assert_eq!(status, 403, "{scope}: {body}");
+        assert!(body.contains("只能报送本单位的月报"), "{body}");
+    }
+    // Nor may they read a unit larger than theirs (it would be their part under its name).
+    let (status, _) = township
+        .get(&format!("/console/reports?scope=county&month={mk}"))
+        .await;
+    assert_eq!(status, 403);
+    let county = Browser::login(&server, "county").await;
+    let page = format!("/console/reports?scope=county&month={mk}");
+    let (_, draft) = county.get(&page).await;
+    assert!(
+        draft.contains("id=\"draft\""),
+        "the county's month is not filed"
+    );
+    // The township files its own month.
+    let (status, _) = township
+        .post("/console/reports/file", &[("scope", &own), ("month", &mk)])
+        .await;
+    assert_eq!(status, 303);
+    let (_, filed) = township
+        .get(&format!(
+            "/console/reports?scope={}&month={mk}",
+            own.replace(':', "%3A")
+        ))
+        .await;
+    assert!(filed.contains("id=\"filed\""), "{filed}");
+
+    // The county files; the page then shows the figures as stored with the filing.
+    let (status, _) = county
+        .post(
+            "/console/reports/file",
+            &[("scope", "county"), ("month", &mk)],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let (_, before) = county.get(&page).await;
+    let enrolled = baoxue_tests::report_figure(&before, "6–15周岁在籍学生数");
+    let db = rusqlite::Connection::open(dir.path().join("baoxue.sqlite3")).unwrap();
+    let stored: String = db
+        .query_row(
+            "SELECT figures FROM report_filings WHERE scope = 'county' AND month = ?1",
+            [&mk],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(
+        stored["enrolled"], enrolled,
+        "the page shows the stored figure"
+    );
+    // Proof that it is read back: a stored figure unlike any recomputation is what shows.
+    db.execute(
+        "UPDATE report_filings SET figures = json_set(figures, '$.enrolled', 4242) WHERE scope = 'county'",
+        [],
+    )
+    .unwrap();
+    let (_, after) = county.get(&page).await;
+    assert_eq!(
+        baoxue_tests::report_figure(&after, "6–15周岁在籍学生数"),
+        4242
+    );
+    server.stop().await;
 }

@@ -12,7 +12,7 @@ use baoxue_shared::people::{Assignment, Household, Role, Student};
 use baoxue_shared::sample;
 use baoxue_shared::status::EnrolmentStatus;
 use baoxue_shared::time::{ReportMonth, TermCalendar};
-use baoxue_tests::{Browser, PASSWORD, Phone, Seeder, TestServer};
+use baoxue_tests::{Browser, PASSWORD, Phone, Seeder, TestServer, report_figure};
 use chrono::{Duration, Utc};
 
 fn county() -> Assignment {
@@ -202,15 +202,7 @@ async fn a_filed_report_keeps_its_figures_and_later_records_show_as_amendments()
 
     let b = Browser::login(&server, "county").await;
     let report = format!("/console/reports?scope=county&month={mk}");
-    let figure = |page: &str, label: &str| -> u32 {
-        let at = page
-            .find(&format!("data-label=\"{label}\">"))
-            .unwrap_or_else(|| panic!("no {label} in the report"));
-        let rest = &page[at..];
-        let start = rest.find('>').unwrap() + 1;
-        let end = rest.find('<').unwrap();
-        rest[start..end].trim().parse().unwrap()
-    };
+    let figure = report_figure;
     let (status, draft) = b.get(&report).await;
     assert_eq!(status, 200);
     assert!(draft.contains("草稿"));

@@ -14,9 +14,7 @@ use crate::store::{ReportFiling, Session};
 use axum::extract::{Form, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
-use baoxue_shared::area::AreaScope;
 use baoxue_shared::file::StudentFile;
-use baoxue_shared::people::Assignment;
 use baoxue_shared::time::{ReportMonth, format_zh};
 use chrono::{DateTime, Utc};
 use maud::html;
@@ -29,18 +27,18 @@ pub(super) struct ReportQuery {
     month: Option<String>,
 }
 
-/// The scope a reviewer's report defaults to: their school, township or county.
+/// The scope a reviewer's report defaults to: their own unit.
 fn default_scope(session: &Session) -> ReportScope {
-    for a in &session.user.assignments {
-        match a {
-            Assignment::School { school } => return ReportScope::School(*school),
-            Assignment::Area {
-                area: AreaScope::Township { township, .. },
-            } => return ReportScope::Township(township.name.clone()),
-            _ => {}
-        }
-    }
-    ReportScope::County
+    monthly::unit_of(&session.user).unwrap_or(ReportScope::County)
+}
+
+fn not_yours(what: &'static str) -> ApiError {
+    ApiError::new(
+        axum::http::StatusCode::FORBIDDEN,
+        "report_out_of_scope",
+        format!("this report is not {what}"),
+        "只能查看本单位及下属单位的月报，只能报送本单位的月报",
+    )
 }
 
 /// The month a supervisor most likely wants: the one just closed during the week after the
@@ -88,12 +86,18 @@ async fn compute(
     Ok(st
         .blocking(move |s| {
             let view = scopes.get(s, &user)?;
+            if !monthly::may_view(&user, &scope, &view.schools) {
+                return Err(not_yours("in your unit"));
+            }
             let now = Utc::now();
             let filing = s.report_filing(&scope.key(), &month_key(month))?;
             let current = monthly::figures(&view, &scope, month, now, &terms);
             let (figures, amendments, late) = match &filing {
                 Some(f) => {
-                    let filed = monthly::figures(&view, &scope, month, f.cut, &terms);
+                    // What was filed is what is shown: the stored figures, not a recomputation.
+                    let filed: Figures = serde_json::from_str(&f.figures).map_err(|e| {
+                        crate::store::StoreError::Corrupt(format!("filed figures: {e}"))
+                    })?;
                     let am = monthly::amendments(&filed, &current);
                     let late = monthly::late_records(&view, &scope, month, f.cut);
                     (filed, am, late)
@@ -162,13 +166,17 @@ pub(super) async fn page(
         v
     };
     let qs = format!("scope={}&month={mk}", urlencode(&key));
+    let may_view = |sc: &ReportScope| monthly::may_view(&session.user, sc, &m.view.schools);
+    let may_file = monthly::may_file(&session.user, &scope);
     let body = html! {
         h1 { "控辍保学月报表" }
         form.filters method="get" action="/console/reports" {
             label { "单位" select name="scope" #scope {
-                option value="county" selected[key == "county"] { "全部（本人管辖范围）" }
-                @for t in &townships { @let k = format!("township:{t}"); option value=(k) selected[key == k] { (t) } }
-                @for sc in m.view.schools.values() { @let k = format!("school:{}", sc.id); option value=(k) selected[key == k] { (sc.name) } }
+                @if may_view(&ReportScope::County) { option value="county" selected[key == "county"] { (ReportScope::County.title(&m.view)) } }
+                @for t in townships.iter().filter(|t| may_view(&ReportScope::Township(t.to_string()))) {
+                    @let k = format!("township:{t}"); option value=(k) selected[key == k] { (t) } }
+                @for sc in m.view.schools.values().filter(|sc| may_view(&ReportScope::School(sc.id))) {
+                    @let k = format!("school:{}", sc.id); option value=(k) selected[key == k] { (sc.name) } }
             } }
             label { "月份" select name="month" #month {
                 @for rm in &months { @let k = month_key(*rm); option value=(k) selected[k == mk] { (rm.0.to_string()) } }
@@ -188,7 +196,7 @@ pub(super) async fn page(
                 tr { td { (n + 1) } td { (label) } td.num data-label=(label) { (v) } }
             }
         }
-        @if m.filing.is_none() {
+        @if m.filing.is_none() && may_file {
             form method="post" action="/console/reports/file" {
                 input type="hidden" name="scope" value=(key);
                 input type="hidden" name="month" value=(mk);
@@ -264,6 +272,9 @@ pub(super) async fn file(
     let scopes = st.scopes.clone();
     let cut: DateTime<Utc> = Utc::now();
     st.blocking(move |s| {
+        if !monthly::may_file(&user, &scope) {
+            return Err(not_yours("your unit's to file"));
+        }
         let view = scopes.get(s, &user)?;
         let figures = monthly::figures(&view, &scope, month, cut, &terms);
         s.file_report(&ReportFiling {

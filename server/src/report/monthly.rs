@@ -6,18 +6,19 @@
 //! what arrived after C is shown as amendments beside them — never a silent change.
 
 use crate::review::ScopeView;
+use baoxue_shared::area::AreaScope;
 use baoxue_shared::file::{FileContext, StudentFile};
 use baoxue_shared::ids::{SchoolId, StudentId};
 use baoxue_shared::observation::{PersuasionOutcome, VisitKind};
 use baoxue_shared::op::{EntityRef, FieldKey, FieldWrite, OpBody, StudentField, Target};
-use baoxue_shared::people::Student;
+use baoxue_shared::people::{Assignment, Role, School, Student, User};
 use baoxue_shared::replica::Replica;
 use baoxue_shared::status::EnrolmentStatus;
 use baoxue_shared::time::{ReportMonth, TermCalendar, YearMonth, china_date};
 use baoxue_shared::validation::{COMPULSORY_AGES, age_on};
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 /// Whose report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -80,6 +81,47 @@ impl ReportScope {
                 .is_some_and(|h| h.area.township.name == *t),
             ReportScope::County => true,
         }
+    }
+}
+
+/// The unit `user` reports for: a school admin their school, a township supervisor their
+/// township, a county supervisor the county. Only that unit's report is theirs to file, and
+/// their scope holds the whole of it.
+pub fn unit_of(user: &User) -> Option<ReportScope> {
+    user.assignments.iter().find_map(|a| match (user.role, a) {
+        (Role::SchoolAdmin, Assignment::School { school }) => Some(ReportScope::School(*school)),
+        (
+            Role::TownshipSupervisor,
+            Assignment::Area {
+                area: AreaScope::Township { township, .. },
+            },
+        ) => Some(ReportScope::Township(township.name.clone())),
+        (
+            Role::CountySupervisor,
+            Assignment::Area {
+                area: AreaScope::County(_),
+            },
+        ) => Some(ReportScope::County),
+        _ => None,
+    })
+}
+
+/// Whether `user` may file `scope`'s report: only for their own unit.
+pub fn may_file(user: &User, scope: &ReportScope) -> bool {
+    unit_of(user).as_ref() == Some(scope)
+}
+
+/// Whether `user` may read `scope`'s report: their own unit's, or one inside it (the county
+/// reads every township and school; a township the schools that sit in it). A report of a
+/// unit larger than one's scope would be partial figures under the unit's name.
+pub fn may_view(user: &User, scope: &ReportScope, schools: &HashMap<SchoolId, School>) -> bool {
+    match (unit_of(user), scope) {
+        (Some(unit), s) if unit == *s => true,
+        (Some(ReportScope::County), _) => true,
+        (Some(ReportScope::Township(t)), ReportScope::School(s)) => {
+            schools.get(s).is_some_and(|sc| sc.area.township.name == t)
+        }
+        _ => false,
     }
 }
 
