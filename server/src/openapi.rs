@@ -5,68 +5,82 @@
 use axum::Json;
 use serde_json::{Value, json};
 
-/// Every API path with its methods, as the router serves them.
-pub const PATHS: &[(&str, &[&str])] = &[
-    ("/api/login", &["post"]),
-    ("/api/logout", &["post"]),
-    ("/api/me", &["get"]),
-    ("/api/sync/push", &["post"]),
-    ("/api/sync/pull", &["get"]),
-    ("/api/students", &["get"]),
-    ("/api/students/{id}/file", &["get"]),
-    ("/api/photos/missing", &["post"]),
-    ("/api/photos/{sha256}", &["get", "head", "put", "patch"]),
-    ("/api/photos/{sha256}/thumb", &["get"]),
-    ("/api/openapi.json", &["get"]),
-];
-
 fn error_response(desc: &str) -> Value {
     json!({ "description": desc, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } })
 }
 
+/// What each error status means, wherever it is listed.
+fn error_meaning(status: u16) -> &'static str {
+    match status {
+        400 => "malformed request: body, query parameter or header (the error names it)",
+        401 => "missing, invalid or expired token",
+        403 => "outside the caller's scope, or not allowed to the caller's role",
+        404 => "not found (or not the caller's to see: the two are not told apart)",
+        409 => "conflicts with what the server holds",
+        413 => "body too large",
+        415 => "unsupported Content-Type or Content-Encoding, or not a JPEG, PNG or WebP",
+        422 => "invalid content; `fields` names each bad field",
+        429 => "too many failed logins; see Retry-After",
+        500 => "internal error (details in the server log)",
+        _ => "the store is shutting down; retry shortly",
+    }
+}
+
+/// The statuses every operation may answer with besides its own (any request may carry a
+/// Content-Encoding the server does not speak).
+const COMMON: &[u16] = &[400, 415, 500, 503];
+/// What a request with a body may additionally be refused with.
+const WITH_BODY: &[u16] = &[413, 422];
+
 /// The document.
 pub fn spec() -> Value {
     let bearer = json!([{ "token": [] }]);
-    let errors = json!({
-        "400": error_response("malformed request"),
-        "401": error_response("missing, invalid or expired token"),
-        "403": error_response("outside the caller's caseload"),
-        "422": error_response("invalid content; `fields` names each bad field"),
-    });
     let mut paths = serde_json::Map::new();
-    let op = |summary: &str, secured: bool, extra: Value| {
-        let mut o = json!({ "summary": summary, "responses": errors.clone() });
+    let op = |summary: &str, secured: bool, statuses: &[u16], extra: Value| {
+        let mut responses = serde_json::Map::new();
+        let own = COMMON.iter().chain(statuses).chain(secured.then_some(&401));
+        for s in own {
+            responses.insert(s.to_string(), error_response(error_meaning(*s)));
+        }
+        let mut o = json!({ "summary": summary, "responses": responses });
         if secured {
             o["security"] = bearer.clone();
         }
         if let (Some(o), Some(e)) = (o.as_object_mut(), extra.as_object()) {
             for (k, v) in e {
-                o.insert(k.clone(), v.clone());
+                if k == "responses" {
+                    for (code, r) in v.as_object().into_iter().flatten() {
+                        o["responses"][code] = r.clone();
+                    }
+                } else {
+                    o.insert(k.clone(), v.clone());
+                }
             }
         }
         o
     };
-    paths.insert("/api/login".into(), json!({ "post": op("Log in from a device; returns a bearer token bound to that device", false, json!({
+    let body = |extra: &[u16]| -> Vec<u16> { WITH_BODY.iter().chain(extra).copied().collect() };
+    paths.insert("/api/login".into(), json!({ "post": op("Log in from a device; returns a bearer token bound to that device", false, &body(&[401, 429]), json!({
         "requestBody": { "required": true, "content": { "application/json": { "schema": { "type": "object", "required": ["account", "password", "device"], "properties": { "account": { "type": "string" }, "password": { "type": "string" }, "device": { "type": "string", "format": "uuid" } } } } } },
         "responses": { "200": { "description": "token, expiry and user" }, "401": error_response("wrong account or password"), "429": error_response("too many failed logins; see Retry-After") }
     })) }));
     paths.insert(
         "/api/logout".into(),
-        json!({ "post": op("Revoke the calling token", true, json!({})) }),
+        json!({ "post": op("Revoke the calling token or console cookie", true, &[], json!({})) }),
     );
     paths.insert(
         "/api/me".into(),
-        json!({ "get": op("The caller and the size of their caseload", true, json!({})) }),
+        json!({ "get": op("The caller and the size of their caseload", true, &[], json!({})) }),
     );
-    paths.insert("/api/sync/push".into(), json!({ "post": op("Push a batch of operations. Idempotent by batch id; the receipt lists exactly the ops durably stored. A batch touching anything outside the caseload is refused whole. Bodies may be zstd- or gzip-compressed (Content-Encoding).", true, json!({
+    paths.insert("/api/sync/push".into(), json!({ "post": op("Push a batch of operations. Idempotent by batch id; the receipt lists exactly the ops durably stored. A batch touching anything outside the caseload is refused whole. Bodies may be zstd- or gzip-compressed (Content-Encoding).", true, &body(&[403, 409]), json!({
         "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Batch" } } } },
         "responses": { "200": { "description": "stored", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/PushReceipt" } } } }, "409": error_response("an op id already stored with different content"), "413": error_response("batch too large") }
     })) }));
-    paths.insert("/api/sync/pull".into(), json!({ "get": op("Everything in the caller's caseload after a cursor, paged. A first pull (no cursor) bootstraps the caseload; students newly in care arrive with their whole history.", true, json!({
+    paths.insert("/api/sync/pull".into(), json!({ "get": op("Everything in the caller's caseload after a cursor, paged. A first pull (no cursor) bootstraps the caseload; students newly in care arrive with their whole history.", true, &[], json!({
         "parameters": [ { "name": "cursor", "in": "query", "schema": { "type": "string" } }, { "name": "limit", "in": "query", "schema": { "type": "integer", "maximum": 2000 } } ],
         "responses": { "200": { "description": "a page", "content": { "application/json": { "schema": { "type": "object", "properties": { "ops": { "type": "array", "items": { "$ref": "#/components/schemas/Op" } }, "cursor": { "type": "string" }, "more": { "type": "boolean" } } } } } } }
     })) }));
-    paths.insert("/api/students".into(), json!({ "get": op("Students in the caller's care, filtered", true, json!({
+    paths.insert("/api/students".into(), json!({ "get": op("Students in the caller's care, filtered", true, &[], json!({
         "parameters": [
             { "name": "status", "in": "query", "schema": { "$ref": "#/components/schemas/EnrolmentStatus" } },
             { "name": "school", "in": "query", "schema": { "type": "string", "format": "uuid" } },
@@ -75,22 +89,22 @@ pub fn spec() -> Value {
             { "name": "overdue", "in": "query", "schema": { "type": "boolean" } }
         ]
     })) }));
-    paths.insert("/api/students/{id}/file".into(), json!({ "get": op("A student's file (一生一案): current state, timeline, due work, conflicts, missing evidence, photo links", true, json!({
+    paths.insert("/api/students/{id}/file".into(), json!({ "get": op("A student's file (一生一案): current state, timeline, due work, conflicts, missing evidence, photo links", true, &[404], json!({
         "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } } ]
     })) }));
-    paths.insert("/api/photos/missing".into(), json!({ "post": op("Which of these photo hashes the server still needs", true, json!({})) }));
+    paths.insert("/api/photos/missing".into(), json!({ "post": op("Which of these photo hashes the server still needs; hashes cited by no record the caller may see are listed as out_of_scope", true, &body(&[]), json!({})) }));
     let sha_param = json!([ { "name": "sha256", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-fA-F]{64}$" } } ]);
     paths.insert("/api/photos/{sha256}".into(), json!({
-        "get": op("Download a photo", true, json!({ "parameters": sha_param })),
-        "head": op("Whether the server has the photo (200) or how many bytes of an upload it holds (404 with Upload-Offset)", true, json!({ "parameters": sha_param })),
-        "put": op("Upload a whole photo (JPEG, PNG or WebP; checked against its hash and decoded)", true, json!({ "parameters": sha_param, "responses": { "200": { "description": "stored" }, "415": error_response("not a JPEG, PNG or WebP"), "413": error_response("too large") } })),
-        "patch": op("Upload a chunk: Upload-Offset where it starts, Upload-Length the full size. 202 with the new offset while incomplete; 200 once stored.", true, json!({ "parameters": sha_param, "responses": { "202": { "description": "chunk stored" }, "409": error_response("offset does not match the server's") } }))
+        "get": op("Download a photo (only to those who may see a record citing it)", true, &[403, 404], json!({ "parameters": sha_param })),
+        "head": op("Whether the server has the photo (200) or how many bytes of an upload it holds (404 with Upload-Offset)", true, &[403, 404], json!({ "parameters": sha_param })),
+        "put": op("Upload a whole photo (JPEG, PNG or WebP; checked against its hash and decoded)", true, &body(&[]), json!({ "parameters": sha_param, "responses": { "200": { "description": "stored" }, "415": error_response("not a JPEG, PNG or WebP"), "413": error_response("too large") } })),
+        "patch": op("Upload a chunk: Upload-Offset where it starts, Upload-Length the full size. 202 with the new offset while incomplete; 200 once stored.", true, &body(&[409]), json!({ "parameters": sha_param, "responses": { "202": { "description": "chunk stored" }, "409": error_response("offset does not match the server's") } }))
     }));
     paths.insert(
         "/api/photos/{sha256}/thumb".into(),
-        json!({ "get": op("A 320 px JPEG thumbnail", true, json!({ "parameters": sha_param })) }),
+        json!({ "get": op("A 320 px JPEG thumbnail", true, &[403, 404], json!({ "parameters": sha_param })) }),
     );
-    paths.insert("/api/openapi.json".into(), json!({ "get": { "summary": "This document", "responses": { "200": { "description": "OpenAPI 3 document" } } } }));
+    paths.insert("/api/openapi.json".into(), json!({ "get": op("This document", false, &[], json!({ "responses": { "200": { "description": "OpenAPI 3 document" } } })) }));
 
     json!({
         "openapi": "3.0.3",
@@ -125,16 +139,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_route_is_described_with_its_methods() {
+    fn every_route_the_router_serves_is_described_with_its_methods_and_nothing_else() {
         let spec = spec();
-        for (path, methods) in PATHS {
+        let table = crate::http::api_routes();
+        for (path, methods, _) in &table {
             for m in *methods {
                 assert!(
                     spec["paths"][path][m].is_object(),
-                    "{m} {path} is not in the document"
+                    "{m} {path} is served but not in the document"
                 );
             }
+            let described = spec["paths"][path].as_object().map_or(0, |o| o.len());
+            assert_eq!(described, methods.len(), "{path}: methods differ");
         }
-        assert_eq!(spec["paths"].as_object().unwrap().len(), PATHS.len());
+        assert_eq!(
+            spec["paths"].as_object().unwrap().len(),
+            table.len(),
+            "a described path the router does not serve"
+        );
     }
 }

@@ -336,3 +336,124 @@ impl From<crate::report::file_pdf::PdfError> for ApiError {
         }
     }
 }
+
+/// The house body for the responses the framework makes itself — extractor rejections (a
+/// malformed JSON body, a bad query string), an unknown route, a wrong method, a body over its
+/// limit, an undecodable or unknown `Content-Encoding` — which arrive as plain text or with no
+/// body at all. Handlers' own errors (JSON) and the console's pages (HTML) pass untouched.
+pub async fn house_body(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let head = req.method() == axum::http::Method::HEAD;
+    let resp = next.run(req).await;
+    let status = resp.status();
+    let typed = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json") || t.starts_with("text/html"));
+    if head || typed || !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 16 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let (code, en, zh) = framework_error(status);
+    let mut e = ApiError::new(
+        status,
+        code,
+        if text.is_empty() {
+            en.to_string()
+        } else {
+            text.clone()
+        },
+        zh,
+    );
+    if let Some(field) = rejected_field(&text) {
+        e.fields.push(FieldErrorBody {
+            field,
+            code: code.to_string(),
+            zh: zh.to_string(),
+            en: text,
+        });
+    }
+    let mut out = e.into_response();
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = parts.headers.get(&name) {
+            out.headers_mut().insert(name, v.clone());
+        }
+    }
+    out
+}
+
+fn framework_error(status: StatusCode) -> (&'static str, &'static str, &'static str) {
+    match status {
+        StatusCode::NOT_FOUND => ("not_found", "no such route", "未找到"),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this route does not take that method; see Allow",
+            "请求方式不被支持",
+        ),
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "too_large",
+            "the request body is too large",
+            "上传的内容太大",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
+            "unsupported_media_type",
+            "unsupported Content-Type or Content-Encoding",
+            "请求的格式或压缩方式不被支持",
+        ),
+        StatusCode::UNPROCESSABLE_ENTITY => (
+            "invalid_body",
+            "the request body does not have the expected fields",
+            "请求内容的字段有误",
+        ),
+        s if s.is_server_error() => ("internal", "internal server error", "服务器内部错误"),
+        _ => ("bad_request", "malformed request", "请求格式错误"),
+    }
+}
+
+/// The field an axum rejection names (`Failed to deserialize query string: limit: invalid
+/// digit ...` names `limit`), when it names one.
+fn rejected_field(text: &str) -> Option<String> {
+    let mut parts = text.split(": ");
+    let first = parts.next()?;
+    if !first.starts_with("Failed to deserialize") {
+        return None;
+    }
+    let field = parts.next()?;
+    let looks_like_path = !field.is_empty()
+        && field
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'));
+    (looks_like_path && parts.next().is_some()).then(|| field.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rejection_names_its_field_when_it_has_one() {
+        assert_eq!(
+            rejected_field(
+                "Failed to deserialize query string: limit: invalid digit found in string"
+            ),
+            Some("limit".into())
+        );
+        assert_eq!(
+            rejected_field(
+                "Failed to deserialize the JSON body into the target type: account: invalid type: integer `1`, expected a string at line 1 column 13"
+            ),
+            Some("account".into())
+        );
+        assert_eq!(
+            rejected_field(
+                "Failed to parse the request body as JSON: key must be a string at line 1 column 2"
+            ),
+            None
+        );
+        assert_eq!(rejected_field(""), None);
+    }
+}

@@ -4,6 +4,7 @@
 
 mod auth;
 pub mod error;
+mod extract;
 pub mod guard;
 mod photos;
 pub(crate) mod students;
@@ -14,7 +15,7 @@ use crate::store::{Session, Store};
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::request::Parts;
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use baoxue_shared::time::TermCalendar;
 use error::ApiError;
 use std::sync::Arc;
@@ -84,22 +85,30 @@ pub fn bearer_or_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
     bearer.or_else(cookie).map(str::to_string)
 }
 
-/// The router with all routes. Tests drive it with `oneshot`; `serve` binds it to a port.
-pub fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/api/login", post(auth::login))
-        .route("/api/logout", post(auth::logout))
-        .route("/api/me", get(auth::me))
-        .route(
+/// The API's routes, each with the methods it answers (a GET route answers HEAD too). The
+/// router is built from this table and the OpenAPI document is tested against it, so a route
+/// added here and not described there fails a test.
+pub fn api_routes() -> Vec<(
+    &'static str,
+    &'static [&'static str],
+    MethodRouter<AppState>,
+)> {
+    vec![
+        ("/api/login", &["post"], post(auth::login)),
+        ("/api/logout", &["post"], post(auth::logout)),
+        ("/api/me", &["get"], get(auth::me)),
+        (
             "/api/sync/push",
+            &["post"],
             post(sync::push).layer(DefaultBodyLimit::max(baoxue_shared::wire::MAX_BATCH_BYTES)),
-        )
-        .route("/api/sync/pull", get(sync::pull))
-        .route("/api/students", get(students::list))
-        .route("/api/students/{id}/file", get(students::file))
-        .route("/api/photos/missing", post(photos::missing))
-        .route(
+        ),
+        ("/api/sync/pull", &["get"], get(sync::pull)),
+        ("/api/students", &["get"], get(students::list)),
+        ("/api/students/{id}/file", &["get"], get(students::file)),
+        ("/api/photos/missing", &["post"], post(photos::missing)),
+        (
             "/api/photos/{sha256}",
+            &["get", "head", "put", "patch"],
             get(photos::get)
                 .head(photos::status)
                 .put(photos::put)
@@ -107,13 +116,24 @@ pub fn router(state: AppState) -> Router {
                 .layer(DefaultBodyLimit::max(
                     crate::photos::MAX_PHOTO_BYTES as usize,
                 )),
-        )
-        .route("/api/photos/{sha256}/thumb", get(photos::thumb))
-        .route("/api/openapi.json", get(crate::openapi::document))
-        .merge(crate::console::routes())
+        ),
+        ("/api/photos/{sha256}/thumb", &["get"], get(photos::thumb)),
+        ("/api/openapi.json", &["get"], get(crate::openapi::document)),
+    ]
+}
+
+/// The router with all routes. Tests drive it with `oneshot`; `serve` binds it to a port.
+pub fn router(state: AppState) -> Router {
+    let mut r = Router::new();
+    for (path, _, methods) in api_routes() {
+        r = r.route(path, methods);
+    }
+    r.merge(crate::console::routes())
         .route("/", get(index))
+        .fallback(|| async { ApiError::not_found("route") })
         .layer(axum::middleware::from_fn(guard::same_origin_writes))
         .layer(tower_http::decompression::RequestDecompressionLayer::new())
+        .layer(axum::middleware::from_fn(error::house_body))
         .layer(axum::middleware::from_fn(guard::security_headers))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

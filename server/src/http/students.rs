@@ -1,10 +1,11 @@
 //! Students in the caller's care: the filtered list, and one student's file (一生一案).
 
 use super::error::ApiError;
+use super::extract::Query;
 use super::{AppState, Authed};
 use crate::store::{Store, StudentRow};
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use baoxue_shared::file::{FileContext, StudentFile};
 use baoxue_shared::ids::{SchoolId, StudentId};
 use baoxue_shared::observation::Sha256;

@@ -1,11 +1,12 @@
 //! Push and pull.
 
 use super::error::ApiError;
+use super::extract::Query;
 use super::{AppState, Authed};
 use crate::store::PushReceipt;
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use baoxue_shared::op::Op;
 use serde::{Deserialize, Serialize};
 
