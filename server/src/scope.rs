@@ -32,6 +32,10 @@ pub enum ScopeError {
         "operation {index} corrects record {record}, which another user made; only its author or a reviewer may correct it"
     )]
     MayNotCorrect { index: usize, record: RecordId },
+    #[error(
+        "operation {index} writes a resident ID; only school admins and the county handle full ID numbers"
+    )]
+    MayNotWriteResidentId { index: usize },
     #[error("operation {index} concerns no student or household")]
     NoSubject { index: usize },
 }
@@ -201,6 +205,9 @@ fn check_writes(
         if op.needs_reviewer() && !user.role.may_review() {
             return Err(ScopeError::MayNotVoid { index });
         }
+        if writes_resident_id(op) && !user.role.sees_full_resident_id() {
+            return Err(ScopeError::MayNotWriteResidentId { index });
+        }
         if s.students.is_empty() && s.households.is_empty() {
             return Err(ScopeError::NoSubject { index });
         }
@@ -226,6 +233,19 @@ fn check_writes(
         }
     }
     Ok(())
+}
+
+fn writes_resident_id(op: &Op) -> bool {
+    matches!(
+        &op.body,
+        OpBody::Set(FieldWrite {
+            target: Target::Student {
+                set: StudentField::ResidentId(_) | StudentField::ResidentIdMasked(_),
+                ..
+            },
+            ..
+        })
+    )
 }
 
 /// Whether `student` may be read by the owner of `caseload`.

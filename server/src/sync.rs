@@ -156,7 +156,15 @@ pub fn pull(
         Some(c) => Cursor::decode(c).ok_or(SyncError::BadCursor)?,
     };
     let caseload = store.caseload(&session.user)?;
-    Ok(store.pull(&caseload, cursor, limit.clamp(1, MAX_PULL_PAGE))?)
+    let mut page = store.pull(&caseload, cursor, limit.clamp(1, MAX_PULL_PAGE))?;
+    if !session.user.role.sees_full_resident_id() {
+        page.ops = page
+            .ops
+            .into_iter()
+            .map(baoxue_shared::op::Op::with_resident_id_masked)
+            .collect();
+    }
+    Ok(page)
 }
 
 /// Store ops made by the server itself (roster import, demo data, console actions) on behalf

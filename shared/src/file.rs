@@ -296,10 +296,7 @@ impl StudentFile {
 
         StudentFile {
             student,
-            resident_id_masked: current
-                .as_ref()
-                .and_then(|s| s.resident_id.as_ref())
-                .map(|r| r.masked()),
+            resident_id_masked: replica.resident_id_masked(student),
             guardians: replica.guardians_of(student),
             current,
             household,

@@ -142,6 +142,10 @@ pub enum StudentField {
     Status(EnrolmentStatus),
     FocusGroups(BTreeSet<FocusGroup>),
     Household(Option<HouseholdId>),
+    /// A resident ID as sent to a role that sees only its masked form (`522633********1234`):
+    /// the server writes it into pulls in place of [`StudentField::ResidentId`]; a phone never
+    /// pushes it. The same register as `resident_id`.
+    ResidentIdMasked(String),
 }
 
 /// The mutable fields of a household.
@@ -198,7 +202,7 @@ impl Target {
                 StudentField::Name(_) => "name",
                 StudentField::Sex(_) => "sex",
                 StudentField::BirthDate(_) => "birth_date",
-                StudentField::ResidentId(_) => "resident_id",
+                StudentField::ResidentId(_) | StudentField::ResidentIdMasked(_) => "resident_id",
                 StudentField::School(_) => "school",
                 StudentField::Grade(_) => "grade",
                 StudentField::Class(_) => "class",
@@ -261,6 +265,10 @@ impl Target {
                 set: StudentField::BirthDate(d),
                 ..
             } => validation::plausible_date(name, *d),
+            Target::Student {
+                set: StudentField::ResidentIdMasked(_),
+                ..
+            } => Err(FieldError::new(name, validation::Reason::NotAllowedHere)),
             _ => Ok(()),
         }
     }
@@ -348,6 +356,30 @@ impl Op {
             }
         }
         errs.into_result()
+    }
+
+    /// The op as a role that sees only masked resident IDs receives it: a resident-ID write
+    /// carries the masked form; every other op is unchanged.
+    pub fn with_resident_id_masked(mut self) -> Op {
+        if let OpBody::Set(FieldWrite {
+            target:
+                Target::Student {
+                    set: set @ StudentField::ResidentId(Some(_)),
+                    ..
+                },
+            ..
+        }) = &mut self.body
+            && let StudentField::ResidentId(Some(id)) = set
+        {
+            *set = StudentField::ResidentIdMasked(id.masked());
+        }
+        self
+    }
+
+    /// Whether `other` is this op as delivered to a role that sees only the masked resident ID
+    /// (or the reverse): the same change, told in less detail.
+    pub fn is_masked_form_of(&self, other: &Op) -> bool {
+        self.clone().with_resident_id_masked() == other.clone().with_resident_id_masked()
     }
 
     /// The students this op is directly about (for scoping and indexing). A household or

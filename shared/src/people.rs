@@ -188,6 +188,16 @@ impl Role {
         }
     }
 
+    /// Whether the role sees and writes full resident ID numbers: the school's registry work
+    /// (学籍), the county, and the system admin who imports rosters. Teachers, liaisons and
+    /// township supervisors identify a child by the masked form (PIPL: the least that does the job).
+    pub fn sees_full_resident_id(self) -> bool {
+        matches!(
+            self,
+            Role::SchoolAdmin | Role::CountySupervisor | Role::SystemAdmin
+        )
+    }
+
     /// Supervisors and school admins review evidence and may void records; field users may not.
     pub fn may_review(self) -> bool {
         matches!(

@@ -91,7 +91,23 @@ impl Replica {
     pub fn apply(&mut self, op: Op) -> Result<Merged, MergeError> {
         if let Some(held) = self.ops.get_mut(&op.id) {
             if !same_change(held, &op) {
-                return Err(MergeError::ConflictingDuplicate(op.id));
+                if !masked_forms(held, &op) {
+                    return Err(MergeError::ConflictingDuplicate(op.id));
+                }
+                // One delivery masked the resident ID (the user's role then saw only that),
+                // the other did not: keep the full one, whichever came first.
+                if matches!(
+                    &op.body,
+                    OpBody::Set(FieldWrite {
+                        target: Target::Student {
+                            set: StudentField::ResidentId(_),
+                            ..
+                        },
+                        ..
+                    })
+                ) {
+                    held.body = op.body.clone();
+                }
             }
             let joined = match (held.received_at, op.received_at) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -318,6 +334,22 @@ impl Replica {
         Some(s)
     }
 
+    /// A student's resident ID as shown on screens, masked: from the full ID where this
+    /// replica holds it, or as the server masked it for this user's role.
+    pub fn resident_id_masked(&self, id: StudentId) -> Option<String> {
+        match self.current(EntityRef::Student(id), "resident_id") {
+            Some(Target::Student {
+                set: StudentField::ResidentId(Some(r)),
+                ..
+            }) => Some(r.masked()),
+            Some(Target::Student {
+                set: StudentField::ResidentIdMasked(m),
+                ..
+            }) => Some(m.clone()),
+            _ => None,
+        }
+    }
+
     /// A household's current state, if its head, area and address have arrived.
     pub fn household(&self, id: HouseholdId) -> Option<Household> {
         let e = EntityRef::Household(id);
@@ -530,6 +562,15 @@ fn insert_sorted(v: &mut Vec<(OrderKey, OpId)>, item: (OrderKey, OpId)) {
     }
 }
 
+/// Two deliveries of one op that differ only in how much of a resident ID they show.
+fn masked_forms(a: &Op, b: &Op) -> bool {
+    let strip = |o: &Op| Op {
+        received_at: None,
+        ..o.clone()
+    };
+    strip(a).is_masked_form_of(&strip(b))
+}
+
 /// Two deliveries are the same change if they differ at most in receipt time.
 fn same_change(a: &Op, b: &Op) -> bool {
     a.hlc == b.hlc
@@ -571,6 +612,55 @@ mod tests {
     use crate::author::Author;
     use crate::ids::{DeviceId, UserId};
     use chrono::{TimeZone, Utc};
+
+    #[test]
+    fn a_masked_and_a_full_delivery_of_one_resident_id_write_are_one_change() {
+        use crate::resident_id::ResidentId;
+        let t = chrono::Utc::now();
+        let mut author = crate::author::Author::new(crate::ids::UserId::new(), DeviceId::new());
+        let id = StudentId::new();
+        let rid = ResidentId::parse("11010519491231002X").unwrap();
+        let full = author.set(
+            &Replica::new(),
+            Target::Student {
+                id,
+                set: StudentField::ResidentId(Some(rid.clone())),
+            },
+            t,
+        );
+        let masked = full.clone().with_resident_id_masked();
+        assert_ne!(full, masked);
+        for order in [[&masked, &full], [&full, &masked]] {
+            let mut r = Replica::new();
+            for o in order {
+                r.apply(o.clone())
+                    .expect("one change, told in more or less detail");
+            }
+            assert_eq!(r.resident_id_masked(id), Some(rid.masked()));
+            assert!(
+                matches!(
+                    r.current(EntityRef::Student(id), "resident_id"),
+                    Some(Target::Student {
+                        set: StudentField::ResidentId(Some(_)),
+                        ..
+                    })
+                ),
+                "the full form is kept"
+            );
+        }
+        // A different ID under the same op id is still a conflict.
+        let mut other = full.clone();
+        other.body = OpBody::Set(FieldWrite {
+            target: Target::Student {
+                id,
+                set: StudentField::ResidentIdMasked("999999********0000".into()),
+            },
+            prev: vec![],
+        });
+        let mut r = Replica::new();
+        r.apply(full).unwrap();
+        assert!(r.apply(other).is_err());
+    }
 
     #[test]
     fn a_move_must_be_legal_but_choosing_between_concurrent_values_is_not_a_move() {

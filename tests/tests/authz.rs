@@ -754,3 +754,59 @@ async fn a_report_is_filed_only_for_ones_own_unit_and_shows_what_was_filed() {
     );
     server.stop().await;
 }
+
+#[tokio::test]
+async fn field_workers_see_masked_resident_ids_and_the_county_the_full_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let (w, server) = start(dir.path()).await;
+    let full = w.b.resident_id.clone().expect("sample students have IDs");
+    let masked = full.masked();
+    for account in ["teacher_b", "liaison2", "township1"] {
+        let p = Phone::login(&server, account).await;
+        let page = p.get("/api/sync/pull?limit=2000").await.unwrap();
+        let text = page.to_string();
+        assert!(
+            !text.contains(full.as_str()),
+            "{account}'s pull carries the full ID"
+        );
+        if account != "township1" {
+            assert!(
+                text.contains(&masked),
+                "{account}'s pull carries the masked ID"
+            );
+            let mut p = p;
+            p.pull().await;
+            assert_eq!(p.replica.resident_id_masked(w.b.id), Some(masked.clone()));
+            let f = file(&p, &w.b).await;
+            assert!(f["file"]["current"]["resident_id"].is_null(), "{account}");
+            assert_eq!(f["file"]["resident_id_masked"], masked.as_str());
+            assert!(!f.to_string().contains(full.as_str()));
+        }
+    }
+    let county = phone(&server, "county").await;
+    let f = file(&county, &w.b).await;
+    assert_eq!(f["file"]["current"]["resident_id"], full.as_str());
+    assert!(
+        county
+            .get("/api/sync/pull?limit=2000")
+            .await
+            .unwrap()
+            .to_string()
+            .contains(full.as_str())
+    );
+    // Nor may a teacher write one.
+    let mut b = phone(&server, "teacher_b").await;
+    let op = b.make(|au, r| {
+        au.set(
+            r,
+            Target::Student {
+                id: w.b.id,
+                set: StudentField::ResidentId(w.a.resident_id.clone()),
+            },
+            Utc::now(),
+        )
+    });
+    let e = b.push(vec![op]).await.unwrap_err();
+    assert_eq!((e.status, e.code()), (403, "may_not_write_resident_id"));
+    server.stop().await;
+}

@@ -179,6 +179,7 @@ impl From<ScopeError> for ApiError {
             }
             ScopeError::MayNotVoid { .. } => "may_not_void",
             ScopeError::MayNotCorrect { .. } => "may_not_correct",
+            ScopeError::MayNotWriteResidentId { .. } => "may_not_write_resident_id",
             ScopeError::UnknownGuardian { .. } => "unknown_guardian",
             ScopeError::UnknownRecord { .. } => "unknown_record",
             ScopeError::NoSubject { .. } => "no_subject",

@@ -136,7 +136,13 @@ pub(super) async fn file(
                 // Out of scope and nonexistent look the same: no probing for who exists.
                 return Err(ApiError::not_found("student"));
             }
-            let file = build_file(s, student, &terms, Utc::now())?;
+            let mut file = build_file(s, student, &terms, Utc::now())?;
+            if !session.user.role.sees_full_resident_id()
+                && let Some(current) = &mut file.current
+            {
+                // The masked form stays in `resident_id_masked`.
+                current.resident_id = None;
+            }
             let mut hashes: Vec<Sha256> = file
                 .timeline
                 .iter()
