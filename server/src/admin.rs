@@ -227,12 +227,19 @@ pub fn verify_audit(data_dir: &Path) -> Result<bool, Box<dyn std::error::Error>>
         "学生 {} 名，链节 {} 个 students {}, links {}",
         r.students, r.links, r.students, r.links
     );
+    println!(
+        "访问记录 {} 条 access log entries {}",
+        r.access_entries, r.access_entries
+    );
     for f in &r.faults {
         println!("  ✗ 学生 {} 第{}节: {}", f.student, f.position, f.problem);
     }
-    if r.faults.is_empty() {
+    for f in &r.access_faults {
+        println!("  ✗ 访问记录 第{}条: {}", f.seq, f.problem);
+    }
+    if r.is_clean() {
         println!("审计链完整 all chains intact");
     }
     store.close();
-    Ok(r.faults.is_empty())
+    Ok(r.is_clean())
 }

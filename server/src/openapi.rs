@@ -104,6 +104,13 @@ pub fn spec() -> Value {
         "/api/photos/{sha256}/thumb".into(),
         json!({ "get": op("A 320 px JPEG thumbnail", true, &[403, 404], json!({ "parameters": sha_param })) }),
     );
+    paths.insert("/api/access-log".into(), json!({ "get": op("The access log, newest first: who viewed which student's file or exported which ledger, when, from which device. County supervisors only.", true, &[403], json!({
+        "parameters": [
+            { "name": "student", "in": "query", "schema": { "type": "string", "format": "uuid" } },
+            { "name": "user", "in": "query", "schema": { "type": "string", "format": "uuid" } },
+            { "name": "limit", "in": "query", "schema": { "type": "integer", "minimum": 0, "maximum": 5000 } }
+        ]
+    })) }));
     paths.insert("/api/openapi.json".into(), json!({ "get": op("This document", false, &[], json!({ "responses": { "200": { "description": "OpenAPI 3 document" } } })) }));
 
     json!({

@@ -6,7 +6,7 @@
 //! values stay in history.
 
 use crate::store::{Store, StoreError};
-use crate::sync::{SyncError, push_trusted};
+use crate::sync::{SyncError, import_trusted};
 use baoxue_shared::area::{AdminArea, Division};
 use baoxue_shared::author::Author;
 use baoxue_shared::ids::{GuardianId, HouseholdId, SchoolId, StudentId};
@@ -503,6 +503,7 @@ pub fn import(
     // Households shared by siblings: same head, address and village within this file.
     let mut households: HashMap<(String, String, String), HouseholdId> = HashMap::new();
     let mut ops: Vec<Op> = Vec::new();
+    let mut new_schools: Vec<School> = Vec::new();
     for (_, mut row) in rows {
         let school = match schools.get(&row.school_name) {
             Some(id) => *id,
@@ -516,9 +517,10 @@ pub fn import(
                         ..row.household.area.clone()
                     },
                 };
-                store.save_school(&s)?;
                 schools.insert(s.name.clone(), s.id);
-                s.id
+                let id = s.id;
+                new_schools.push(s);
+                id
             }
         };
         row.student.school = Some(school);
@@ -586,8 +588,9 @@ pub fn import(
         }
         report.added += 1;
     }
-    for chunk in ops.chunks(2000) {
-        push_trusted(store, author.user, author.device, chunk.to_vec(), now)?;
+    // One transaction: a file imports whole or not at all, its new schools with it.
+    if !ops.is_empty() || !new_schools.is_empty() {
+        import_trusted(store, author.user, author.device, new_schools, ops, now)?;
     }
     Ok(report)
 }

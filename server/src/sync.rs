@@ -95,6 +95,7 @@ pub fn push_checked(
         user: session.user.id,
         device: session.device,
         ops: ops.into_iter().zip(subjects).collect(),
+        schools: vec![],
     };
     Ok(store.push(checked, now)?)
 }
@@ -177,12 +178,26 @@ pub fn push_trusted(
     ops: Vec<baoxue_shared::op::Op>,
     now: DateTime<Utc>,
 ) -> Result<PushReceipt, SyncError> {
+    import_trusted(store, user, device, vec![], ops, now)
+}
+
+/// [`push_trusted`] with the schools a roster names for the first time: schools and ops are
+/// stored in one transaction, so an import is kept whole or not at all.
+pub fn import_trusted(
+    store: &dyn Store,
+    user: baoxue_shared::ids::UserId,
+    device: baoxue_shared::ids::DeviceId,
+    schools: Vec<baoxue_shared::people::School>,
+    ops: Vec<baoxue_shared::op::Op>,
+    now: DateTime<Utc>,
+) -> Result<PushReceipt, SyncError> {
     let subjects = scope::subjects(store, &ops)??;
     let batch = CheckedBatch {
         batch: baoxue_shared::ids::BatchId::new(),
         user,
         device,
         ops: ops.into_iter().zip(subjects).collect(),
+        schools,
     };
     Ok(store.push(batch, now)?)
 }

@@ -198,6 +198,11 @@ impl Role {
         )
     }
 
+    /// Whether the role reads the access log (who looked at which child's file): the county.
+    pub fn reads_access_log(self) -> bool {
+        matches!(self, Role::CountySupervisor)
+    }
+
     /// Supervisors and school admins review evidence and may void records; field users may not.
     pub fn may_review(self) -> bool {
         matches!(

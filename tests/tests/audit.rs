@@ -4,7 +4,7 @@
 use baoxue_server::store::Store;
 use baoxue_shared::observation::VisitKind;
 use baoxue_shared::sample;
-use baoxue_tests::{Phone, Seeder, TestServer};
+use baoxue_tests::{Browser, Phone, Seeder, TestServer};
 use chrono::{Duration, Utc};
 
 #[tokio::test]
@@ -113,4 +113,115 @@ async fn every_accepted_batch_is_logged_with_user_device_and_counts() {
             1
         )
     );
+}
+
+#[tokio::test]
+async fn every_look_at_a_childs_file_and_every_ledger_is_logged_for_the_county_and_chained() {
+    use baoxue_shared::area::{AreaScope, Division};
+    use baoxue_shared::people::{Assignment, Role};
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Seeder::open(dir.path());
+    let mut rng = fastrand::Rng::with_seed(12);
+    let (h, students) = s.household_with_students(&mut rng, 1);
+    let st = students[0].clone();
+    s.teacher("t", &students);
+    s.user(
+        "county",
+        Role::CountySupervisor,
+        vec![Assignment::Area {
+            area: AreaScope::County(Division::coded(sample::COUNTY.0, sample::COUNTY.1).unwrap()),
+        }],
+    );
+    s.user(
+        "township",
+        Role::TownshipSupervisor,
+        vec![Assignment::Area {
+            area: AreaScope::Township {
+                county: h.area.county.clone(),
+                township: h.area.township.clone(),
+            },
+        }],
+    );
+    s.close();
+    let server = TestServer::start(dir.path()).await;
+    let phone = Phone::login(&server, "t").await;
+    phone
+        .get(&format!("/api/students/{}/file", st.id))
+        .await
+        .unwrap();
+    let county = Browser::login(&server, "county").await;
+    let (status, _) = county.get(&format!("/console/students/{}", st.id)).await;
+    assert_eq!(status, 200);
+    let (status, _) = county
+        .get(&format!("/console/students/{}/file.pdf", st.id))
+        .await;
+    assert_eq!(status, 200);
+    let (status, _) = county
+        .get("/console/exports/dropouts.xlsx?scope=county")
+        .await;
+    assert_eq!(status, 200);
+
+    // The county reads the log; who, from which device, what, about whom.
+    let county_phone = Phone::login(&server, "county").await;
+    let log = county_phone.get("/api/access-log").await.unwrap();
+    let lines = log.as_array().unwrap();
+    assert_eq!(lines.len(), 4, "{log}");
+    let teacher_look = &lines[3];
+    assert_eq!(teacher_look["account"], "t");
+    assert_eq!(teacher_look["device"], phone.author.device.to_string());
+    assert_eq!(teacher_look["action"], "file_view");
+    assert_eq!(teacher_look["subject"], st.id.to_string());
+    assert_eq!(lines[1]["action"], "file_pdf");
+    assert_eq!(lines[0]["action"], "ledger_export");
+    assert!(
+        lines[0]["subject"]
+            .as_str()
+            .unwrap()
+            .starts_with("dropouts.xlsx county")
+    );
+    let about = county_phone
+        .get(&format!("/api/access-log?student={}", st.id))
+        .await
+        .unwrap();
+    assert_eq!(about.as_array().unwrap().len(), 3);
+    let (status, page) = county.get("/console/access-log").await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains(&st.name) && page.contains("下载档案PDF"),
+        "{page}"
+    );
+    // Nobody else reads it.
+    assert_eq!(phone.get("/api/access-log").await.unwrap_err().status, 403);
+    let township = Browser::login(&server, "township").await;
+    assert_eq!(township.get("/console/access-log").await.0, 403);
+    server.stop().await;
+
+    let (store, _) = baoxue_server::open(dir.path()).unwrap();
+    let clean = store.verify_chains().unwrap();
+    assert!(clean.is_clean(), "{:?}", clean.access_faults);
+    assert_eq!(clean.access_entries, 4);
+    store.close();
+    // Someone hides the teacher's look, and removes the last entry.
+    let db = rusqlite::Connection::open(dir.path().join("baoxue.sqlite3")).unwrap();
+    db.execute("UPDATE access_log SET user = device WHERE seq = 1", [])
+        .unwrap();
+    db.execute("DELETE FROM access_log WHERE seq = 4", [])
+        .unwrap();
+    drop(db);
+    let (store, _) = baoxue_server::open(dir.path()).unwrap();
+    let report = store.verify_chains().unwrap();
+    let problems: Vec<&str> = report
+        .access_faults
+        .iter()
+        .map(|f| f.problem.as_str())
+        .collect();
+    assert!(
+        problems.contains(&"access log entry 1 has been altered"),
+        "{problems:?}"
+    );
+    assert!(
+        problems.iter().any(|p| p.contains("removed from its end")),
+        "{problems:?}"
+    );
+    store.close();
 }

@@ -244,3 +244,70 @@ fn a_gbk_csv_from_excel_on_windows_imports() {
     assert!(names.contains(&"吴堃".to_string()), "{names:?}");
     s.close();
 }
+
+#[test]
+fn a_roster_import_is_seen_whole_or_not_at_all() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Seeder::open(&data);
+    let mut author = admin(&s);
+    // 1,500 children of 1,500 households in two new schools: some 27,000 writes.
+    let start = chrono::NaiveDate::from_ymd_opt(2012, 9, 1).unwrap();
+    let rows: Vec<[String; 14]> = (0..1500)
+        .map(|i| {
+            let born = start + chrono::Duration::days(i);
+            let id = with_check_char(&format!(
+                "522633{}{:03}",
+                born.format("%Y%m%d"),
+                100 + i % 800
+            ));
+            [
+                format!("学生{i}"),
+                if i % 2 == 0 { "女" } else { "男" }.into(),
+                born.to_string(),
+                id,
+                if i % 3 == 0 {
+                    "从江县加勉乡中学"
+                } else {
+                    "从江县加勉乡中心小学"
+                }
+                .into(),
+                "四年级".into(),
+                "1班".into(),
+                "从江县".into(),
+                "加勉乡".into(),
+                "党扭村".into(),
+                format!("户主{i}"),
+                "否".into(),
+                format!("家长{i}"),
+                "13800138000".into(),
+            ]
+        })
+        .collect();
+    let file = dir.path().join("名册.xlsx");
+    write_xlsx(&file, &rows);
+    let db = rusqlite::Connection::open(data.join("baoxue.sqlite3")).unwrap();
+    let count = |table: &str| -> i64 {
+        db.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+            .unwrap()
+    };
+    let store = s.store.clone();
+    let importer = std::thread::spawn(move || {
+        import(store.as_ref(), &mut author, &file, false, Utc::now()).expect("imports")
+    });
+    // Watch from another connection, as the console would, while the import runs.
+    let mut seen = std::collections::BTreeSet::new();
+    while !importer.is_finished() {
+        seen.insert((count("schools"), count("students")));
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    let report = importer.join().unwrap();
+    assert_eq!(report.added, 1500);
+    let done = (count("schools"), count("students"));
+    seen.insert(done);
+    assert_eq!(done, (2, 1500));
+    assert!(
+        seen.iter().all(|s| *s == (0, 0) || *s == done),
+        "part of the import was visible: {seen:?}"
+    );
+}

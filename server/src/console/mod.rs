@@ -6,6 +6,7 @@
 //! id, kept in an HttpOnly, SameSite=Strict cookie (which also keeps other sites from posting
 //! review actions in the reviewer's name).
 
+mod access_log;
 mod map;
 mod queue;
 mod reports;
@@ -39,6 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/reports", get(reports::page))
         .route("/console/reports/file", post(reports::file))
         .route("/console/exports/{file}", get(reports::download))
+        .route("/console/access-log", get(access_log::page))
 }
 
 /// A logged-in reviewer (supervisor or school admin). Anyone else is sent to the login page.
@@ -168,6 +170,7 @@ pub fn layout(title: &str, session: Option<&Session>, body: Markup) -> Html<Stri
                         @if let Some(s) = session {
                             a href="/console/queue" { "审核队列" }
                             a href="/console/reports" { "月报与台账" }
+                            @if s.user.role.reads_access_log() { a href="/console/access-log" { "访问记录" } }
                             span.who { (s.user.name) "（" (s.user.role.zh()) "）" }
                             form method="post" action="/console/logout" { button type="submit" { "退出" } }
                         }

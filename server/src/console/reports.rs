@@ -325,7 +325,22 @@ pub(super) async fn download(
     Query(q): Query<ReportQuery>,
 ) -> ConsoleResult {
     let (scope, month) = q.resolve(&session);
+    if !matches!(
+        file.as_str(),
+        "monthly.xlsx" | "dropouts.xlsx" | "poor.xlsx"
+    ) {
+        return Err(ApiError::not_found("export").into());
+    }
+    let entry = crate::store::AccessEntry {
+        at: Utc::now(),
+        user: session.user.id,
+        device: session.device,
+        action: crate::store::AccessAction::LedgerExport,
+        subject: format!("{file} {} {}", scope.key(), month_key(month)),
+    };
     let m = compute(&st, &session, scope, month).await?;
+    // Logged once the unit is known to be the reviewer's to read, before the file is made.
+    st.blocking(move |s| Ok(s.log_access(&entry)?)).await?;
     let (bytes, name) = match file.as_str() {
         "monthly.xlsx" => (
             xlsx::monthly_report(

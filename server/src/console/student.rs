@@ -5,7 +5,7 @@
 use super::{ConsoleError, ConsoleResult, Reviewer, layout, map};
 use crate::http::AppState;
 use crate::http::error::ApiError;
-use crate::store::Session;
+use crate::store::{AccessAction, AccessEntry, Session};
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use baoxue_shared::file::{DueWork, Event, MissingEvidence};
@@ -23,10 +23,17 @@ type Loaded = (
     HashMap<baoxue_shared::ids::SchoolId, String>,
 );
 
-async fn load(st: &AppState, session: &Session, id: &str) -> Result<Loaded, ConsoleError> {
+/// A student's file for a reviewer, the look written to the access log first.
+async fn load(
+    st: &AppState,
+    session: &Session,
+    id: &str,
+    action: AccessAction,
+) -> Result<Loaded, ConsoleError> {
     let student: StudentId = id.parse().map_err(|_| ApiError::not_found("student"))?;
     let terms = st.terms.clone();
     let user = session.user.clone();
+    let device = session.device;
     Ok(st
         .blocking(move |s| {
             let cl = s.caseload(&user)?;
@@ -34,6 +41,13 @@ async fn load(st: &AppState, session: &Session, id: &str) -> Result<Loaded, Cons
                 // Out of scope and nonexistent look the same.
                 return Err(ApiError::not_found("student"));
             }
+            s.log_access(&AccessEntry {
+                at: Utc::now(),
+                user: user.id,
+                device,
+                action,
+                subject: student.to_string(),
+            })?;
             let file = crate::http::students::build_file(s, student, &terms, Utc::now())?;
             let names: HashMap<_, _> = s.users()?.into_iter().map(|u| (u.id, u.name)).collect();
             let schools: HashMap<_, _> = s.schools()?.into_iter().map(|x| (x.id, x.name)).collect();
@@ -47,7 +61,7 @@ pub(super) async fn file(
     Reviewer(session): Reviewer,
     Path(id): Path<String>,
 ) -> ConsoleResult {
-    let (file, names, schools) = load(&st, &session, &id).await?;
+    let (file, names, schools) = load(&st, &session, &id, AccessAction::FileView).await?;
     let student = file.student;
     let name_of = |u| names.get(&u).cloned().unwrap_or_else(|| "未知".into());
     let today = china_date(Utc::now());
@@ -174,7 +188,7 @@ pub(super) async fn pdf(
     Reviewer(session): Reviewer,
     Path(id): Path<String>,
 ) -> ConsoleResult {
-    let (file, names, schools) = load(&st, &session, &id).await?;
+    let (file, names, schools) = load(&st, &session, &id, AccessAction::FilePdf).await?;
     let school = file
         .current
         .as_ref()

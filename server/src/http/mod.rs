@@ -2,9 +2,10 @@
 //! call a service or the store on the blocking pool, and return; errors are mapped once in
 //! `error`. No SQL here.
 
+pub mod access;
 mod auth;
 pub mod error;
-mod extract;
+pub(crate) mod extract;
 pub mod guard;
 mod photos;
 pub(crate) mod students;
@@ -118,6 +119,7 @@ pub fn api_routes() -> Vec<(
                 )),
         ),
         ("/api/photos/{sha256}/thumb", &["get"], get(photos::thumb)),
+        ("/api/access-log", &["get"], get(access::list)),
         ("/api/openapi.json", &["get"], get(crate::openapi::document)),
     ]
 }

@@ -136,6 +136,14 @@ pub(super) async fn file(
                 // Out of scope and nonexistent look the same: no probing for who exists.
                 return Err(ApiError::not_found("student"));
             }
+            // Every look at a child's file is logged before it is shown.
+            s.log_access(&crate::store::AccessEntry {
+                at: Utc::now(),
+                user: session.user.id,
+                device: session.device,
+                action: crate::store::AccessAction::FileView,
+                subject: student.to_string(),
+            })?;
             let mut file = build_file(s, student, &terms, Utc::now())?;
             if !session.user.role.sees_full_resident_id()
                 && let Some(current) = &mut file.current

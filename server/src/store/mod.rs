@@ -121,6 +121,9 @@ pub struct CheckedBatch {
     pub device: DeviceId,
     /// Each op with what it concerns.
     pub ops: Vec<(Op, Subjects)>,
+    /// Schools a roster import names for the first time, stored in the same transaction so an
+    /// import is kept whole or not at all.
+    pub schools: Vec<School>,
 }
 
 /// The answer to a push, stored with the batch so a repeated push gets it again.
@@ -227,6 +230,47 @@ pub struct ReportFiling {
     pub figures: String,
 }
 
+/// What was looked at or taken away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccessAction {
+    /// A student's file, in the app's API or the console.
+    FileView,
+    /// A student's file as a PDF.
+    FilePdf,
+    /// An Excel ledger or report (the subject names which, for which unit and month).
+    LedgerExport,
+}
+
+impl AccessAction {
+    /// The Chinese name, as the access log page shows it.
+    pub fn zh(self) -> &'static str {
+        match self {
+            AccessAction::FileView => "查看档案",
+            AccessAction::FilePdf => "下载档案PDF",
+            AccessAction::LedgerExport => "导出台账",
+        }
+    }
+}
+
+/// One line of the access log: who, when, from which device, what, about whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessEntry {
+    pub at: DateTime<Utc>,
+    pub user: UserId,
+    pub device: DeviceId,
+    pub action: AccessAction,
+    /// The student's id for a file; `ledger scope month` for an export.
+    pub subject: String,
+}
+
+/// Something wrong with the access log's chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AccessFault {
+    pub seq: i64,
+    pub problem: String,
+}
+
 /// One line of an audit-chain verification.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ChainFault {
@@ -241,6 +285,16 @@ pub struct ChainReport {
     pub students: usize,
     pub links: usize,
     pub faults: Vec<ChainFault>,
+    /// Entries in the access log, and what is wrong with its chain.
+    pub access_entries: usize,
+    pub access_faults: Vec<AccessFault>,
+}
+
+impl ChainReport {
+    /// Nothing altered, removed or unchained anywhere.
+    pub fn is_clean(&self) -> bool {
+        self.faults.is_empty() && self.access_faults.is_empty()
+    }
 }
 
 /// Server storage, in domain words. Methods block: the HTTP layer runs them on the blocking
@@ -366,7 +420,17 @@ pub trait Store: Send + Sync + 'static {
     fn report_filing(&self, scope: &str, month: &str) -> Result<Option<ReportFiling>, StoreError>;
 
     // ----- audit -----
-    /// Recompute every student's hash chain against the stored records.
+    /// Add a line to the access log (atomically extending its chain).
+    fn log_access(&self, entry: &AccessEntry) -> Result<(), StoreError>;
+    /// The newest `limit` access-log lines, newest first; only about `subject` or by `user`
+    /// when given.
+    fn access_log(
+        &self,
+        subject: Option<&str>,
+        user: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<AccessEntry>, StoreError>;
+    /// Recompute every student's hash chain against the stored records, and the access log's.
     fn verify_chains(&self) -> Result<ChainReport, StoreError>;
 }
 

@@ -3,7 +3,7 @@
 use super::{corrupt, next_counter, parse_id, parse_time};
 use crate::store::{Account, Session, StoreError, TokenRecord};
 use baoxue_shared::ids::UserId;
-use baoxue_shared::people::{Assignment, Role, User};
+use baoxue_shared::people::{Assignment, Role, School, User};
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row};
 
@@ -234,4 +234,16 @@ pub(super) fn revoke(
         (now.to_rfc3339(), &hash[..]),
     )?;
     Ok(n > 0)
+}
+
+pub(super) fn save_school(c: &Connection, sc: &School) -> Result<(), StoreError> {
+    c.execute(
+        "INSERT INTO schools(id, name, area) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO UPDATE SET name = ?2, area = ?3",
+        (
+            sc.id.to_string(),
+            &sc.name,
+            serde_json::to_string(&sc.area).map_err(|e| corrupt("area", e))?,
+        ),
+    )?;
+    Ok(())
 }

@@ -266,6 +266,9 @@ pub(super) fn push(
     if let Some(r) = batch_receipt(c, batch.batch, batch.device)? {
         return Ok(r);
     }
+    for school in &batch.schools {
+        accounts::save_school(c, school)?;
+    }
     let mut stored = Vec::with_capacity(batch.ops.len());
     let mut new = 0;
     let mut touched: BTreeSet<EntityRef> = BTreeSet::new();

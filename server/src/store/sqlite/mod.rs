@@ -6,6 +6,7 @@
 //! holds it has committed. A job that fails rolls back to its own savepoint; the jobs committed
 //! with it are unaffected.
 
+mod access;
 mod accounts;
 mod log;
 mod photos;
@@ -367,13 +368,7 @@ impl Store for SqliteStore {
 
     fn save_school(&self, school: &School) -> Result<(), StoreError> {
         let sc = school.clone();
-        self.write(move |c| {
-            c.execute(
-                "INSERT INTO schools(id, name, area) VALUES (?1, ?2, ?3) ON CONFLICT(id) DO UPDATE SET name = ?2, area = ?3",
-                (sc.id.to_string(), &sc.name, serde_json::to_string(&sc.area).map_err(|e| corrupt("area", e))?),
-            )?;
-            Ok(())
-        })
+        self.write(move |c| accounts::save_school(c, &sc))
     }
     fn schools(&self) -> Result<Vec<School>, StoreError> {
         self.read(|c| {
@@ -506,7 +501,25 @@ impl Store for SqliteStore {
         self.write(move |c| photos::save(c, &m))
     }
     fn verify_chains(&self) -> Result<ChainReport, StoreError> {
-        self.read(log::verify_chains)
+        self.read(|c| {
+            let mut report = log::verify_chains(c)?;
+            let (entries, faults) = access::verify(c)?;
+            report.access_entries = entries;
+            report.access_faults = faults;
+            Ok(report)
+        })
+    }
+    fn log_access(&self, entry: &AccessEntry) -> Result<(), StoreError> {
+        let e = entry.clone();
+        self.write(move |c| access::append(c, &e))
+    }
+    fn access_log(
+        &self,
+        subject: Option<&str>,
+        user: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<AccessEntry>, StoreError> {
+        self.read(|c| access::list(c, subject, user, limit))
     }
 }
 

@@ -146,6 +146,21 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX login_failures_key ON login_failures(key, at);
     CREATE TABLE secrets (name TEXT PRIMARY KEY, value BLOB NOT NULL);
     "#,
+    // 4: the access log — every view of a child's file and every ledger taken — hash-chained
+    // like the op log (hash = SHA-256(prev hash || the entry's columns)).
+    r#"
+    CREATE TABLE access_log (
+        seq INTEGER PRIMARY KEY,
+        at TEXT NOT NULL,
+        user TEXT NOT NULL,
+        device TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        hash BLOB NOT NULL
+    );
+    CREATE INDEX access_log_subject ON access_log(subject, seq);
+    CREATE INDEX access_log_user ON access_log(user, seq);
+    "#,
 ];
 
 /// The schema version this build writes.

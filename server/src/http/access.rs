@@ -1,0 +1,76 @@
+//! The access log, for the county: who looked at which child's file, or took which ledger.
+
+use super::error::ApiError;
+use super::extract::Query;
+use super::{AppState, Authed};
+use crate::store::AccessEntry;
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use baoxue_shared::ids::{StudentId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// Filters; all optional.
+#[derive(Debug, Default, Deserialize)]
+pub struct AccessQuery {
+    pub student: Option<StudentId>,
+    pub user: Option<UserId>,
+    /// At most this many lines, newest first (default 200, at most 5,000).
+    pub limit: Option<usize>,
+}
+
+/// One line with the reader's account and name.
+#[derive(Debug, Serialize)]
+pub struct AccessLine {
+    #[serde(flatten)]
+    pub entry: AccessEntry,
+    pub account: String,
+    pub name: String,
+}
+
+/// Refused to anyone but the county: the log says whose files were looked at.
+pub fn county_only() -> ApiError {
+    ApiError::new(
+        StatusCode::FORBIDDEN,
+        "may_not_read_access_log",
+        "only county supervisors read the access log",
+        "访问记录仅供县级督导查阅",
+    )
+}
+
+pub(super) async fn list(
+    State(st): State<AppState>,
+    Authed(session): Authed,
+    Query(q): Query<AccessQuery>,
+) -> Result<Json<Vec<AccessLine>>, ApiError> {
+    if !session.user.role.reads_access_log() {
+        return Err(county_only());
+    }
+    let lines = st
+        .blocking(move |s| {
+            let subject = q.student.map(|s| s.to_string());
+            let entries = s.access_log(
+                subject.as_deref(),
+                q.user,
+                q.limit.unwrap_or(200).min(5_000),
+            )?;
+            let users: std::collections::HashMap<UserId, _> =
+                s.users()?.into_iter().map(|u| (u.id, u)).collect();
+            Ok(entries
+                .into_iter()
+                .map(|e| {
+                    let (account, name) = users
+                        .get(&e.user)
+                        .map(|u| (u.account.clone(), u.name.clone()))
+                        .unwrap_or_default();
+                    AccessLine {
+                        entry: e,
+                        account,
+                        name,
+                    }
+                })
+                .collect())
+        })
+        .await?;
+    Ok(Json(lines))
+}
