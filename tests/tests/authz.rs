@@ -810,3 +810,25 @@ async fn field_workers_see_masked_resident_ids_and_the_county_the_full_ones() {
     assert_eq!((e.status, e.code()), (403, "may_not_write_resident_id"));
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_console_store_failure_is_an_error_page_not_the_login_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, server) = start(dir.path()).await;
+    let b = Browser::login(&server, "county").await;
+    assert_eq!(b.get("/console/queue").await.0, 200);
+    // The tokens can no longer be read: the database is damaged, not the session expired.
+    let db = rusqlite::Connection::open(dir.path().join("baoxue.sqlite3")).unwrap();
+    db.execute("ALTER TABLE tokens RENAME TO tokens_damaged", [])
+        .unwrap();
+    let (status, page) = b.get("/console/queue").await;
+    assert_eq!(status, 500, "{page}");
+    assert!(page.contains("出错了"), "{page}");
+    // Logging out cannot revoke the token; the page says so instead of pretending.
+    let (status, page) = b.post("/console/logout", &[]).await;
+    assert_eq!(status, 500, "{page}");
+    assert!(page.contains("出错了"));
+    db.execute("ALTER TABLE tokens_damaged RENAME TO tokens", [])
+        .unwrap();
+    server.stop().await;
+}

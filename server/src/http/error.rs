@@ -293,7 +293,13 @@ impl From<PhotoError> for ApiError {
 
 impl From<rust_xlsxwriter::XlsxError> for ApiError {
     fn from(e: rust_xlsxwriter::XlsxError) -> Self {
-        Self::internal(format!("writing an Excel file failed: {e}"))
+        tracing::error!(error = %e, "writing an Excel file failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "export_failed",
+            "writing the Excel file failed",
+            "生成Excel文件失败，请稍后重试或联系管理员",
+        )
     }
 }
 
@@ -434,6 +440,13 @@ fn rejected_field(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_excel_failure_is_reported_as_one_not_as_corrupt_data() {
+        let e = ApiError::from(rust_xlsxwriter::XlsxError::MaxStringLengthExceeded);
+        assert_eq!((e.status, e.code), (StatusCode::INTERNAL_SERVER_ERROR, "export_failed"));
+        assert!(e.zh.contains("Excel"));
+    }
 
     #[test]
     fn a_rejection_names_its_field_when_it_has_one() {
