@@ -68,6 +68,9 @@ pub enum RosterCommand {
         /// Write resident IDs in full (default: masked).
         #[arg(long)]
         full_ids: bool,
+        /// The system admin taking the roster (written to the access log).
+        #[arg(long = "as", default_value = "admin")]
+        account: String,
     },
 }
 
@@ -170,7 +173,30 @@ pub fn roster(data_dir: &Path, cmd: RosterCommand) -> Result<(), Box<dyn std::er
             partial,
             account,
         } => import(store.as_ref(), &file, partial, &account),
-        RosterCommand::Export { file, full_ids } => {
+        RosterCommand::Export {
+            file,
+            full_ids,
+            account,
+        } => {
+            let admin = store
+                .account(&account)?
+                .ok_or_else(|| format!("no account {account}"))?
+                .user;
+            if admin.role != baoxue_shared::people::Role::SystemAdmin {
+                return Err(format!("{account} is not a system admin").into());
+            }
+            // The whole roster leaves the server: logged before it is written.
+            store.log_access(&crate::store::AccessEntry {
+                at: chrono::Utc::now(),
+                user: admin.id,
+                device: baoxue_shared::ids::DeviceId::new(),
+                action: crate::store::AccessAction::LedgerExport,
+                subject: format!(
+                    "roster.xlsx {} {}",
+                    if full_ids { "full_ids" } else { "masked_ids" },
+                    file.display()
+                ),
+            })?;
             let n = crate::roster::export(store.as_ref(), &file, full_ids)?;
             println!(
                 "已导出 {n} 名学生 exported {n} students to {}",

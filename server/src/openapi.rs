@@ -92,7 +92,7 @@ pub fn spec() -> Value {
     paths.insert("/api/students/{id}/file".into(), json!({ "get": op("A student's file (一生一案): current state, timeline, due work, conflicts, missing evidence, photo links", true, &[404], json!({
         "parameters": [ { "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } } ]
     })) }));
-    paths.insert("/api/photos/missing".into(), json!({ "post": op("Which of these photo hashes the server still needs; hashes cited by no record the caller may see are listed as out_of_scope", true, &body(&[]), json!({})) }));
+    paths.insert("/api/photos/missing".into(), json!({ "post": op("Which of these photo hashes to send: those of the caller's scope the server lacks, and (listed also as out_of_scope) every hash cited by no record the caller may see, of which nothing is told", true, &body(&[]), json!({})) }));
     let sha_param = json!([ { "name": "sha256", "in": "path", "required": true, "schema": { "type": "string", "pattern": "^[0-9a-fA-F]{64}$" } } ]);
     paths.insert("/api/photos/{sha256}".into(), json!({
         "get": op("Download a photo (only to those who may see a record citing it)", true, &[403, 404], json!({ "parameters": sha_param })),

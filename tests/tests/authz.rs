@@ -366,8 +366,27 @@ async fn a_photo_is_read_only_by_those_who_may_see_a_record_citing_it() {
         .json()
         .await
         .unwrap();
-    assert_eq!(missing["missing"], serde_json::json!([]));
+    // Nothing is told of another's photo: it is "missing" whether the server holds it or
+    // not, so a phone never drops a copy on the strength of a silence.
+    assert_eq!(missing["missing"][0], sha.to_hex());
     assert_eq!(missing["out_of_scope"][0], sha.to_hex());
+    let unknown = Sha256::of(b"a photo nobody has sent");
+    let answer: serde_json::Value = l2
+        .http
+        .post(server.url("/api/photos/missing"))
+        .bearer_auth(&l2.token)
+        .json(&serde_json::json!({ "sha256": [unknown] }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        answer,
+        serde_json::json!({ "missing": [unknown], "out_of_scope": [unknown] }),
+        "a held photo and an unknown one get the same answer"
+    );
     // The county sees it; so does teacher A, whose student the record concerns.
     for account in ["county", "teacher_a"] {
         let p = phone(&server, account).await;

@@ -311,3 +311,33 @@ fn a_roster_import_is_seen_whole_or_not_at_all() {
         "part of the import was visible: {seen:?}"
     );
 }
+
+#[test]
+fn taking_the_roster_away_is_written_to_the_access_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = Seeder::open(&data);
+    let admin_id = admin(&s).user;
+    s.close();
+    let out = dir.path().join("全县名册.xlsx");
+    baoxue_server::admin::roster(
+        &data,
+        baoxue_server::admin::RosterCommand::Export {
+            file: out.clone(),
+            full_ids: true,
+            account: "admin".into(),
+        },
+    )
+    .unwrap();
+    assert!(out.exists());
+    let (store, _) = baoxue_server::open(&data).unwrap();
+    let log = store.access_log(None, None, 10).unwrap();
+    assert_eq!(log.len(), 1);
+    assert_eq!(log[0].user, admin_id);
+    assert!(
+        log[0].subject.starts_with("roster.xlsx full_ids"),
+        "{:?}",
+        log[0]
+    );
+    store.close();
+}

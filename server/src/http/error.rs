@@ -444,7 +444,10 @@ mod tests {
     #[test]
     fn an_excel_failure_is_reported_as_one_not_as_corrupt_data() {
         let e = ApiError::from(rust_xlsxwriter::XlsxError::MaxStringLengthExceeded);
-        assert_eq!((e.status, e.code), (StatusCode::INTERNAL_SERVER_ERROR, "export_failed"));
+        assert_eq!(
+            (e.status, e.code),
+            (StatusCode::INTERNAL_SERVER_ERROR, "export_failed")
+        );
         assert!(e.zh.contains("Excel"));
     }
 

@@ -48,8 +48,11 @@ pub struct MissingRequest {
 
 #[derive(Debug, Serialize)]
 pub struct MissingResponse {
+    /// The photos to send: those of the caller's scope the server lacks, and every photo cited
+    /// by no record the caller may see — of those nothing is told, not even whether the server
+    /// holds them, and a phone must not take silence for "already there" and drop its copy.
     pub missing: Vec<Sha256>,
-    /// Asked about, but cited by no record the caller may see: nothing is said of them.
+    /// Which of the asked photos no record the caller may see cites (also in `missing`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub out_of_scope: Vec<Sha256>,
 }
@@ -103,7 +106,11 @@ pub(super) async fn missing(
             }
             let have = s.photos_present(&mine)?;
             Ok(MissingResponse {
-                missing: mine.into_iter().filter(|h| !have.contains(h)).collect(),
+                missing: mine
+                    .into_iter()
+                    .filter(|h| !have.contains(h))
+                    .chain(out_of_scope.iter().copied())
+                    .collect(),
                 out_of_scope,
             })
         })
