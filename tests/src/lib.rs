@@ -286,6 +286,19 @@ impl Phone {
         answer(r).await
     }
 
+    /// POST a JSON body to a path with the token.
+    pub async fn post_json(&self, path: &str, body: &Value) -> Result<Value, Refusal> {
+        let r = self
+            .http
+            .post(format!("{}{}", self.base, path))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("post");
+        answer(r).await
+    }
+
     /// Pull everything new into the local replica; returns how many ops arrived.
     pub async fn pull(&mut self) -> usize {
         let mut n = 0;
@@ -326,6 +339,15 @@ impl Phone {
         let op = f(&mut self.author, &self.replica);
         self.replica.apply(op.clone()).expect("local merge");
         op
+    }
+}
+
+/// The sample county, as a county supervisor's assignment.
+pub fn county_area() -> Assignment {
+    use baoxue_shared::area::{AreaScope, Division};
+    use baoxue_shared::sample::COUNTY;
+    Assignment::Area {
+        area: AreaScope::County(Division::coded(COUNTY.0, COUNTY.1).expect("a valid code")),
     }
 }
 

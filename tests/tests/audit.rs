@@ -117,7 +117,7 @@ async fn every_accepted_batch_is_logged_with_user_device_and_counts() {
 
 #[tokio::test]
 async fn every_look_at_a_childs_file_and_every_ledger_is_logged_for_the_county_and_chained() {
-    use baoxue_shared::area::{AreaScope, Division};
+    use baoxue_shared::area::AreaScope;
     use baoxue_shared::people::{Assignment, Role};
     let dir = tempfile::tempdir().unwrap();
     let mut s = Seeder::open(dir.path());
@@ -128,9 +128,7 @@ async fn every_look_at_a_childs_file_and_every_ledger_is_logged_for_the_county_a
     s.user(
         "county",
         Role::CountySupervisor,
-        vec![Assignment::Area {
-            area: AreaScope::County(Division::coded(sample::COUNTY.0, sample::COUNTY.1).unwrap()),
-        }],
+        vec![baoxue_tests::county_area()],
     );
     s.user(
         "township",

@@ -1,7 +1,7 @@
 //! Authorization and integrity, driven from outside as each role would, with requests built
 //! from the wire format: no user writes or reads what another's scope owns.
 
-use baoxue_shared::area::{AreaScope, Division};
+use baoxue_shared::area::AreaScope;
 use baoxue_shared::hlc::Hlc;
 use baoxue_shared::ids::RecordId;
 use baoxue_shared::observation::{PhotoRef, Sha256, Visit, VisitKind};
@@ -57,9 +57,7 @@ fn seed(dir: &Path) -> World {
     s.user(
         "county",
         Role::CountySupervisor,
-        vec![Assignment::Area {
-            area: AreaScope::County(Division::coded(sample::COUNTY.0, sample::COUNTY.1).unwrap()),
-        }],
+        vec![baoxue_tests::county_area()],
     );
     s.user(
         "township1",
@@ -104,6 +102,12 @@ async fn file(p: &Phone, student: &Student) -> serde_json::Value {
     p.get(&format!("/api/students/{}/file", student.id))
         .await
         .expect("the file")
+}
+
+/// Push a visit made on `p`, as the app would; panics in a test if it is refused.
+async fn push_visit(p: &mut Phone, v: Visit) {
+    let op = p.make(|au, _| au.record(v, Utc::now()));
+    p.push(vec![op]).await.expect("the visit is accepted");
 }
 
 fn visit_by(p: &Phone, student: &Student, household: &Household, notes: &str) -> Visit {
@@ -213,8 +217,7 @@ async fn a_record_id_is_never_taken_over_and_only_its_author_or_a_reviewer_corre
     let (w, server) = start(dir.path()).await;
     let mut b = phone(&server, "teacher_b").await;
     let original = visit_by(&b, &w.b, &w.h2, "孩子在家，家长支持返校。");
-    let op = b.make(|au, _| au.record(original.clone(), Utc::now()));
-    b.push(vec![op]).await.unwrap();
+    push_visit(&mut b, original.clone()).await;
 
     // Teacher A pushes a record under the same id, about their own student, with a clock from
     // long ago so it would order first.
@@ -256,8 +259,7 @@ async fn a_record_id_is_never_taken_over_and_only_its_author_or_a_reviewer_corre
     let mut fix = visit_by(&b, &w.b, &w.h2, "补充：家长签字确认");
     fix.id = RecordId::new();
     fix.corrects = Some(original.id);
-    let op = b.make(|au, _| au.record(fix, Utc::now()));
-    b.push(vec![op]).await.unwrap();
+    push_visit(&mut b, fix).await;
     // A correction of a record the server does not hold is refused, not stored as an orphan.
     let mut orphan = visit_by(&b, &w.b, &w.h2, "更正不存在的记录");
     orphan.corrects = Some(RecordId::new());
@@ -290,8 +292,7 @@ async fn a_visit_must_list_its_author_and_colleagues_show_as_companions() {
     let mut v = visit_by(&b, &w.b, &w.h2, "与同事一同走访");
     v.visitors = vec![b2.author.user, b.author.user];
     let record = v.id;
-    let op = b.make(|au, _| au.record(v, Utc::now()));
-    b.push(vec![op]).await.unwrap();
+    push_visit(&mut b, v).await;
     let console = Browser::login(&server, "county").await;
     let (_, page) = console.get(&format!("/console/visits/{record}")).await;
     let author = page
@@ -321,8 +322,7 @@ async fn a_photo_is_read_only_by_those_who_may_see_a_record_citing_it() {
         captured_at: None,
         gps: None,
     }];
-    let op = l1.make(|au, _| au.record(v, Utc::now()));
-    l1.push(vec![op]).await.unwrap();
+    push_visit(&mut l1, v).await;
     let r = l1
         .http
         .put(server.url(&format!("/api/photos/{sha}")))
@@ -355,15 +355,11 @@ async fn a_photo_is_read_only_by_those_who_may_see_a_record_citing_it() {
         .unwrap();
     assert_eq!(head.status().as_u16(), 403);
     assert!(head.headers().get("upload-offset").is_none());
-    let missing: serde_json::Value = l2
-        .http
-        .post(server.url("/api/photos/missing"))
-        .bearer_auth(&l2.token)
-        .json(&serde_json::json!({ "sha256": [sha] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
+    let missing = l2
+        .post_json(
+            "/api/photos/missing",
+            &serde_json::json!({ "sha256": [sha] }),
+        )
         .await
         .unwrap();
     // Nothing is told of another's photo: it is "missing" whether the server holds it or
@@ -371,15 +367,11 @@ async fn a_photo_is_read_only_by_those_who_may_see_a_record_citing_it() {
     assert_eq!(missing["missing"][0], sha.to_hex());
     assert_eq!(missing["out_of_scope"][0], sha.to_hex());
     let unknown = Sha256::of(b"a photo nobody has sent");
-    let answer: serde_json::Value = l2
-        .http
-        .post(server.url("/api/photos/missing"))
-        .bearer_auth(&l2.token)
-        .json(&serde_json::json!({ "sha256": [unknown] }))
-        .send()
-        .await
-        .unwrap()
-        .json()
+    let answer = l2
+        .post_json(
+            "/api/photos/missing",
+            &serde_json::json!({ "sha256": [unknown] }),
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -409,8 +401,7 @@ async fn a_teacher_sees_a_siblings_household_but_not_the_siblings_records() {
     let mut c = phone(&server, "teacher_c").await;
     let v = visit_by(&c, &w.c, &w.h2, "妹妹的家访记录");
     let sibling_record = v.id;
-    let op = c.make(|au, _| au.record(v, Utc::now()));
-    c.push(vec![op]).await.unwrap();
+    push_visit(&mut c, v).await;
     // A household fact written by the liaison of H2 reaches both teachers.
     let mut l2 = phone(&server, "liaison2").await;
     let op = l2.make(|au, r| {
@@ -466,8 +457,7 @@ async fn a_teacher_may_not_void_or_review_an_existing_record() {
     let mut b = phone(&server, "teacher_b").await;
     let v = visit_by(&b, &w.b, &w.h2, "家访");
     let record = v.id;
-    let op = b.make(|au, _| au.record(v, Utc::now()));
-    b.push(vec![op]).await.unwrap();
+    push_visit(&mut b, v).await;
     let void = b.make(|au, _| au.void(record, "重复", Utc::now()));
     let e = b.push(vec![void]).await.unwrap_err();
     assert_eq!((e.status, e.code()), (403, "may_not_void"), "{:?}", e.body);
@@ -534,8 +524,7 @@ async fn a_console_action_from_another_site_is_refused_and_pages_are_not_framed_
     let mut t = phone(&server, "teacher_b").await;
     let v = visit_by(&t, &w.b, &w.h2, "待审核的家访");
     let record = v.id;
-    let op = t.make(|au, _| au.record(v, Utc::now()));
-    t.push(vec![op]).await.unwrap();
+    push_visit(&mut t, v).await;
 
     let b = Browser::login(&server, "county").await;
     let path = server.url(&format!("/console/visits/{record}/review"));
@@ -621,8 +610,7 @@ async fn a_resumed_upload_refused_as_not_an_image_is_gone() {
         captured_at: None,
         gps: None,
     }];
-    let op = b.make(|au, _| au.record(v, Utc::now()));
-    b.push(vec![op]).await.unwrap();
+    push_visit(&mut b, v).await;
     let url = server.url(&format!("/api/photos/{sha}"));
     let total = text.len().to_string();
     let chunk = |from: usize, to: usize| {

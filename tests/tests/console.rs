@@ -2,24 +2,17 @@
 //! flagged with its reason, the reviewer's request reaches the teacher's phone as due work,
 //! and a filed monthly report keeps its figures while later records show as amendments.
 
-use baoxue_shared::area::{AreaScope, Division};
 use baoxue_shared::file::{DueWork, FileContext, StudentFile};
 use baoxue_shared::ids::RecordId;
 use baoxue_shared::location::{GeoPoint, Location, LocationSource};
 use baoxue_shared::observation::{Sha256, Visit, VisitKind};
 use baoxue_shared::op::{ReviewAction, StudentField, Target};
-use baoxue_shared::people::{Assignment, Household, Role, Student};
+use baoxue_shared::people::{Household, Role, Student};
 use baoxue_shared::sample;
 use baoxue_shared::status::EnrolmentStatus;
 use baoxue_shared::time::{ReportMonth, TermCalendar};
 use baoxue_tests::{Browser, PASSWORD, Phone, Seeder, TestServer, report_figure};
 use chrono::{Duration, Utc};
-
-fn county() -> Assignment {
-    Assignment::Area {
-        area: AreaScope::County(Division::coded(sample::COUNTY.0, sample::COUNTY.1).unwrap()),
-    }
-}
 
 /// A household with `n` students, their teacher (logged in on a phone that has pulled) and a
 /// county supervisor, on a running server.
@@ -31,7 +24,11 @@ async fn county_with_teacher(
     let mut seeder = Seeder::open(dir);
     let (h, students) = seeder.household_with_students(rng, n);
     seeder.teacher("teacher", &students);
-    seeder.user("county", Role::CountySupervisor, vec![county()]);
+    seeder.user(
+        "county",
+        Role::CountySupervisor,
+        vec![baoxue_tests::county_area()],
+    );
     seeder.close();
     let server = TestServer::start(dir).await;
     let mut phone = Phone::login(&server, "teacher").await;

@@ -1,7 +1,6 @@
 //! The server killed with SIGKILL in the middle of pushes, then restarted: every acknowledged
 //! op is there, and no batch is half there.
 
-use baoxue_shared::area::{AreaScope, Division};
 use baoxue_shared::ids::{OpId, StudentId};
 use baoxue_shared::observation::VisitKind;
 use baoxue_shared::people::{Assignment, Role};
@@ -101,9 +100,7 @@ async fn a_killed_server_keeps_every_acknowledged_op_and_no_half_batch() {
     s.user(
         "county",
         Role::CountySupervisor,
-        vec![Assignment::Area {
-            area: AreaScope::County(Division::coded(sample::COUNTY.0, sample::COUNTY.1).unwrap()),
-        }],
+        vec![baoxue_tests::county_area()],
     );
     s.close();
 

@@ -1,7 +1,6 @@
 //! The sync server end to end: a real server on a loopback port over a real SQLite file, phones
 //! pushing and pulling over HTTP.
 
-use baoxue_shared::area::{AreaScope, Division};
 use baoxue_shared::file::StudentFile;
 use baoxue_shared::ids::{GuardianId, StudentId};
 use baoxue_shared::observation::VisitKind;
@@ -53,9 +52,7 @@ fn seed(dir: &Path) -> World {
     s.user(
         "county",
         Role::CountySupervisor,
-        vec![Assignment::Area {
-            area: AreaScope::County(Division::coded(sample::COUNTY.0, sample::COUNTY.1).unwrap()),
-        }],
+        vec![baoxue_tests::county_area()],
     );
     s.user("liaison", Role::Liaison, vec![]);
     s.close();
@@ -564,14 +561,10 @@ async fn a_photo_uploaded_in_pieces_moves_from_pending_to_present() {
             .any(|m| m["kind"] == "photo_pending")
     );
     let missing = a
-        .http
-        .post(server.url("/api/photos/missing"))
-        .bearer_auth(&a.token)
-        .json(&serde_json::json!({ "sha256": [sha] }))
-        .send()
-        .await
-        .unwrap()
-        .json::<serde_json::Value>()
+        .post_json(
+            "/api/photos/missing",
+            &serde_json::json!({ "sha256": [sha] }),
+        )
         .await
         .unwrap();
     assert_eq!(missing["missing"][0], sha.to_hex());
