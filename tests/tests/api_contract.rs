@@ -180,3 +180,38 @@ async fn every_status_a_route_answers_is_listed_in_its_document() {
     assert!(probed > 100, "every operation was probed");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn every_value_the_document_allows_in_a_query_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let (server, p) = start(dir.path()).await;
+    let spec: Value = p.get("/api/openapi.json").await.unwrap();
+    let resolve = |schema: &Value| -> Value {
+        match schema["$ref"].as_str() {
+            Some(r) => spec["components"]["schemas"][r.rsplit('/').next().unwrap()].clone(),
+            None => schema.clone(),
+        }
+    };
+    let mut tried = 0;
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        let Some(get) = ops.get("get") else { continue };
+        for param in get["parameters"].as_array().into_iter().flatten() {
+            if param["in"] != "query" {
+                continue;
+            }
+            let schema = resolve(&param["schema"]);
+            for value in schema["enum"].as_array().into_iter().flatten() {
+                let name = param["name"].as_str().unwrap();
+                let url = format!("{path}?{name}={}", value.as_str().unwrap());
+                let r = p.get(&url).await;
+                assert!(r.is_ok(), "{url}: {:?}", r.err());
+                tried += 1;
+            }
+        }
+    }
+    assert!(
+        tried >= 17,
+        "every status and focus group was tried ({tried})"
+    );
+    server.stop().await;
+}
