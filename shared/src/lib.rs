@@ -6,6 +6,7 @@
 //! so every rule is testable in microseconds. What does not belong here: storage, networking,
 //! UI, photo decoding.
 
+pub mod api;
 pub mod area;
 pub mod author;
 pub mod exif;

@@ -173,3 +173,67 @@ fn version_1_batches_still_decode_and_encode_to_the_same_bytes() {
         "encoding must not change; add fields, never rename"
     );
 }
+
+/// One of each request and response of the API, with fixed values.
+fn golden_api() -> serde_json::Value {
+    use baoxue_shared::api::*;
+    use baoxue_shared::people::{Assignment, Role, User};
+    use baoxue_shared::validation::FieldErrorBody;
+    let t = Utc.with_ymd_and_hms(2026, 11, 20, 1, 30, 0).unwrap();
+    let user = User {
+        id: id(2),
+        account: "teacher01".into(),
+        name: "杨老师".into(),
+        role: Role::Teacher,
+        assignments: vec![Assignment::Student { student: id(3) }],
+    };
+    let sha = Sha256::of(b"photo");
+    let batch = golden_batch();
+    serde_json::json!({
+        "login_request": LoginRequest { account: "teacher01".into(), password: "口令".into(), device: id(1) },
+        "login_response": LoginResponse { token: "ab".repeat(32), expires_at: t, user: user.clone() },
+        "logout_response": LogoutResponse { revoked: true },
+        "me": Me { user, device: id(1), expires_at: t, students: 12, households: 9 },
+        "push_receipt": PushReceipt { batch: batch.batch, stored: batch.ops.iter().map(|o| o.id).collect(), new: 4, received_at: t },
+        "pull_page": PullPage { ops: batch.ops[1..3].to_vec(), cursor: "120.7".into(), more: true },
+        "missing_photos_request": MissingPhotosRequest { sha256: vec![sha] },
+        "missing_photos_response": MissingPhotosResponse { missing: vec![sha], out_of_scope: vec![] },
+        "error_body": ErrorBody { error: ErrorDetail {
+            code: "invalid_operation".into(),
+            message: "operation 0 is refused".into(),
+            zh: "记录内容有误，整批未保存".into(),
+            fields: vec![FieldErrorBody { field: "ops[0].visit.visitors".into(), code: "author_not_visitor".into(), zh: "走访人中须有录入本记录的本人".into(), en: "the visitors must include the user who entered the visit".into() }],
+        } },
+    })
+}
+
+#[test]
+fn version_1_api_bodies_keep_their_shape() {
+    use baoxue_shared::api::*;
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/api_v1.json");
+    let api = golden_api();
+    let pretty = serde_json::to_string_pretty(&api).unwrap() + "\n";
+    if std::env::var_os("BAOXUE_BLESS").is_some() {
+        std::fs::write(path, &pretty).unwrap();
+    }
+    let stored = std::fs::read_to_string(path).expect("golden file present");
+    assert_eq!(
+        pretty, stored,
+        "the API's bodies must not change; add fields, never rename"
+    );
+    // Each stored body still decodes into its type and back to the same JSON.
+    let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    fn round<T: serde::Serialize + serde::de::DeserializeOwned>(v: &serde_json::Value) {
+        let t: T = serde_json::from_value(v.clone()).expect("decodes");
+        assert_eq!(&serde_json::to_value(&t).unwrap(), v);
+    }
+    round::<LoginRequest>(&stored["login_request"]);
+    round::<LoginResponse>(&stored["login_response"]);
+    round::<LogoutResponse>(&stored["logout_response"]);
+    round::<Me>(&stored["me"]);
+    round::<PushReceipt>(&stored["push_receipt"]);
+    round::<PullPage>(&stored["pull_page"]);
+    round::<MissingPhotosRequest>(&stored["missing_photos_request"]);
+    round::<MissingPhotosResponse>(&stored["missing_photos_response"]);
+    round::<ErrorBody>(&stored["error_body"]);
+}

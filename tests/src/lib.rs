@@ -4,6 +4,7 @@
 
 use baoxue_server::store::Store;
 use baoxue_server::{Settings, sync::push_trusted};
+use baoxue_shared::api::{ErrorBody, LoginRequest, LoginResponse, PullPage};
 use baoxue_shared::author::Author;
 use baoxue_shared::ids::{BatchId, DeviceId, UserId};
 use baoxue_shared::op::Op;
@@ -205,6 +206,12 @@ impl Refusal {
     pub fn code(&self) -> &str {
         self.body["error"]["code"].as_str().unwrap_or("")
     }
+
+    /// The body as the protocol declares it (panics in a test if it is not the house's).
+    pub fn error(&self) -> ErrorBody {
+        serde_json::from_value(self.body.clone())
+            .unwrap_or_else(|e| panic!("not the house error body ({e}): {}", self.body))
+    }
 }
 
 impl Phone {
@@ -212,22 +219,22 @@ impl Phone {
     pub async fn login(server: &TestServer, account: &str) -> Phone {
         let http = reqwest::Client::new();
         let device = DeviceId::new();
-        let resp: Value = http
+        let resp = http
             .post(server.url("/api/login"))
-            .json(
-                &serde_json::json!({ "account": account, "password": PASSWORD, "device": device }),
-            )
+            .json(&LoginRequest {
+                account: account.into(),
+                password: PASSWORD.into(),
+                device,
+            })
             .send()
             .await
-            .expect("login request")
-            .json()
-            .await
-            .expect("login json");
-        let token = resp["token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("login failed: {resp}"))
-            .to_string();
-        let user: UserId = resp["user"]["id"].as_str().unwrap().parse().unwrap();
+            .expect("login request");
+        let status = resp.status();
+        let login: LoginResponse = match resp.json().await {
+            Ok(l) if status.is_success() => l,
+            other => panic!("login as {account} failed: {status} {other:?}"),
+        };
+        let (token, user) = (login.token, login.user.id);
         Phone {
             http,
             base: server.url(""),
@@ -307,15 +314,15 @@ impl Phone {
                 .get(&format!("/api/sync/pull?cursor={}", self.cursor))
                 .await
                 .expect("pull");
-            let ops: Vec<Op> = serde_json::from_value(page["ops"].clone()).expect("ops decode");
-            n += ops.len();
+            let page: PullPage = serde_json::from_value(page).expect("a pull page");
+            n += page.ops.len();
             let now = Utc::now();
-            for op in ops {
+            for op in page.ops {
                 self.author.clock.observe(op.hlc, now);
                 self.replica.apply(op).expect("merge");
             }
-            self.cursor = page["cursor"].as_str().unwrap().to_string();
-            if !page["more"].as_bool().unwrap() {
+            self.cursor = page.cursor;
+            if !page.more {
                 return n;
             }
         }

@@ -2,6 +2,7 @@
 //! own included — is the house error body naming what is wrong, and every status a route
 //! answers is one its OpenAPI document lists.
 
+use baoxue_shared::api::ErrorBody;
 use baoxue_shared::people::Role;
 use baoxue_tests::{Phone, Seeder, TestServer};
 use serde_json::Value;
@@ -29,14 +30,14 @@ async fn house_body(r: reqwest::Response, what: &str) -> (u16, Value) {
         ct.starts_with("application/json"),
         "{what}: {status} {ct} {text:?}"
     );
-    let body: Value = serde_json::from_str(&text).unwrap();
-    for key in ["code", "message", "zh"] {
-        assert!(
-            body["error"][key].as_str().is_some_and(|s| !s.is_empty()),
-            "{what}: no {key} in {body}"
-        );
-    }
-    (status, body)
+    let typed: ErrorBody = serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{what}: not the house error body ({e}): {text}"));
+    let e = &typed.error;
+    assert!(
+        !e.code.is_empty() && !e.message.is_empty() && !e.zh.is_empty(),
+        "{what}: {text}"
+    );
+    (status, serde_json::from_str(&text).unwrap())
 }
 
 #[tokio::test]

@@ -5,6 +5,10 @@
 //! and photos already on the server are skipped.
 
 use super::local::{LocalError, LocalStore};
+use baoxue_shared::api::{
+    ErrorBody, LoginRequest, LoginResponse, MissingPhotosRequest, MissingPhotosResponse, PullPage,
+    PushReceipt,
+};
 use baoxue_shared::hlc::Clock;
 use baoxue_shared::ids::{DeviceId, OpId};
 use baoxue_shared::op::Op;
@@ -87,13 +91,15 @@ async fn refusal(r: reqwest::Response) -> SyncError {
     if status == 401 {
         return SyncError::SessionExpired;
     }
-    let body: serde_json::Value = r.json().await.unwrap_or_default();
-    let text = |k: &str| body["error"][k].as_str().unwrap_or_default().to_string();
-    SyncError::Refused {
-        status,
-        code: text("code"),
-        message: text("message"),
-        zh: text("zh"),
+    match r.json::<ErrorBody>().await {
+        Ok(ErrorBody { error }) => SyncError::Refused {
+            status,
+            code: error.code,
+            message: error.message,
+            zh: error.zh,
+        },
+        // Not the server's body (a proxy's page, a cut connection): say what little is known.
+        Err(e) => SyncError::Protocol(format!("{status}: {e}")),
     }
 }
 
@@ -112,9 +118,11 @@ impl SyncEngine {
         let base_url = base_url.trim_end_matches('/').to_string();
         let r = http
             .post(format!("{base_url}/api/login"))
-            .json(
-                &serde_json::json!({ "account": account, "password": password, "device": device }),
-            )
+            .json(&LoginRequest {
+                account: account.to_string(),
+                password: password.to_string(),
+                device,
+            })
             .send()
             .await
             .map_err(offline)?;
@@ -129,12 +137,6 @@ impl SyncEngine {
                 },
                 e => e,
             });
-        }
-        #[derive(Deserialize)]
-        struct LoginResponse {
-            token: String,
-            expires_at: DateTime<Utc>,
-            user: User,
         }
         let l: LoginResponse = r
             .json()
@@ -185,11 +187,7 @@ impl SyncEngine {
         if !r.status().is_success() {
             return Err(refusal(r).await);
         }
-        #[derive(Deserialize)]
-        struct Receipt {
-            stored: Vec<OpId>,
-        }
-        let receipt: Receipt = r
+        let receipt: PushReceipt = r
             .json()
             .await
             .map_err(|e| SyncError::Protocol(e.to_string()))?;
@@ -197,7 +195,7 @@ impl SyncEngine {
     }
 
     /// Pull one page after `cursor`.
-    pub async fn pull(&self, cursor: &str) -> Result<Page, SyncError> {
+    pub async fn pull(&self, cursor: &str) -> Result<PullPage, SyncError> {
         let r = self
             .http
             // Cursors are digits and dots: safe in a URL as they are.
@@ -220,18 +218,24 @@ impl SyncEngine {
             .http
             .post(self.url("/api/photos/missing"))
             .bearer_auth(&self.session.token)
-            .json(&serde_json::json!({ "sha256": hashes }))
+            .json(&MissingPhotosRequest {
+                sha256: hashes
+                    .iter()
+                    .map(|h| baoxue_shared::observation::Sha256::parse(h))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| SyncError::Protocol(e.en()))?,
+            })
             .send()
             .await
             .map_err(offline)?;
         if !r.status().is_success() {
             return Err(refusal(r).await);
         }
-        let v: serde_json::Value = r
+        let answer: MissingPhotosResponse = r
             .json()
             .await
             .map_err(|e| SyncError::Protocol(e.to_string()))?;
-        serde_json::from_value(v["missing"].clone()).map_err(|e| SyncError::Protocol(e.to_string()))
+        Ok(answer.missing.iter().map(|h| h.to_hex()).collect())
     }
 
     /// Upload one photo.
@@ -249,14 +253,6 @@ impl SyncEngine {
         }
         Ok(())
     }
-}
-
-/// One page of a pull.
-#[derive(Debug, Deserialize)]
-pub struct Page {
-    pub ops: Vec<Op>,
-    pub cursor: String,
-    pub more: bool,
 }
 
 /// Which part of a sync is running.

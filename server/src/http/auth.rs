@@ -6,27 +6,8 @@ use crate::store::Caseload;
 use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use baoxue_shared::ids::DeviceId;
-use baoxue_shared::people::User;
-use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-
-/// A login from one device.
-#[derive(Debug, Deserialize)]
-pub struct LoginRequest {
-    pub account: String,
-    pub password: String,
-    /// The installation logging in; its token works only for its own batches.
-    pub device: DeviceId,
-}
-
-/// A successful login.
-#[derive(Debug, Serialize)]
-pub struct LoginResponse {
-    pub token: String,
-    pub expires_at: DateTime<Utc>,
-    pub user: User,
-}
+use baoxue_shared::api::{LoginRequest, LoginResponse, LogoutResponse, Me};
+use chrono::Utc;
 
 pub(super) async fn login(
     State(st): State<AppState>,
@@ -55,7 +36,7 @@ pub(super) async fn logout(
     State(st): State<AppState>,
     _who: Authed,
     headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<LogoutResponse>, ApiError> {
     // Whichever credential authenticated the call — a phone's bearer token or the console's
     // cookie — is the one revoked.
     let token = super::bearer_or_cookie(&headers).ok_or(crate::auth::AuthError::MissingToken)?;
@@ -63,17 +44,7 @@ pub(super) async fn logout(
     let revoked = st
         .blocking(move |s| Ok(s.revoke_token(&crate::auth::token_hash(&token), now)?))
         .await?;
-    Ok(Json(serde_json::json!({ "revoked": revoked })))
-}
-
-/// The caller and the size of their caseload.
-#[derive(Debug, Serialize)]
-pub struct Me {
-    pub user: User,
-    pub device: DeviceId,
-    pub expires_at: DateTime<Utc>,
-    pub students: usize,
-    pub households: usize,
+    Ok(Json(LogoutResponse { revoked }))
 }
 
 pub(super) async fn me(

@@ -10,9 +10,9 @@ use crate::sync::SyncError;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use baoxue_shared::api::{ErrorBody, ErrorDetail};
 use baoxue_shared::validation::FieldErrorBody;
 use baoxue_shared::wire::DecodeError;
-use serde::Serialize;
 
 /// An error on its way to the client.
 #[derive(Debug)]
@@ -23,20 +23,6 @@ pub struct ApiError {
     pub zh: &'static str,
     pub fields: Vec<FieldErrorBody>,
     pub retry_after: Option<i64>,
-}
-
-#[derive(Serialize)]
-struct Body<'a> {
-    error: Inner<'a>,
-}
-
-#[derive(Serialize)]
-struct Inner<'a> {
-    code: &'a str,
-    message: &'a str,
-    zh: &'a str,
-    #[serde(skip_serializing_if = "<[_]>::is_empty")]
-    fields: &'a [FieldErrorBody],
 }
 
 impl ApiError {
@@ -80,12 +66,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = Body {
-            error: Inner {
-                code: self.code,
-                message: &self.message,
-                zh: self.zh,
-                fields: &self.fields,
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                zh: self.zh.to_string(),
+                fields: self.fields,
             },
         };
         let mut resp = (self.status, Json(body)).into_response();

@@ -12,8 +12,8 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use baoxue_shared::api::{MissingPhotosRequest, MissingPhotosResponse};
 use baoxue_shared::observation::Sha256;
-use serde::{Deserialize, Serialize};
 
 fn parse_sha(s: &str) -> Result<Sha256, ApiError> {
     Sha256::parse(s).map_err(|r| {
@@ -38,23 +38,6 @@ fn header_u64(h: &HeaderMap, name: &'static str) -> Result<u64, ApiError> {
                 "缺少续传信息",
             )
         })
-}
-
-/// Which of these photos the server still needs.
-#[derive(Debug, Deserialize)]
-pub struct MissingRequest {
-    pub sha256: Vec<Sha256>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct MissingResponse {
-    /// The photos to send: those of the caller's scope the server lacks, and every photo cited
-    /// by no record the caller may see — of those nothing is told, not even whether the server
-    /// holds them, and a phone must not take silence for "already there" and drop its copy.
-    pub missing: Vec<Sha256>,
-    /// Which of the asked photos no record the caller may see cites (also in `missing`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub out_of_scope: Vec<Sha256>,
 }
 
 fn out_of_scope() -> ApiError {
@@ -90,8 +73,8 @@ async fn check_scope(st: &AppState, session: &Session, sha: Sha256) -> Result<()
 pub(super) async fn missing(
     State(st): State<AppState>,
     Authed(session): Authed,
-    Json(req): Json<MissingRequest>,
-) -> Result<Json<MissingResponse>, ApiError> {
+    Json(req): Json<MissingPhotosRequest>,
+) -> Result<Json<MissingPhotosResponse>, ApiError> {
     let resp = st
         .blocking(move |s| {
             let caseload = s.caseload(&session.user)?;
@@ -105,7 +88,7 @@ pub(super) async fn missing(
                 }
             }
             let have = s.photos_present(&mine)?;
-            Ok(MissingResponse {
+            Ok(MissingPhotosResponse {
                 missing: mine
                     .into_iter()
                     .filter(|h| !have.contains(h))

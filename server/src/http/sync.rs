@@ -3,12 +3,11 @@
 use super::error::ApiError;
 use super::extract::Query;
 use super::{AppState, Authed};
-use crate::store::PushReceipt;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use baoxue_shared::op::Op;
-use serde::{Deserialize, Serialize};
+use baoxue_shared::api::{PullPage, PushReceipt};
+use serde::Deserialize;
 
 pub(super) async fn push(
     State(st): State<AppState>,
@@ -30,21 +29,11 @@ pub struct PullQuery {
     pub limit: Option<usize>,
 }
 
-/// One page of a pull.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct PullResponse {
-    pub ops: Vec<Op>,
-    /// Pass back on the next pull.
-    pub cursor: String,
-    /// Pull again at once: more is waiting.
-    pub more: bool,
-}
-
 pub(super) async fn pull(
     State(st): State<AppState>,
     Authed(session): Authed,
     Query(q): Query<PullQuery>,
-) -> Result<Json<PullResponse>, ApiError> {
+) -> Result<Json<PullPage>, ApiError> {
     let page = st
         .blocking(move |s| {
             Ok(crate::sync::pull(
@@ -55,7 +44,7 @@ pub(super) async fn pull(
             )?)
         })
         .await?;
-    Ok(Json(PullResponse {
+    Ok(Json(PullPage {
         ops: page.ops,
         cursor: page.next.encode(),
         more: page.more,

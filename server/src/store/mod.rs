@@ -16,7 +16,7 @@ use baoxue_shared::observation::Sha256;
 use baoxue_shared::op::Op;
 use baoxue_shared::people::{Assignment, School, User};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use thiserror::Error;
 
@@ -126,16 +126,8 @@ pub struct CheckedBatch {
     pub schools: Vec<School>,
 }
 
-/// The answer to a push, stored with the batch so a repeated push gets it again.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PushReceipt {
-    pub batch: BatchId,
-    /// Every op of the batch, now durably stored (newly, or already before).
-    pub stored: Vec<OpId>,
-    /// How many of them were new to the server.
-    pub new: usize,
-    pub received_at: DateTime<Utc>,
-}
+/// The answer to a push (the protocol's own type), stored with the batch.
+pub use baoxue_shared::api::PushReceipt;
 
 /// Where a pull stands. Opaque to clients (`Cursor::encode`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
