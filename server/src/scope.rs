@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use thiserror::Error;
 
 /// Why an op is out of bounds.
-#[derive(Debug, Error, PartialEq, Eq)]
+#[derive(Debug, Error)]
 pub enum ScopeError {
     #[error("operation {index} concerns student {student}, who is not in your caseload")]
     StudentNotInCaseload { index: usize, student: StudentId },
@@ -38,6 +38,9 @@ pub enum ScopeError {
     MayNotWriteResidentId { index: usize },
     #[error("operation {index} concerns no student or household")]
     NoSubject { index: usize },
+    /// The store could not say what an op concerns.
+    #[error(transparent)]
+    Store(#[from] StoreError),
 }
 
 /// What each op of a batch concerns, as the entities stand before the op (earlier ops of the
@@ -45,17 +48,14 @@ pub enum ScopeError {
 /// household, a guardian to another student — concerns both where it was and where it goes,
 /// so only someone who holds both may make it. A correction concerns the record it corrects
 /// as well as itself, and is indexed under both (the original's file learns it was corrected).
-pub fn subjects(
-    store: &dyn Store,
-    ops: &[Op],
-) -> Result<Result<Vec<Subjects>, ScopeError>, StoreError> {
-    Ok(resolve(store, ops)?.map(|r| r.into_iter().map(|(s, _)| s).collect()))
+pub fn subjects(store: &dyn Store, ops: &[Op]) -> Result<Vec<Subjects>, ScopeError> {
+    Ok(resolve(store, ops)?.into_iter().map(|(s, _)| s).collect())
 }
 
 /// Each op's subjects with, for a correction, the author of the record it corrects.
 type Resolved = Vec<(Subjects, Option<UserId>)>;
 
-fn resolve(store: &dyn Store, ops: &[Op]) -> Result<Result<Resolved, ScopeError>, StoreError> {
+fn resolve(store: &dyn Store, ops: &[Op]) -> Result<Resolved, ScopeError> {
     let mut guardian_of: HashMap<GuardianId, StudentId> = HashMap::new();
     let mut record_of: HashMap<RecordId, HeldRecord> = HashMap::new();
     let guardians: Vec<GuardianId> = ops
@@ -104,10 +104,10 @@ fn resolve(store: &dyn Store, ops: &[Op]) -> Result<Result<Resolved, ScopeError>
                             guardian_of.insert(*id, *s);
                         }
                         _ if before.is_none() => {
-                            return Ok(Err(ScopeError::UnknownGuardian {
+                            return Err(ScopeError::UnknownGuardian {
                                 index,
                                 guardian: *id,
-                            }));
+                            });
                         }
                         _ => {}
                     }
@@ -124,10 +124,10 @@ fn resolve(store: &dyn Store, ops: &[Op]) -> Result<Result<Resolved, ScopeError>
                 };
                 if let Some(orig) = v.corrects {
                     let Some(held) = record_of.get(&orig).or(known_records.get(&orig)) else {
-                        return Ok(Err(ScopeError::UnknownRecord {
+                        return Err(ScopeError::UnknownRecord {
                             index,
                             record: orig,
-                        }));
+                        });
                     };
                     corrected_author = Some(held.author);
                     for st in &held.subjects.students {
@@ -154,17 +154,17 @@ fn resolve(store: &dyn Store, ops: &[Op]) -> Result<Result<Resolved, ScopeError>
                 match record_of.get(record).or(known_records.get(record)) {
                     Some(h) => h.subjects.clone(),
                     None => {
-                        return Ok(Err(ScopeError::UnknownRecord {
+                        return Err(ScopeError::UnknownRecord {
                             index,
                             record: *record,
-                        }));
+                        });
                     }
                 }
             }
         };
         out.push((s, corrected_author));
     }
-    Ok(Ok(out))
+    Ok(out)
 }
 
 /// Resolve the subjects of `ops` made by `user` and refuse the first op that reaches outside
@@ -174,24 +174,22 @@ pub fn check_batch(
     user: &User,
     caseload: &Caseload,
     ops: &[Op],
-) -> Result<Result<Vec<Subjects>, ScopeError>, StoreError> {
-    let resolved = match resolve(store, ops)? {
-        Ok(r) => r,
-        Err(e) => return Ok(Err(e)),
-    };
+) -> Result<Vec<Subjects>, ScopeError> {
+    let resolved = resolve(store, ops)?;
     for (index, (op, (_, corrected))) in ops.iter().zip(&resolved).enumerate() {
         if let (Some(orig_author), OpBody::Record(v)) = (corrected, &op.body)
             && *orig_author != op.author
             && !user.role.may_review()
         {
-            return Ok(Err(ScopeError::MayNotCorrect {
+            return Err(ScopeError::MayNotCorrect {
                 index,
                 record: v.corrects.expect("a correction names its record"),
-            }));
+            });
         }
     }
     let subjects: Vec<Subjects> = resolved.into_iter().map(|(s, _)| s).collect();
-    Ok(check_writes(user, caseload, ops, &subjects).map(|()| subjects))
+    check_writes(user, caseload, ops, &subjects)?;
+    Ok(subjects)
 }
 
 /// Refuse the first op that reaches outside `caseload` or that `user`'s role may not make.

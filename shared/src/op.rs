@@ -358,6 +358,18 @@ impl Op {
         errs.into_result()
     }
 
+    /// Whether `other` is this same change delivered again: equal in everything but the
+    /// receipt time (which a replica learns, never the author). The one definition every
+    /// replica and the server's store use.
+    pub fn same_change(&self, other: &Op) -> bool {
+        self.id == other.id
+            && self.hlc == other.hlc
+            && self.device == other.device
+            && self.author == other.author
+            && self.device_time == other.device_time
+            && self.body == other.body
+    }
+
     /// The op as a role that sees only masked resident IDs receives it: a resident-ID write
     /// carries the masked form; every other op is unchanged.
     pub fn with_resident_id_masked(mut self) -> Op {

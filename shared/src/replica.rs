@@ -90,7 +90,7 @@ impl Replica {
     /// Merge one op.
     pub fn apply(&mut self, op: Op) -> Result<Merged, MergeError> {
         if let Some(held) = self.ops.get_mut(&op.id) {
-            if !same_change(held, &op) {
+            if !held.same_change(&op) {
                 if !masked_forms(held, &op) {
                     return Err(MergeError::ConflictingDuplicate(op.id));
                 }
@@ -569,15 +569,6 @@ fn masked_forms(a: &Op, b: &Op) -> bool {
         ..o.clone()
     };
     strip(a).is_masked_form_of(&strip(b))
-}
-
-/// Two deliveries are the same change if they differ at most in receipt time.
-fn same_change(a: &Op, b: &Op) -> bool {
-    a.hlc == b.hlc
-        && a.device == b.device
-        && a.author == b.author
-        && a.device_time == b.device_time
-        && a.body == b.body
 }
 
 /// See [`Replica::snapshot`].

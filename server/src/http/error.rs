@@ -159,24 +159,47 @@ impl From<AuthError> for ApiError {
 
 impl From<ScopeError> for ApiError {
     fn from(e: ScopeError) -> Self {
-        let code = match e {
+        let (status, code, zh) = match e {
+            ScopeError::Store(s) => return s.into(),
             ScopeError::StudentNotInCaseload { .. } | ScopeError::HouseholdNotInCaseload { .. } => {
-                "out_of_scope"
+                (
+                    StatusCode::FORBIDDEN,
+                    "out_of_scope",
+                    "超出您的负责范围，整批未保存",
+                )
             }
-            ScopeError::MayNotVoid { .. } => "may_not_void",
-            ScopeError::MayNotCorrect { .. } => "may_not_correct",
-            ScopeError::MayNotWriteResidentId { .. } => "may_not_write_resident_id",
-            ScopeError::UnknownGuardian { .. } => "unknown_guardian",
-            ScopeError::UnknownRecord { .. } => "unknown_record",
-            ScopeError::NoSubject { .. } => "no_subject",
+            ScopeError::MayNotVoid { .. } => (
+                StatusCode::FORBIDDEN,
+                "may_not_void",
+                "只有督导和学校管理员可以作废或审核记录，整批未保存",
+            ),
+            ScopeError::MayNotCorrect { .. } => (
+                StatusCode::FORBIDDEN,
+                "may_not_correct",
+                "只有记录人本人或督导可以更正这条记录，整批未保存",
+            ),
+            ScopeError::MayNotWriteResidentId { .. } => (
+                StatusCode::FORBIDDEN,
+                "may_not_write_resident_id",
+                "身份证号只能由学校管理员或县级录入，整批未保存",
+            ),
+            ScopeError::UnknownGuardian { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_guardian",
+                "服务器上没有这位监护人，请先同步监护人所属学生，整批未保存",
+            ),
+            ScopeError::UnknownRecord { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "unknown_record",
+                "服务器上没有所指的记录，整批未保存",
+            ),
+            ScopeError::NoSubject { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "no_subject",
+                "记录没有对应的学生或家庭，整批未保存",
+            ),
         };
-        let status = match e {
-            ScopeError::UnknownGuardian { .. }
-            | ScopeError::UnknownRecord { .. }
-            | ScopeError::NoSubject { .. } => StatusCode::UNPROCESSABLE_ENTITY,
-            _ => StatusCode::FORBIDDEN,
-        };
-        Self::new(status, code, e.to_string(), "超出您的负责范围，整批未保存")
+        Self::new(status, code, e.to_string(), zh)
     }
 }
 

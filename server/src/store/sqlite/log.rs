@@ -17,13 +17,6 @@ fn decode_op(body: &str) -> Result<Op, StoreError> {
     serde_json::from_str(body).map_err(|e| corrupt("stored op", e))
 }
 
-fn same_change(a: &Op, b: &Op) -> bool {
-    let (mut a, mut b) = (a.clone(), b.clone());
-    a.received_at = None;
-    b.received_at = None;
-    a == b
-}
-
 pub(super) fn caseload(c: &Connection, user: &User) -> Result<Caseload, StoreError> {
     let mut cl = Caseload::default();
     let assignments: Vec<(Assignment, i64)> = {
@@ -304,7 +297,7 @@ pub(super) fn push(
         if inserted == 0 {
             // Already held (an earlier push, or twice in this batch): the same change, or refused.
             let held: String = find.query_row([op.id.to_string()], |r| r.get(0))?;
-            if !same_change(&decode_op(&held)?, &op) {
+            if !decode_op(&held)?.same_change(&op) {
                 return Err(StoreError::ConflictingDuplicate(op.id));
             }
             stored.push(op.id);
