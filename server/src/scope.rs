@@ -49,13 +49,25 @@ pub enum ScopeError {
 /// so only someone who holds both may make it. A correction concerns the record it corrects
 /// as well as itself, and is indexed under both (the original's file learns it was corrected).
 pub fn subjects(store: &dyn Store, ops: &[Op]) -> Result<Vec<Subjects>, ScopeError> {
-    Ok(resolve(store, ops)?.into_iter().map(|(s, _)| s).collect())
+    Ok(resolve(store, ops)?
+        .into_iter()
+        .map(|r| r.indexed)
+        .collect())
 }
 
-/// Each op's subjects with, for a correction, the author of the record it corrects.
-type Resolved = Vec<(Subjects, Option<UserId>)>;
+/// What one op concerns, as resolved.
+struct Resolution {
+    /// What the op is stored and indexed under.
+    indexed: Subjects,
+    /// What the author must hold to make it. The same, except that a correction by the
+    /// original's own author needs only its own subjects: a teacher may correct their visit
+    /// after the child moved house.
+    checked: Subjects,
+    /// For a correction, the author of the record it corrects.
+    corrected_author: Option<UserId>,
+}
 
-fn resolve(store: &dyn Store, ops: &[Op]) -> Result<Resolved, ScopeError> {
+fn resolve(store: &dyn Store, ops: &[Op]) -> Result<Vec<Resolution>, ScopeError> {
     let mut guardian_of: HashMap<GuardianId, StudentId> = HashMap::new();
     let mut record_of: HashMap<RecordId, HeldRecord> = HashMap::new();
     let guardians: Vec<GuardianId> = ops
@@ -80,6 +92,7 @@ fn resolve(store: &dyn Store, ops: &[Op]) -> Result<Resolved, ScopeError> {
     let mut out = Vec::with_capacity(ops.len());
     for (index, op) in ops.iter().enumerate() {
         let mut corrected_author = None;
+        let mut checked = None;
         let s = match &op.body {
             OpBody::Set(FieldWrite { target, .. }) => match target {
                 Target::Student { id, set } => Subjects {
@@ -130,6 +143,9 @@ fn resolve(store: &dyn Store, ops: &[Op]) -> Result<Resolved, ScopeError> {
                         });
                     };
                     corrected_author = Some(held.author);
+                    if held.author == op.author {
+                        checked = Some(s.clone());
+                    }
                     for st in &held.subjects.students {
                         if !s.students.contains(st) {
                             s.students.push(*st);
@@ -162,7 +178,11 @@ fn resolve(store: &dyn Store, ops: &[Op]) -> Result<Resolved, ScopeError> {
                 }
             }
         };
-        out.push((s, corrected_author));
+        out.push(Resolution {
+            checked: checked.unwrap_or_else(|| s.clone()),
+            indexed: s,
+            corrected_author,
+        });
     }
     Ok(out)
 }
@@ -176,9 +196,9 @@ pub fn check_batch(
     ops: &[Op],
 ) -> Result<Vec<Subjects>, ScopeError> {
     let resolved = resolve(store, ops)?;
-    for (index, (op, (_, corrected))) in ops.iter().zip(&resolved).enumerate() {
-        if let (Some(orig_author), OpBody::Record(v)) = (corrected, &op.body)
-            && *orig_author != op.author
+    for (index, (op, r)) in ops.iter().zip(&resolved).enumerate() {
+        if let (Some(orig_author), OpBody::Record(v)) = (r.corrected_author, &op.body)
+            && orig_author != op.author
             && !user.role.may_review()
         {
             return Err(ScopeError::MayNotCorrect {
@@ -187,9 +207,9 @@ pub fn check_batch(
             });
         }
     }
-    let subjects: Vec<Subjects> = resolved.into_iter().map(|(s, _)| s).collect();
-    check_writes(user, caseload, ops, &subjects)?;
-    Ok(subjects)
+    let checked: Vec<Subjects> = resolved.iter().map(|r| r.checked.clone()).collect();
+    check_writes(user, caseload, ops, &checked)?;
+    Ok(resolved.into_iter().map(|r| r.indexed).collect())
 }
 
 /// Refuse the first op that reaches outside `caseload` or that `user`'s role may not make.

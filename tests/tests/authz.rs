@@ -260,6 +260,24 @@ async fn a_record_id_is_never_taken_over_and_only_its_author_or_a_reviewer_corre
     fix.id = RecordId::new();
     fix.corrects = Some(original.id);
     push_visit(&mut b, fix).await;
+    // The child moves house; their teacher may still correct the visit made at the old one.
+    let mut county = phone(&server, "county").await;
+    let moved = county.make(|au, r| {
+        au.set(
+            r,
+            Target::Student {
+                id: w.b.id,
+                set: StudentField::Household(Some(w.h1.id)),
+            },
+            Utc::now(),
+        )
+    });
+    county.push(vec![moved]).await.unwrap();
+    b.pull().await;
+    let mut fix = visit_by(&b, &w.b, &w.h1, "补充：孩子已随家长搬到新家");
+    fix.corrects = Some(original.id);
+    let op = b.make(|au, _| au.record(fix, Utc::now()));
+    b.push(vec![op]).await.unwrap();
     // A correction of a record the server does not hold is refused, not stored as an orphan.
     let mut orphan = visit_by(&b, &w.b, &w.h2, "更正不存在的记录");
     orphan.corrects = Some(RecordId::new());
