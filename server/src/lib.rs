@@ -4,13 +4,18 @@
 //! served from here too.
 //!
 //! Layout: `store` (storage behind one trait), `auth` (passwords, tokens), `scope` (who may see
-//! what), `sync` (what a push must satisfy), `http` (the API, errors mapped once), `demo` (the
-//! demo county). `main.rs` only parses the command line.
+//! what), `sync` (what a push must satisfy), `files` (a student's file), `state` and `session`
+//! (what both front ends reach, who is calling), `http` (the JSON API) and `console` (the
+//! supervisors' pages) composed by [`router`], `error` (errors mapped once), `guard` (browser
+//! writes, headers), `demo` (the demo county). `main.rs` only parses the command line.
 
 pub mod admin;
 pub mod auth;
 pub mod console;
 pub mod demo;
+pub mod error;
+pub mod files;
+pub mod guard;
 pub mod http;
 pub mod openapi;
 pub mod photos;
@@ -18,10 +23,12 @@ pub mod report;
 pub mod review;
 pub mod roster;
 pub mod scope;
+pub mod session;
+pub mod state;
 pub mod store;
 pub mod sync;
 
-use http::AppState;
+use state::AppState;
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -73,7 +80,7 @@ pub async fn serve(
     let (store, mut state) = open(&settings.data_dir)?;
     state.evidence = settings.evidence;
     tracing::info!(addr = ?listener.local_addr().ok(), data = %settings.data_dir.display(), "serving");
-    axum::serve(listener, http::router(state))
+    axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
         .await?;
     let closing = store.clone();
@@ -104,4 +111,62 @@ pub async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
+}
+
+/// The whole router: the API's routes and the console's, one fallback, and the middleware every
+/// request passes (same-origin check on browser writes, decompression, the house error body for
+/// the framework's own refusals, security headers, tracing). Tests drive it with `oneshot`;
+/// `serve` binds it to a port.
+pub fn router(state: AppState) -> axum::Router {
+    use axum::middleware::from_fn;
+    http::routes()
+        .merge(console::routes())
+        .fallback(|| async { error::ApiError::not_found("route") })
+        .layer(from_fn(guard::same_origin_writes))
+        .layer(tower_http::decompression::RequestDecompressionLayer::new())
+        .layer(from_fn(error::house_body))
+        .layer(from_fn(guard::security_headers))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every `.rs` file below `src/<dir>`, with its text.
+    fn sources(dir: &str) -> Vec<(std::path::PathBuf, String)> {
+        let mut out = Vec::new();
+        let mut todo = vec![
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("src")
+                .join(dir),
+        ];
+        while let Some(d) = todo.pop() {
+            for e in std::fs::read_dir(&d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    todo.push(p);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    out.push((p, text));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_api_and_the_console_do_not_reach_into_each_other() {
+        for (path, text) in sources("http") {
+            assert!(
+                !text.contains("crate::console"),
+                "{path:?} imports the console"
+            );
+        }
+        for (path, text) in sources("console") {
+            assert!(
+                !text.contains("crate::http"),
+                "{path:?} imports the JSON API"
+            );
+        }
+    }
 }

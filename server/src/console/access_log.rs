@@ -1,8 +1,7 @@
 //! 访问记录: the county's view of who looked at which child's file or took which ledger.
 
 use super::{ConsoleResult, Reviewer, layout};
-use crate::http::AppState;
-use crate::http::access::county_only;
+use crate::state::AppState;
 use axum::extract::State;
 use axum::response::IntoResponse;
 use baoxue_shared::ids::StudentId;
@@ -12,7 +11,7 @@ use std::collections::HashMap;
 
 pub(super) async fn page(State(st): State<AppState>, Reviewer(session): Reviewer) -> ConsoleResult {
     if !session.user.role.reads_access_log() {
-        return Err(county_only().into());
+        return Err(crate::error::ApiError::access_log_refused().into());
     }
     let (entries, users, students) = st
         .blocking(move |s| {

@@ -12,8 +12,9 @@ mod queue;
 mod reports;
 mod student;
 
-use crate::http::error::ApiError;
-use crate::http::{AppState, SESSION_COOKIE, bearer_or_cookie};
+use crate::error::ApiError;
+use crate::session::{Authed, SESSION_COOKIE, bearer_or_cookie};
+use crate::state::AppState;
 use crate::store::Session;
 use axum::Router;
 use axum::extract::{Form, FromRequestParts, State};
@@ -50,19 +51,14 @@ impl FromRequestParts<AppState> for Reviewer {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
-        let to_login = || Redirect::to("/console/login").into_response();
-        let Some(token) = bearer_or_cookie(&parts.headers) else {
-            return Err(to_login());
-        };
-        let now = chrono::Utc::now();
-        let session = match state
-            .blocking(move |s| Ok(crate::auth::authenticate(s, &token, now)?))
-            .await
-        {
-            Ok(s) => s,
+        // The one session extractor; the console adds where a refusal goes and the role check.
+        let session = match Authed::from_request_parts(parts, state).await {
+            Ok(Authed(s)) => s,
             // A missing, expired or revoked session logs in again; anything else (the store
             // failing) is an error page that says so, not a login page that hides it.
-            Err(e) if e.status == StatusCode::UNAUTHORIZED => return Err(to_login()),
+            Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+                return Err(Redirect::to("/console/login").into_response());
+            }
             Err(e) => return Err(ConsoleError(e).into_response()),
         };
         if !session.user.role.may_review() {

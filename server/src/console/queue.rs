@@ -1,9 +1,9 @@
 //! The review queue, one visit with its evidence, and the reviewer's actions.
 
 use super::{ConsoleResult, Reviewer, layout, map};
-use crate::http::AppState;
 use crate::review::evidence::Flag;
 use crate::review::{self, Decision, QueueFilter, QueueItem, ReviewError, ReviewState, ScopeView};
+use crate::state::AppState;
 use axum::extract::{Form, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
@@ -181,7 +181,7 @@ pub(super) async fn visit(
 ) -> ConsoleResult {
     let record: RecordId = record
         .parse()
-        .map_err(|_| crate::http::error::ApiError::not_found("record"))?;
+        .map_err(|_| crate::error::ApiError::not_found("record"))?;
     let (view, item) = load_item(&st, &session, record).await?;
     let done = q.done.as_deref().map(|d| match d {
         "approve" => "已通过该记录。",
@@ -214,7 +214,7 @@ async fn load_item(
             let item = review::queue(&view, &files, &settings, &QueueFilter::default())
                 .into_iter()
                 .find(|i| i.record == record)
-                .ok_or_else(|| crate::http::error::ApiError::not_found("record"))?;
+                .ok_or_else(|| crate::error::ApiError::not_found("record"))?;
             Ok((view, item))
         })
         .await?)
@@ -351,7 +351,7 @@ pub(super) async fn review(
 ) -> ConsoleResult {
     let record: RecordId = record
         .parse()
-        .map_err(|_| crate::http::error::ApiError::not_found("record"))?;
+        .map_err(|_| crate::error::ApiError::not_found("record"))?;
     let s2 = session.clone();
     let comment = f.comment.clone();
     let decision = f.decision;

@@ -2,14 +2,14 @@
 //! rhythm and device checks, and the Excel downloads.
 
 use super::{ConsoleError, ConsoleResult, Reviewer, layout};
-use crate::http::AppState;
-use crate::http::error::ApiError;
+use crate::error::ApiError;
 use crate::report::compliance::{self, DeviceCoverage, TeacherRhythm};
 use crate::report::monthly::{
     self, Amendment, Figures, LateRecord, ReportScope, month_key, parse_month, period_zh,
 };
 use crate::report::xlsx;
 use crate::review::ScopeView;
+use crate::state::AppState;
 use crate::store::{ReportFiling, Session};
 use axum::extract::{Form, Query, State};
 use axum::http::header;

@@ -3,8 +3,8 @@
 //! The print stylesheet turns it into the paper archive's page (the browser's "save as PDF").
 
 use super::{ConsoleError, ConsoleResult, Reviewer, layout, map};
-use crate::http::AppState;
-use crate::http::error::ApiError;
+use crate::error::ApiError;
+use crate::state::AppState;
 use crate::store::{AccessAction, AccessEntry, Session};
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
@@ -48,7 +48,7 @@ async fn load(
                 action,
                 subject: student.to_string(),
             })?;
-            let file = crate::http::students::build_file(s, student, &terms, Utc::now())?;
+            let file = crate::files::build(s, student, &terms, Utc::now())?;
             let names: HashMap<_, _> = s.users()?.into_iter().map(|u| (u.id, u.name)).collect();
             let schools: HashMap<_, _> = s.schools()?.into_iter().map(|x| (x.id, x.name)).collect();
             Ok((file, names, schools))

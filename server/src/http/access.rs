@@ -1,12 +1,12 @@
 //! The access log, for the county: who looked at which child's file, or took which ledger.
 
-use super::error::ApiError;
 use super::extract::Query;
-use super::{AppState, Authed};
+use crate::error::ApiError;
+use crate::session::Authed;
+use crate::state::AppState;
 use crate::store::AccessEntry;
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
 use baoxue_shared::ids::{StudentId, UserId};
 use serde::{Deserialize, Serialize};
 
@@ -28,23 +28,13 @@ pub struct AccessLine {
     pub name: String,
 }
 
-/// Refused to anyone but the county: the log says whose files were looked at.
-pub fn county_only() -> ApiError {
-    ApiError::new(
-        StatusCode::FORBIDDEN,
-        "may_not_read_access_log",
-        "only county supervisors read the access log",
-        "访问记录仅供县级督导查阅",
-    )
-}
-
 pub(super) async fn list(
     State(st): State<AppState>,
     Authed(session): Authed,
     Query(q): Query<AccessQuery>,
 ) -> Result<Json<Vec<AccessLine>>, ApiError> {
     if !session.user.role.reads_access_log() {
-        return Err(county_only());
+        return Err(ApiError::access_log_refused());
     }
     let lines = st
         .blocking(move |s| {

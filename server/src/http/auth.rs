@@ -1,7 +1,8 @@
 //! Login, logout, and who am I.
 
-use super::error::ApiError;
-use super::{AppState, Authed};
+use crate::error::ApiError;
+use crate::session::Authed;
+use crate::state::AppState;
 use crate::store::Caseload;
 use axum::Json;
 use axum::extract::State;
@@ -39,7 +40,8 @@ pub(super) async fn logout(
 ) -> Result<Json<LogoutResponse>, ApiError> {
     // Whichever credential authenticated the call — a phone's bearer token or the console's
     // cookie — is the one revoked.
-    let token = super::bearer_or_cookie(&headers).ok_or(crate::auth::AuthError::MissingToken)?;
+    let token =
+        crate::session::bearer_or_cookie(&headers).ok_or(crate::auth::AuthError::MissingToken)?;
     let now = Utc::now();
     let revoked = st
         .blocking(move |s| Ok(s.revoke_token(&crate::auth::token_hash(&token), now)?))

@@ -1,6 +1,6 @@
 //! Extractors whose rejections speak the house error body and name the field at fault.
 
-use super::error::ApiError;
+use crate::error::ApiError;
 use axum::extract::FromRequestParts;
 use axum::http::StatusCode;
 use axum::http::request::Parts;

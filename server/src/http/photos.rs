@@ -4,8 +4,9 @@
 //! `Upload-Offset` says where the chunk starts and `Upload-Length` the photo's full size;
 //! `HEAD` answers how many bytes the server holds (`Upload-Offset`) or that it has the photo.
 
-use super::error::ApiError;
-use super::{AppState, Authed};
+use crate::error::ApiError;
+use crate::session::Authed;
+use crate::state::AppState;
 use crate::store::{Caseload, Session, Store};
 use axum::Json;
 use axum::body::Bytes;

@@ -1,20 +1,18 @@
 //! Students in the caller's care: the filtered list, and one student's file (一生一案).
 
-use super::error::ApiError;
 use super::extract::Query;
-use super::{AppState, Authed};
-use crate::store::{Store, StudentRow};
+use crate::error::ApiError;
+use crate::session::Authed;
+use crate::state::AppState;
+use crate::store::StudentRow;
 use axum::Json;
 use axum::extract::{Path, State};
-use baoxue_shared::file::{FileContext, StudentFile};
+use baoxue_shared::file::StudentFile;
 use baoxue_shared::ids::{SchoolId, StudentId};
 use baoxue_shared::observation::Sha256;
-use baoxue_shared::op::OpBody;
 use baoxue_shared::people::FocusGroup;
-use baoxue_shared::replica::Replica;
 use baoxue_shared::status::EnrolmentStatus;
-use baoxue_shared::time::TermCalendar;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
 
@@ -56,7 +54,7 @@ pub(super) async fn list(
                 let now = Utc::now();
                 let mut keep = Vec::new();
                 for r in rows {
-                    if build_file(s, r.id, &terms, now)?
+                    if crate::files::build(s, r.id, &terms, now)?
                         .due
                         .iter()
                         .any(|d| d.is_overdue())
@@ -88,40 +86,6 @@ pub struct FileResponse {
     pub photos: Vec<PhotoLink>,
 }
 
-/// Build a student's file from everything stored about them, with the shared function.
-pub fn build_file(
-    s: &dyn Store,
-    student: StudentId,
-    terms: &TermCalendar,
-    now: DateTime<Utc>,
-) -> Result<StudentFile, ApiError> {
-    let ops = s.ops_about_student(student)?;
-    let hashes: Vec<Sha256> = ops
-        .iter()
-        .filter_map(|o| match &o.body {
-            OpBody::Record(v) => Some(v.photos.iter().map(|p| p.sha256)),
-            _ => None,
-        })
-        .flatten()
-        .collect();
-    let present = s.photos_present(&hashes)?;
-    let mut r = Replica::new();
-    for op in ops {
-        r.apply(op)
-            .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
-    }
-    let is_present = |h: &Sha256| present.contains(h);
-    Ok(StudentFile::build(
-        &r,
-        student,
-        &FileContext {
-            now,
-            terms,
-            photo_present: &is_present,
-        },
-    ))
-}
-
 pub(super) async fn file(
     State(st): State<AppState>,
     Authed(session): Authed,
@@ -144,7 +108,7 @@ pub(super) async fn file(
                 action: crate::store::AccessAction::FileView,
                 subject: student.to_string(),
             })?;
-            let mut file = build_file(s, student, &terms, Utc::now())?;
+            let mut file = crate::files::build(s, student, &terms, Utc::now())?;
             if !session.user.role.sees_full_resident_id()
                 && let Some(current) = &mut file.current
             {

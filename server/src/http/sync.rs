@@ -1,8 +1,9 @@
 //! Push and pull.
 
-use super::error::ApiError;
 use super::extract::Query;
-use super::{AppState, Authed};
+use crate::error::ApiError;
+use crate::session::Authed;
+use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;

@@ -53,6 +53,16 @@ impl ApiError {
         )
     }
 
+    /// Refused to anyone but the county: the access log says whose files were looked at.
+    pub fn access_log_refused() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "may_not_read_access_log",
+            "only county supervisors read the access log",
+            "访问记录仅供县级督导查阅",
+        )
+    }
+
     fn internal(detail: impl std::fmt::Display) -> Self {
         tracing::error!(error = %detail, "internal error");
         Self::new(

@@ -8,7 +8,7 @@
 //! sends none, `Referer`) that it comes from a page of this server. A phone's bearer-token
 //! request is not a browser's and needs neither.
 
-use super::error::ApiError;
+use crate::error::ApiError;
 use axum::extract::Request;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
@@ -43,7 +43,8 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
 }
 
 fn authenticated_by_cookie(headers: &HeaderMap) -> bool {
-    headers.get(header::AUTHORIZATION).is_none() && super::bearer_or_cookie(headers).is_some()
+    headers.get(header::AUTHORIZATION).is_none()
+        && crate::session::bearer_or_cookie(headers).is_some()
 }
 
 /// Refuse a cross-site state-changing request before any handler sees it.
