@@ -38,6 +38,8 @@ pub enum AuthError {
     InvalidToken,
     #[error("the password must have at least {MIN_PASSWORD_CHARS} characters")]
     WeakPassword,
+    #[error("hashing the password failed: {0}")]
+    Hashing(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -50,7 +52,7 @@ pub fn hash_password(password: &str) -> Result<String, AuthError> {
     Argon2::default()
         .hash_password(password.as_bytes())
         .map(|h| h.to_string())
-        .map_err(|e| AuthError::Store(StoreError::Corrupt(format!("hashing failed: {e}"))))
+        .map_err(|e| AuthError::Hashing(e.to_string()))
 }
 
 fn verify_password(password: &str, phc: &str) -> bool {
@@ -116,7 +118,7 @@ pub fn login(
     let user = found.expect("checked above").user;
     store.clear_login_failures(&key)?;
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| StoreError::Corrupt(format!("no randomness: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| StoreError::NoRandomness(e.to_string()))?;
     let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
     let expires_at = now + TOKEN_LIFETIME;
     store.save_token(&TokenRecord {

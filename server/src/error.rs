@@ -162,6 +162,7 @@ impl From<AuthError> for ApiError {
                 e.to_string(),
                 "密码太短",
             ),
+            AuthError::Hashing(_) => Self::internal(e),
             AuthError::Store(s) => s.into(),
         }
     }

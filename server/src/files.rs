@@ -2,7 +2,7 @@
 //! merged with the shared function.
 
 use crate::error::ApiError;
-use crate::store::Store;
+use crate::store::{AccessAction, AccessEntry, Session, Store};
 use baoxue_shared::file::{FileContext, StudentFile};
 use baoxue_shared::ids::StudentId;
 use baoxue_shared::observation::Sha256;
@@ -43,4 +43,37 @@ pub fn build(
             photo_present: &is_present,
         },
     ))
+}
+
+/// A student's file as `session` may see it: refused as not found when the student is outside
+/// their scope (out of scope and nonexistent look the same: no probing for who exists), the
+/// look written to the access log before anything is shown, and the full resident ID dropped
+/// for roles that see only the masked form.
+pub fn open_for(
+    s: &dyn Store,
+    session: &Session,
+    student: StudentId,
+    action: AccessAction,
+    terms: &TermCalendar,
+    now: DateTime<Utc>,
+) -> Result<StudentFile, ApiError> {
+    let cl = s.caseload(&session.user)?;
+    if !crate::scope::may_read(&cl, student) {
+        return Err(ApiError::not_found("student"));
+    }
+    s.log_access(&AccessEntry {
+        at: now,
+        user: session.user.id,
+        device: session.device,
+        action,
+        subject: student.to_string(),
+    })?;
+    let mut file = build(s, student, terms, now)?;
+    if !session.user.role.sees_full_resident_id()
+        && let Some(current) = &mut file.current
+    {
+        // The masked form stays in `resident_id_masked`.
+        current.resident_id = None;
+    }
+    Ok(file)
 }

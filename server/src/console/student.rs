@@ -5,7 +5,7 @@
 use super::{ConsoleError, ConsoleResult, Reviewer, layout, map};
 use crate::error::ApiError;
 use crate::state::AppState;
-use crate::store::{AccessAction, AccessEntry, Session};
+use crate::store::{AccessAction, Session};
 use axum::extract::{Path, State};
 use axum::response::IntoResponse;
 use baoxue_shared::file::{DueWork, Event, MissingEvidence};
@@ -32,23 +32,10 @@ async fn load(
 ) -> Result<Loaded, ConsoleError> {
     let student: StudentId = id.parse().map_err(|_| ApiError::not_found("student"))?;
     let terms = st.terms.clone();
-    let user = session.user.clone();
-    let device = session.device;
+    let session = session.clone();
     Ok(st
         .blocking(move |s| {
-            let cl = s.caseload(&user)?;
-            if !crate::scope::may_read(&cl, student) {
-                // Out of scope and nonexistent look the same.
-                return Err(ApiError::not_found("student"));
-            }
-            s.log_access(&AccessEntry {
-                at: Utc::now(),
-                user: user.id,
-                device,
-                action,
-                subject: student.to_string(),
-            })?;
-            let file = crate::files::build(s, student, &terms, Utc::now())?;
+            let file = crate::files::open_for(s, &session, student, action, &terms, Utc::now())?;
             let names: HashMap<_, _> = s.users()?.into_iter().map(|u| (u.id, u.name)).collect();
             let schools: HashMap<_, _> = s.schools()?.into_iter().map(|x| (x.id, x.name)).collect();
             Ok((file, names, schools))

@@ -95,26 +95,14 @@ pub(super) async fn file(
     let terms = st.terms.clone();
     let resp = st
         .blocking(move |s| {
-            let cl = s.caseload(&session.user)?;
-            if !crate::scope::may_read(&cl, student) {
-                // Out of scope and nonexistent look the same: no probing for who exists.
-                return Err(ApiError::not_found("student"));
-            }
-            // Every look at a child's file is logged before it is shown.
-            s.log_access(&crate::store::AccessEntry {
-                at: Utc::now(),
-                user: session.user.id,
-                device: session.device,
-                action: crate::store::AccessAction::FileView,
-                subject: student.to_string(),
-            })?;
-            let mut file = crate::files::build(s, student, &terms, Utc::now())?;
-            if !session.user.role.sees_full_resident_id()
-                && let Some(current) = &mut file.current
-            {
-                // The masked form stays in `resident_id_masked`.
-                current.resident_id = None;
-            }
+            let file = crate::files::open_for(
+                s,
+                &session,
+                student,
+                crate::store::AccessAction::FileView,
+                &terms,
+                Utc::now(),
+            )?;
             let mut hashes: Vec<Sha256> = file
                 .timeline
                 .iter()

@@ -164,12 +164,7 @@ pub struct ScopeCache(Arc<Mutex<HashMap<UserId, Arc<ScopeView>>>>);
 impl ScopeCache {
     /// `user`'s view, brought up to date.
     pub fn get(&self, store: &dyn Store, user: &User) -> Result<Arc<ScopeView>, StoreError> {
-        let cached = self
-            .0
-            .lock()
-            .map_err(|_| StoreError::Corrupt("scope cache poisoned".into()))?
-            .get(&user.id)
-            .cloned();
+        let cached = self.views().get(&user.id).cloned();
         let view = match cached {
             None => Arc::new(ScopeView::load(store, user)?),
             Some(mut v) => {
@@ -179,11 +174,20 @@ impl ScopeCache {
                 v
             }
         };
-        self.0
-            .lock()
-            .map_err(|_| StoreError::Corrupt("scope cache poisoned".into()))?
-            .insert(user.id, view.clone());
+        self.views().insert(user.id, view.clone());
         Ok(view)
+    }
+
+    /// The cached views. A request that panicked while holding the lock may have left one
+    /// half-refreshed: forget them all (they are rebuilt from the store) rather than fail
+    /// every later request.
+    fn views(&self) -> std::sync::MutexGuard<'_, HashMap<UserId, Arc<ScopeView>>> {
+        self.0.lock().unwrap_or_else(|poisoned| {
+            let mut views = poisoned.into_inner();
+            views.clear();
+            self.0.clear_poison();
+            views
+        })
     }
 }
 
@@ -547,6 +551,18 @@ mod tests {
             .unwrap();
         let after = cache.get(&store, &reviewer).unwrap();
         assert_eq!(after.students, vec![a.id]);
+
+        // A request panics while holding the cache: later requests still get a view.
+        let poisoner = cache.clone();
+        let _ = std::thread::spawn(move || {
+            let _held = poisoner.0.lock().unwrap();
+            panic!("a request failed mid-refresh");
+        })
+        .join();
+        assert!(cache.0.is_poisoned());
+        let view = cache.get(&store, &reviewer).expect("the cache recovers");
+        assert_eq!(view.students, vec![a.id]);
+        assert!(!cache.0.is_poisoned());
         store.close();
     }
 }

@@ -23,8 +23,12 @@ use thiserror::Error;
 /// What can go wrong in storage.
 #[derive(Debug, Error)]
 pub enum StoreError {
+    /// The storage engine failed (its own message; each engine converts its errors into this).
     #[error("database error: {0}")]
-    Database(#[from] rusqlite::Error),
+    Database(String),
+    /// The machine gave no randomness for a token or a secret.
+    #[error("no randomness available: {0}")]
+    NoRandomness(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     #[error(

@@ -226,6 +226,13 @@ fn run_group(conn: &mut Connection, jobs: &mut [Box<dyn WriteJob>]) -> Result<()
     tx.commit().map_err(|e| e.to_string())
 }
 
+/// SQLite's errors stay inside this engine: the trait speaks only `StoreError`.
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Database(e.to_string())
+    }
+}
+
 fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
     StoreError::Corrupt(format!("{what}: {e}"))
 }
@@ -350,7 +357,7 @@ impl Store for SqliteStore {
             Some(v) => v,
             None => {
                 let mut fresh = [0u8; 32];
-                getrandom::fill(&mut fresh).map_err(|e| corrupt("randomness", e))?;
+                getrandom::fill(&mut fresh).map_err(|e| StoreError::NoRandomness(e.to_string()))?;
                 self.write(move |c| {
                     // Two first logins at once: the first secret written is the one kept.
                     c.execute(
