@@ -103,6 +103,27 @@ async fn refusal(r: reqwest::Response) -> SyncError {
     }
 }
 
+/// Send a request and hand back the response when it succeeded; otherwise the refusal as the
+/// server stated it, or "offline" when the server could not be reached.
+async fn send(req: reqwest::RequestBuilder) -> Result<reqwest::Response, SyncError> {
+    let r = req.send().await.map_err(offline)?;
+    if !r.status().is_success() {
+        return Err(refusal(r).await);
+    }
+    Ok(r)
+}
+
+/// [`send`], then decode the answer as the protocol declares it.
+async fn call<T: serde::de::DeserializeOwned>(
+    req: reqwest::RequestBuilder,
+) -> Result<T, SyncError> {
+    send(req)
+        .await?
+        .json()
+        .await
+        .map_err(|e| SyncError::Protocol(e.to_string()))
+}
+
 impl SyncEngine {
     /// Log in from this device.
     pub async fn login(
@@ -116,32 +137,26 @@ impl SyncEngine {
             .build()
             .map_err(|e| SyncError::Protocol(e.to_string()))?;
         let base_url = base_url.trim_end_matches('/').to_string();
-        let r = http
+        let login = http
             .post(format!("{base_url}/api/login"))
             .json(&LoginRequest {
                 account: account.to_string(),
                 password: password.to_string(),
                 device,
-            })
-            .send()
-            .await
-            .map_err(offline)?;
-        if !r.status().is_success() {
-            return Err(match refusal(r).await {
-                // At login a 401 means wrong credentials, not an expired session.
-                SyncError::SessionExpired => SyncError::Refused {
+            });
+        let l: LoginResponse = match call(login).await {
+            Ok(l) => l,
+            // At login a 401 means wrong credentials, not an expired session.
+            Err(SyncError::SessionExpired) => {
+                return Err(SyncError::Refused {
                     status: 401,
                     code: "wrong_credentials".into(),
                     message: "wrong account or password".into(),
                     zh: "账号或密码错误".into(),
-                },
-                e => e,
-            });
-        }
-        let l: LoginResponse = r
-            .json()
-            .await
-            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+                });
+            }
+            Err(e) => return Err(e),
+        };
         Ok(SyncEngine {
             http,
             session: ServerSession {
@@ -174,83 +189,55 @@ impl SyncEngine {
         // matters on a weak signal; the server decodes by Content-Encoding.
         let body = zstd::encode_all(&batch.encode()[..], 3)
             .map_err(|e| SyncError::Protocol(e.to_string()))?;
-        let r = self
-            .http
-            .post(self.url("/api/sync/push"))
-            .bearer_auth(&self.session.token)
-            .header("content-type", "application/json")
-            .header("content-encoding", "zstd")
-            .body(body)
-            .send()
-            .await
-            .map_err(offline)?;
-        if !r.status().is_success() {
-            return Err(refusal(r).await);
-        }
-        let receipt: PushReceipt = r
-            .json()
-            .await
-            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        let receipt: PushReceipt = call(
+            self.http
+                .post(self.url("/api/sync/push"))
+                .bearer_auth(&self.session.token)
+                .header("content-type", "application/json")
+                .header("content-encoding", "zstd")
+                .body(body),
+        )
+        .await?;
         Ok(receipt.stored)
     }
 
     /// Pull one page after `cursor`.
     pub async fn pull(&self, cursor: &str) -> Result<PullPage, SyncError> {
-        let r = self
-            .http
-            // Cursors are digits and dots: safe in a URL as they are.
-            .get(self.url(&format!("/api/sync/pull?cursor={cursor}")))
-            .bearer_auth(&self.session.token)
-            .send()
-            .await
-            .map_err(offline)?;
-        if !r.status().is_success() {
-            return Err(refusal(r).await);
-        }
-        r.json()
-            .await
-            .map_err(|e| SyncError::Protocol(e.to_string()))
+        call(
+            self.http
+                // Cursors are digits and dots: safe in a URL as they are.
+                .get(self.url(&format!("/api/sync/pull?cursor={cursor}")))
+                .bearer_auth(&self.session.token),
+        )
+        .await
     }
 
     /// Which of these photo hashes the server still needs.
     pub async fn missing_photos(&self, hashes: &[String]) -> Result<Vec<String>, SyncError> {
-        let r = self
-            .http
-            .post(self.url("/api/photos/missing"))
-            .bearer_auth(&self.session.token)
-            .json(&MissingPhotosRequest {
-                sha256: hashes
-                    .iter()
-                    .map(|h| baoxue_shared::observation::Sha256::parse(h))
-                    .collect::<Result<_, _>>()
-                    .map_err(|e| SyncError::Protocol(e.en()))?,
-            })
-            .send()
-            .await
-            .map_err(offline)?;
-        if !r.status().is_success() {
-            return Err(refusal(r).await);
-        }
-        let answer: MissingPhotosResponse = r
-            .json()
-            .await
-            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        let sha256 = hashes
+            .iter()
+            .map(|h| baoxue_shared::observation::Sha256::parse(h))
+            .collect::<Result<_, _>>()
+            .map_err(|e| SyncError::Protocol(e.en()))?;
+        let answer: MissingPhotosResponse = call(
+            self.http
+                .post(self.url("/api/photos/missing"))
+                .bearer_auth(&self.session.token)
+                .json(&MissingPhotosRequest { sha256 }),
+        )
+        .await?;
         Ok(answer.missing.iter().map(|h| h.to_hex()).collect())
     }
 
     /// Upload one photo.
     pub async fn upload_photo(&self, sha256: &str, bytes: Vec<u8>) -> Result<(), SyncError> {
-        let r = self
-            .http
-            .put(self.url(&format!("/api/photos/{sha256}")))
-            .bearer_auth(&self.session.token)
-            .body(bytes)
-            .send()
-            .await
-            .map_err(offline)?;
-        if !r.status().is_success() {
-            return Err(refusal(r).await);
-        }
+        send(
+            self.http
+                .put(self.url(&format!("/api/photos/{sha256}")))
+                .bearer_auth(&self.session.token)
+                .body(bytes),
+        )
+        .await?;
         Ok(())
     }
 }
