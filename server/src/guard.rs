@@ -42,9 +42,10 @@ pub fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
+/// Whether the session the request would be given comes from the cookie: exactly when
+/// `session::bearer_or_cookie` would fall back to it.
 fn authenticated_by_cookie(headers: &HeaderMap) -> bool {
-    headers.get(header::AUTHORIZATION).is_none()
-        && crate::session::bearer_or_cookie(headers).is_some()
+    crate::session::bearer(headers).is_none() && crate::session::bearer_or_cookie(headers).is_some()
 }
 
 /// Refuse a cross-site state-changing request before any handler sees it.

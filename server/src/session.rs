@@ -27,15 +27,20 @@ impl FromRequestParts<AppState> for Authed {
 /// the browser as its device).
 pub const SESSION_COOKIE: &str = "baoxue_session";
 
-/// The token from `Authorization: Bearer`, or else the console's session cookie (so the
-/// browser can load photos from the same API).
-pub fn bearer_or_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
-    let bearer = headers
+/// The token of `Authorization: Bearer`, if the request carries one.
+pub fn bearer(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
-        .filter(|t| !t.is_empty());
+        .filter(|t| !t.is_empty())
+}
+
+/// The token from `Authorization: Bearer`, or else the console's session cookie (so the
+/// browser can load photos from the same API).
+pub fn bearer_or_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    let bearer = bearer(headers);
     let cookie = || {
         headers
             .get_all(axum::http::header::COOKIE)

@@ -565,16 +565,20 @@ async fn a_console_action_from_another_site_is_refused_and_pages_are_not_framed_
     }
     let (_, page) = b.get(&format!("/console/visits/{record}")).await;
     assert!(page.contains("待审核"), "nothing was approved");
-    // The API, reached with the cookie from another site, is refused the same way.
-    let r = b
-        .send(
-            b.http
-                .post(server.url("/api/sync/push"))
-                .header("origin", "http://evil.example")
-                .body("{}"),
-        )
-        .await;
-    assert_eq!(r.status().as_u16(), 403);
+    // The API, reached with the cookie from another site, is refused the same way — also
+    // when some other Authorization scheme rides along and the cookie is what authenticates.
+    for auth in [None, Some("Basic eDp5")] {
+        let mut req = b
+            .http
+            .post(server.url("/api/sync/push"))
+            .header("origin", "http://evil.example")
+            .body("{}");
+        if let Some(a) = auth {
+            req = req.header("authorization", a);
+        }
+        let r = b.send(req).await;
+        assert_eq!(r.status().as_u16(), 403, "{auth:?}");
+    }
     // From the console's own page it goes through.
     let (status, _) = b
         .post(&format!("/console/visits/{record}/review"), &form)
