@@ -379,6 +379,22 @@ pub fn report_figure(page: &str, label: &str) -> u32 {
     rest[start..end].trim().parse().unwrap()
 }
 
+/// The cells of the row of `sheet` in an .xlsx file that has a cell equal to `label`.
+pub fn xlsx_row(bytes: &[u8], sheet: &str, label: &str) -> Vec<String> {
+    use calamine::{Reader, Xlsx};
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("a real .xlsx");
+    let range = wb
+        .worksheet_range(sheet)
+        .unwrap_or_else(|e| panic!("no sheet {sheet}: {e}"));
+    range
+        .rows()
+        .find(|r| r.iter().any(|c| *c == label))
+        .unwrap_or_else(|| panic!("no row {label} in {sheet}"))
+        .iter()
+        .map(|c| c.to_string())
+        .collect()
+}
+
 /// A browser on the console: its session cookie; redirects are not followed so they can be
 /// checked.
 pub struct Browser {

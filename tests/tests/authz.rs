@@ -788,14 +788,8 @@ async fn a_report_is_filed_only_for_ones_own_unit_and_shows_what_was_filed() {
         ))
         .await;
     assert_eq!(status, 200);
-    use calamine::{Reader, Xlsx};
-    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes)).expect("a real .xlsx");
-    let sheet = wb.worksheet_range("月报表").expect("report sheet");
-    let row = sheet
-        .rows()
-        .find(|r| r.iter().any(|c| *c == "6–15周岁在籍学生数"))
-        .expect("the enrolment row");
-    assert_eq!(row[2].to_string(), "4242");
+    let row = baoxue_tests::xlsx_row(&bytes, "月报表", "6–15周岁在籍学生数");
+    assert_eq!(row[2], "4242");
     server.stop().await;
 }
 
