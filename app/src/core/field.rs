@@ -109,8 +109,7 @@ impl FieldApp {
                 .check_write(w)
                 .map_err(EditError::Invalid)?;
         }
-        self.store.save_own(op)?;
-        self.store.save_clock(&self.author.clock)?;
+        self.store.save_own(op, &self.author.clock)?;
         Ok(())
     }
 

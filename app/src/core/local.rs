@@ -26,6 +26,10 @@ pub enum LocalError {
     Corrupt(String),
     #[error(transparent)]
     Merge(#[from] MergeError),
+    #[error(
+        "the local data was written by a newer app (schema {found}, this app knows {known}); update the app"
+    )]
+    SchemaTooNew { found: i64, known: i64 },
 }
 
 /// Derive the 32-byte database key from the user's password and this installation's salt
@@ -36,6 +40,23 @@ pub fn derive_key(password: &str, salt: &[u8; 16]) -> [u8; 32] {
         .hash_password_into(password.as_bytes(), salt, &mut key)
         .expect("fixed-size output and salt are valid argon2 parameters");
     key
+}
+
+/// Bring the store to the newest version `migrations` know, each step in its own transaction;
+/// refuse a store a newer app wrote rather than guess at it.
+fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), LocalError> {
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let known = migrations.len() as i64;
+    if found > known {
+        return Err(LocalError::SchemaTooNew { found, known });
+    }
+    for (i, sql) in migrations.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
 }
 
 /// The local store.
@@ -52,7 +73,13 @@ impl std::fmt::Debug for LocalStore {
     }
 }
 
-const SCHEMA: &str = "
+/// The store's schema as numbered migrations: entry `i` moves a store from version `i` to
+/// `i + 1` (SQLite's `user_version`). Only ever appended: a phone that updates the app a
+/// semester later opens its old store, outbox and all. Version 1 is the first schema; stores
+/// made before versions were kept are at 0 and take it as a no-op (`IF NOT EXISTS`).
+const MIGRATIONS: &[&str] = &[SCHEMA_1];
+
+const SCHEMA_1: &str = "
 CREATE TABLE IF NOT EXISTS ops (
     seq INTEGER PRIMARY KEY,
     id TEXT NOT NULL UNIQUE,
@@ -74,7 +101,11 @@ impl LocalStore {
     /// Open (or create) the encrypted store at `path` with `key`. A wrong key is refused with
     /// [`LocalError::WrongKey`], never silently treated as an empty store.
     pub fn open(path: &Path, key: &[u8; 32]) -> Result<Self, LocalError> {
-        let conn = Connection::open(path)?;
+        Self::open_with(path, key, MIGRATIONS)
+    }
+
+    fn open_with(path: &Path, key: &[u8; 32], migrations: &[&str]) -> Result<Self, LocalError> {
+        let mut conn = Connection::open(path)?;
         let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
         conn.execute_batch(&format!("PRAGMA key = \"x'{hex}'\";"))?;
         // SQLCipher only notices a wrong key on the first read.
@@ -88,7 +119,7 @@ impl LocalStore {
         }
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
-        conn.execute_batch(SCHEMA)?;
+        migrate(&mut conn, migrations)?;
         let mut replica = Replica::new();
         {
             let mut st = conn.prepare("SELECT body FROM ops ORDER BY seq")?;
@@ -106,13 +137,21 @@ impl LocalStore {
         &self.replica
     }
 
-    /// Save an op made on this phone: to the outbox, durably, then into the replica.
-    pub fn save_own(&mut self, op: Op) -> Result<(), LocalError> {
+    /// Save an op made on this phone with the clock that stamped it, in one transaction: to the
+    /// outbox, durably, then into the replica. A phone killed between the two could otherwise
+    /// reopen with the op but an older clock and stamp its next write before it.
+    pub fn save_own(&mut self, op: Op, clock: &Clock) -> Result<(), LocalError> {
         let body = serde_json::to_string(&op).map_err(|e| LocalError::Corrupt(e.to_string()))?;
-        self.conn.execute(
+        let tx = self.conn.transaction()?;
+        tx.execute(
             "INSERT INTO ops(id, body, pending) VALUES (?1, ?2, 1) ON CONFLICT(id) DO NOTHING",
             (op.id.to_string(), body),
         )?;
+        tx.execute(
+            "INSERT INTO kv(key, value) VALUES ('clock', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1",
+            [serde_json::to_string(&clock.last()).expect("stamps serialize")],
+        )?;
+        tx.commit()?;
         self.replica.apply(op)?;
         Ok(())
     }
@@ -289,8 +328,7 @@ mod tests {
         let op = a.void(RecordId::new(), "重复录入", Utc::now());
         {
             let mut s = LocalStore::open(&path, &key).unwrap();
-            s.save_own(op.clone()).unwrap();
-            s.save_clock(&a.clock).unwrap();
+            s.save_own(op.clone(), &a.clock).unwrap();
         }
         let s = LocalStore::open(&path, &key).unwrap();
         assert_eq!(s.replica().op(op.id), Some(&op));
@@ -311,13 +349,47 @@ mod tests {
     }
 
     #[test]
+    fn a_store_of_this_schema_opens_after_a_later_migration_with_its_outbox() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("local.db");
+        let key = derive_key("pw", &[3u8; 16]);
+        let mut a = Author::new(UserId::new(), DeviceId::new());
+        let op = a.void(RecordId::new(), "迁移前保存", Utc::now());
+        {
+            let mut s = LocalStore::open(&path, &key).unwrap();
+            s.save_own(op.clone(), &a.clock).unwrap();
+        }
+        // A later app adds a table; the old store opens, migrated, outbox and clock intact.
+        let later: Vec<&str> = MIGRATIONS
+            .iter()
+            .copied()
+            .chain(["CREATE TABLE set_aside (op TEXT PRIMARY KEY, reason TEXT NOT NULL);"])
+            .collect();
+        let s = LocalStore::open_with(&path, &key, &later).unwrap();
+        assert_eq!(s.outbox_len().unwrap(), 1);
+        assert_eq!(s.replica().op(op.id), Some(&op));
+        assert_eq!(s.clock().unwrap().last(), a.clock.last());
+        let version: i64 = s
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, later.len() as i64);
+        drop(s);
+        // This app, given the newer store, refuses it instead of guessing.
+        assert!(matches!(
+            LocalStore::open(&path, &key),
+            Err(LocalError::SchemaTooNew { found: 2, known: 1 })
+        ));
+    }
+
+    #[test]
     fn acknowledged_ops_leave_the_outbox_and_pulled_copies_replace_local_ones() {
         let dir = tempfile::tempdir().unwrap();
         let key = derive_key("pw", &[1u8; 16]);
         let mut s = LocalStore::open(&dir.path().join("l.db"), &key).unwrap();
         let mut a = Author::new(UserId::new(), DeviceId::new());
         let op = a.void(RecordId::new(), "测试", Utc::now());
-        s.save_own(op.clone()).unwrap();
+        s.save_own(op.clone(), &a.clock).unwrap();
         s.acknowledge(&[op.id]).unwrap();
         assert_eq!(s.outbox_len().unwrap(), 0);
         let mut back = op.clone();
