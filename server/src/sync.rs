@@ -2,7 +2,7 @@
 //! merge itself is the shared crate's; this module only decides whether a batch may enter.
 
 use crate::scope::{self, ScopeError};
-use crate::store::{CheckedBatch, Cursor, PullPage, PushReceipt, Session, Store, StoreError};
+use crate::store::{CheckedBatch, Cursor, LogPage, PushReceipt, Session, Store, StoreError};
 use baoxue_shared::op::{OpBody, StudentField, Target};
 use baoxue_shared::replica::Replica;
 use baoxue_shared::validation::FieldErrors;
@@ -151,7 +151,7 @@ pub fn pull(
     session: &Session,
     cursor: Option<&str>,
     limit: usize,
-) -> Result<PullPage, SyncError> {
+) -> Result<LogPage, SyncError> {
     let cursor = match cursor {
         None | Some("") => Cursor::default(),
         Some(c) => Cursor::decode(c).ok_or(SyncError::BadCursor)?,

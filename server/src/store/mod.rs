@@ -173,9 +173,10 @@ impl Cursor {
     }
 }
 
-/// One page of a pull.
+/// One page of the op log for a caseload, with the store's typed cursor (the wire's page is
+/// `baoxue_shared::api::PullPage`).
 #[derive(Debug, Clone)]
-pub struct PullPage {
+pub struct LogPage {
     pub ops: Vec<Op>,
     pub next: Cursor,
     /// More pages follow; pull again with `next` at once.
@@ -382,7 +383,7 @@ pub trait Store: Send + Sync + 'static {
         caseload: &Caseload,
         cursor: Cursor,
         limit: usize,
-    ) -> Result<PullPage, StoreError>;
+    ) -> Result<LogPage, StoreError>;
     /// Every op about a student (roster, guardians, household, visits, voids).
     fn ops_about_student(&self, student: StudentId) -> Result<Vec<Op>, StoreError>;
     /// The students already on the roster with these resident IDs.

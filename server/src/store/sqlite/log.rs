@@ -521,7 +521,7 @@ pub(super) fn pull(
     cl: &Caseload,
     cursor: Cursor,
     limit: usize,
-) -> Result<PullPage, StoreError> {
+) -> Result<LogPage, StoreError> {
     let current = cl.version();
     let fresh_students: Vec<&StudentId> = cl
         .students
@@ -586,7 +586,7 @@ pub(super) fn pull(
                 backfill: rows.last().map(|(s, _)| *s),
             }
         };
-        return Ok(PullPage {
+        return Ok(LogPage {
             ops: rows.into_iter().map(|(_, o)| o).collect(),
             next,
             more: true,
@@ -604,7 +604,7 @@ pub(super) fn pull(
         scope: current,
         backfill: None,
     };
-    Ok(PullPage {
+    Ok(LogPage {
         ops: rows.into_iter().map(|(_, o)| o).collect(),
         next,
         more,

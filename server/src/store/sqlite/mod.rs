@@ -447,7 +447,7 @@ impl Store for SqliteStore {
         caseload: &Caseload,
         cursor: Cursor,
         limit: usize,
-    ) -> Result<PullPage, StoreError> {
+    ) -> Result<LogPage, StoreError> {
         self.read(|c| log::pull(c, caseload, cursor, limit))
     }
     fn ops_about_student(&self, student: StudentId) -> Result<Vec<Op>, StoreError> {
