@@ -178,13 +178,7 @@ pub fn roster(data_dir: &Path, cmd: RosterCommand) -> Result<(), Box<dyn std::er
             full_ids,
             account,
         } => {
-            let admin = store
-                .account(&account)?
-                .ok_or_else(|| format!("no account {account}"))?
-                .user;
-            if admin.role != baoxue_shared::people::Role::SystemAdmin {
-                return Err(format!("{account} is not a system admin").into());
-            }
+            let admin = system_admin(store.as_ref(), &account)?;
             // The whole roster leaves the server: logged before it is written.
             store.log_access(&crate::store::AccessEntry {
                 at: chrono::Utc::now(),
@@ -209,12 +203,11 @@ pub fn roster(data_dir: &Path, cmd: RosterCommand) -> Result<(), Box<dyn std::er
     result
 }
 
-fn import(
+/// The system admin a roster command runs as; anyone else is refused.
+fn system_admin(
     store: &dyn Store,
-    file: &Path,
-    partial: bool,
     account: &str,
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> Result<baoxue_shared::people::User, Box<dyn std::error::Error>> {
     let admin = store
         .account(account)?
         .ok_or_else(|| format!("no account {account}"))?
@@ -222,6 +215,16 @@ fn import(
     if admin.role != baoxue_shared::people::Role::SystemAdmin {
         return Err(format!("{account} is not a system admin").into());
     }
+    Ok(admin)
+}
+
+fn import(
+    store: &dyn Store,
+    file: &Path,
+    partial: bool,
+    account: &str,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let admin = system_admin(store, account)?;
     let mut author =
         baoxue_shared::author::Author::new(admin.id, baoxue_shared::ids::DeviceId::new());
     match crate::roster::import(store, &mut author, file, partial, chrono::Utc::now()) {

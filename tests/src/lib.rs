@@ -404,18 +404,28 @@ pub struct Browser {
 }
 
 impl Browser {
-    pub async fn login(server: &TestServer, account: &str) -> Browser {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        let r = http
+    /// Submit the console's login form as `account`, from the console's own page; the answer
+    /// as it came (a refusal included).
+    pub async fn attempt_login(server: &TestServer, account: &str) -> reqwest::Response {
+        Self::client()
             .post(server.url("/console/login"))
             .header("origin", server.url(""))
             .form(&[("account", account), ("password", PASSWORD)])
             .send()
             .await
-            .unwrap();
+            .unwrap()
+    }
+
+    fn client() -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap()
+    }
+
+    pub async fn login(server: &TestServer, account: &str) -> Browser {
+        let http = Self::client();
+        let r = Self::attempt_login(server, account).await;
         assert_eq!(r.status().as_u16(), 303, "login redirects to the queue");
         let cookie = r
             .headers()

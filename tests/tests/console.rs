@@ -11,7 +11,7 @@ use baoxue_shared::people::{Household, Role, Student};
 use baoxue_shared::sample;
 use baoxue_shared::status::EnrolmentStatus;
 use baoxue_shared::time::{ReportMonth, TermCalendar};
-use baoxue_tests::{Browser, PASSWORD, Phone, Seeder, TestServer, report_figure};
+use baoxue_tests::{Browser, Phone, Seeder, TestServer, report_figure};
 use chrono::{Duration, Utc};
 
 /// A household with `n` students, their teacher (logged in on a phone that has pulled) and a
@@ -67,17 +67,7 @@ async fn a_far_visit_is_flagged_and_the_request_for_evidence_reaches_the_teacher
     phone.push(vec![op]).await.expect("pushed");
 
     // A teacher cannot use the console.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let r = http
-        .post(server.url("/console/login"))
-        .header("origin", server.url(""))
-        .form(&[("account", "teacher"), ("password", PASSWORD)])
-        .send()
-        .await
-        .unwrap();
+    let r = Browser::attempt_login(&server, "teacher").await;
     assert_eq!(r.status().as_u16(), 403);
     assert!(r.text().await.unwrap().contains("手机应用"));
 
