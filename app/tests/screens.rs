@@ -4,7 +4,7 @@
 use baoxue_app::core::field::FieldApp;
 use baoxue_app::core::local::{LocalStore, derive_key};
 use baoxue_app::core::sync::{ServerSession, SyncEngine};
-use baoxue_app::ui::visit_form::Draft;
+use baoxue_app::core::visit_draft::VisitDraft as Draft;
 use baoxue_app::ui::{AppHandle, Root, RootProps, Screen};
 use baoxue_shared::author::Author;
 use baoxue_shared::ids::{DeviceId, StudentId, UserId};
@@ -102,6 +102,8 @@ struct Screens {
     /// Elements listening for `change` (selects, checkboxes, the photo picker), in the same
     /// order.
     changes: Vec<ElementId>,
+    /// Elements listening for `input` (text fields), in the same order.
+    inputs: Vec<ElementId>,
 }
 
 impl Screens {
@@ -112,11 +114,45 @@ impl Screens {
         let edits = dom.rebuild_to_vec().edits;
         let clicks = listeners(&edits);
         let changes = listeners_of(&edits, "change");
+        let inputs = listeners_of(&edits, "input");
         Screens {
             dom,
             clicks,
             changes,
+            inputs,
         }
+    }
+
+    /// Re-render, numbering the listeners of elements that appeared.
+    fn render(&mut self) {
+        let edits = self.dom.render_immediate_to_vec();
+        self.clicks.extend(listeners(&edits.edits));
+        self.changes.extend(listeners_of(&edits.edits, "change"));
+        self.inputs.extend(listeners_of(&edits.edits, "input"));
+    }
+
+    /// Go to `screen` as the app's navigation would (the screen state the root provides).
+    fn goto(&mut self, screen: Screen) {
+        let ui = self
+            .dom
+            .in_runtime(|| {
+                dioxus::dioxus_core::consume_context_from_scope::<baoxue_app::ui::Ui>(ScopeId::APP)
+            })
+            .expect("the root provides the UI state");
+        let mut nav = ui.screen;
+        self.dom.in_runtime(|| nav.set(screen));
+        self.render();
+    }
+
+    /// Type `value` into the `n`-th element listening for `input`, then re-render.
+    fn input(&mut self, n: usize, value: &str) {
+        let data = Rc::new(PlatformEventData::new(Box::new(chosen(value))));
+        self.dom.runtime().handle_event(
+            "input",
+            Event::new(data as Rc<dyn Any>, true),
+            self.inputs[n],
+        );
+        self.render();
     }
 
     fn html(&self) -> String {
@@ -133,9 +169,7 @@ impl Screens {
             Event::new(data as Rc<dyn Any>, true),
             self.clicks[n],
         );
-        let edits = self.dom.render_immediate_to_vec();
-        self.clicks.extend(listeners(&edits.edits));
-        self.changes.extend(listeners_of(&edits.edits, "change"));
+        self.render();
     }
 
     /// Send a `change` to the `n`-th element listening for one, as the renderer would.
@@ -146,9 +180,7 @@ impl Screens {
             Event::new(data as Rc<dyn Any>, true),
             self.changes[n],
         );
-        let edits = self.dom.render_immediate_to_vec();
-        self.clicks.extend(listeners(&edits.edits));
-        self.changes.extend(listeners_of(&edits.edits, "change"));
+        self.render();
     }
 }
 
@@ -222,6 +254,41 @@ fn a_saved_visit_appears_in_the_caseload_and_the_students_file() {
         "the home visit is done: {caseload}"
     );
     assert!(caseload.contains("1 条记录尚未同步"));
+}
+
+#[test]
+fn a_half_written_visit_survives_a_look_at_other_screens_and_is_gone_once_saved() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    let mut s = Screens::open(&app, Screen::Student(kid), None);
+    s.goto(Screen::NewVisit(kid));
+    // The kind (a persuasion visit, chosen by its code: the select's first `change`) and the
+    // notes (the form's first `input`), as a teacher fills them.
+    s.change(0, chosen("persuasion"));
+    s.input(0, "奶奶说孩子在县城打工，周末回来");
+    // Away to the caseload and the sync screen, and back to this student's new visit.
+    s.goto(Screen::Caseload);
+    s.goto(Screen::Sync);
+    s.goto(Screen::NewVisit(kid));
+    let html = s.html();
+    assert!(
+        html.contains("奶奶说孩子在县城打工，周末回来") && html.contains("四个一批"),
+        "the notes and the persuasion section are still there: {html}"
+    );
+    // 保存 is the form's last button.
+    s.click(s.clicks.len() - 1);
+    assert_eq!(app.0.borrow().unsynced().unwrap(), 1, "saved");
+    let file = app.0.borrow().student_file(kid, Utc::now());
+    let visit = file.live_visits().next().cloned().expect("saved");
+    assert_eq!(
+        visit.kind,
+        baoxue_shared::observation::VisitKind::Persuasion
+    );
+    s.goto(Screen::NewVisit(kid));
+    assert!(
+        !s.html().contains("奶奶说孩子在县城打工"),
+        "a new form starts empty once the visit is saved"
+    );
 }
 
 #[test]
@@ -364,7 +431,7 @@ fn a_persuasion_visit_with_a_notice_but_no_number_is_refused_beside_the_number()
     let dir = tempfile::tempdir().unwrap();
     let (app, kid) = phone(dir.path());
     let draft = Draft {
-        kind: Some(baoxue_shared::observation::VisitKind::Persuasion),
+        kind: baoxue_shared::observation::VisitKind::Persuasion,
         notes: "与家长谈返校".into(),
         notice_issued: true,
         ..Default::default()
@@ -398,7 +465,7 @@ fn a_subsidy_check_needs_its_programme() {
     let dir = tempfile::tempdir().unwrap();
     let (app, kid) = phone(dir.path());
     let draft = Draft {
-        kind: Some(baoxue_shared::observation::VisitKind::SubsidyVerification),
+        kind: baoxue_shared::observation::VisitKind::SubsidyVerification,
         ..Default::default()
     };
     let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft.clone()));

@@ -85,8 +85,7 @@ pub fn user(data_dir: &Path, cmd: UserCommand) -> Result<(), Box<dyn std::error:
             password,
         } => {
             let role: baoxue_shared::people::Role =
-                serde_json::from_value(serde_json::Value::String(role.clone()))
-                    .map_err(|_| format!("unknown role {role}"))?;
+                role.parse().map_err(|e| format!("role: {e}"))?;
             let user = baoxue_shared::people::User {
                 id: baoxue_shared::ids::UserId::new(),
                 account,

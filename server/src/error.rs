@@ -74,6 +74,11 @@ impl ApiError {
     }
 }
 
+/// The detail of an error, left on its response so that the console can draw it as a page
+/// without mapping it a second time.
+#[derive(Debug, Clone)]
+pub struct ShownError(pub ErrorDetail);
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
@@ -84,7 +89,9 @@ impl IntoResponse for ApiError {
                 fields: self.fields,
             },
         };
+        let shown = ShownError(body.error.clone());
         let mut resp = (self.status, Json(body)).into_response();
+        resp.extensions_mut().insert(shown);
         if let Some(s) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&s.to_string())
         {
@@ -348,6 +355,107 @@ impl From<crate::review::ReviewError> for ApiError {
     }
 }
 
+impl From<crate::extract::ExtractError> for ApiError {
+    fn from(e: crate::extract::ExtractError) -> Self {
+        use crate::extract::ExtractError as E;
+        let named =
+            |status, code: &'static str, field: &str, reason: &str, zh: &'static str| Self {
+                fields: vec![FieldErrorBody {
+                    field: field.to_string(),
+                    code: code.into(),
+                    zh: zh.into(),
+                    en: reason.to_string(),
+                }],
+                ..Self::new(status, code, e.to_string(), zh)
+            };
+        match &e {
+            E::Query { field, reason } => named(
+                StatusCode::BAD_REQUEST,
+                "bad_query",
+                field,
+                reason,
+                "查询参数的值无效",
+            ),
+            E::Form { field, reason } => named(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "bad_form",
+                field,
+                reason,
+                "表单内容有误",
+            ),
+            E::JsonField { field, reason } => named(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid_body",
+                field,
+                reason,
+                "请求内容的字段有误",
+            ),
+            E::PathNotFound {
+                what,
+                field,
+                reason,
+            } => Self {
+                fields: vec![FieldErrorBody {
+                    field: field.clone(),
+                    code: "not_found".into(),
+                    zh: "编号格式错误".into(),
+                    en: reason.clone(),
+                }],
+                ..Self::not_found(what)
+            },
+            E::PathHash { field, reason } => named(
+                StatusCode::BAD_REQUEST,
+                "hash_format",
+                field,
+                reason,
+                "照片校验值格式错误",
+            ),
+            E::NotJson(_) => Self::new(
+                StatusCode::BAD_REQUEST,
+                "bad_json",
+                e.to_string(),
+                "请求内容不是有效的JSON",
+            ),
+            E::ContentType(_) => Self::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                e.to_string(),
+                "请求的格式或压缩方式不被支持",
+            ),
+            E::Body {
+                too_large: true, ..
+            } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                e.to_string(),
+                "上传的内容太大",
+            ),
+            E::Body { .. } => Self::new(
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                e.to_string(),
+                "请求格式错误",
+            ),
+            E::Path(_) => Self::internal(&e),
+        }
+    }
+}
+
+impl From<crate::report::filing::ReportError> for ApiError {
+    fn from(e: crate::report::filing::ReportError) -> Self {
+        use crate::report::filing::ReportError;
+        match e {
+            ReportError::NotYours(_) => Self::new(
+                StatusCode::FORBIDDEN,
+                "report_out_of_scope",
+                e.to_string(),
+                "只能查看本单位及下属单位的月报，只能报送本单位的月报",
+            ),
+            ReportError::Store(s) => s.into(),
+        }
+    }
+}
+
 impl From<crate::report::file_pdf::PdfError> for ApiError {
     fn from(e: crate::report::file_pdf::PdfError) -> Self {
         use crate::report::file_pdf::PdfError;
@@ -364,10 +472,10 @@ impl From<crate::report::file_pdf::PdfError> for ApiError {
     }
 }
 
-/// The house body for the responses the framework makes itself — extractor rejections (a
-/// malformed JSON body, a bad query string), an unknown route, a wrong method, a body over its
-/// limit, an undecodable or unknown `Content-Encoding` — which arrive as plain text or with no
-/// body at all. Handlers' own errors (JSON) and the console's pages (HTML) pass untouched.
+/// The house body for the responses the framework makes itself — an unknown route, a wrong
+/// method, a body over its limit, an undecodable or unknown `Content-Encoding` — which arrive
+/// as plain text or with no body at all. (Extractors refuse in the house body themselves:
+/// `crate::extract`.) Handlers' own errors (JSON) and the console's pages (HTML) pass untouched.
 pub async fn house_body(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let head = req.method() == axum::http::Method::HEAD;
     let resp = next.run(req).await;
@@ -386,24 +494,16 @@ pub async fn house_body(req: axum::extract::Request, next: axum::middleware::Nex
         .map(|b| String::from_utf8_lossy(&b).trim().to_string())
         .unwrap_or_default();
     let (code, en, zh) = framework_error(status);
-    let mut e = ApiError::new(
+    let e = ApiError::new(
         status,
         code,
         if text.is_empty() {
             en.to_string()
         } else {
-            text.clone()
+            text
         },
         zh,
     );
-    if let Some(field) = rejected_field(&text) {
-        e.fields.push(FieldErrorBody {
-            field,
-            code: code.to_string(),
-            zh: zh.to_string(),
-            en: text,
-        });
-    }
     let mut out = e.into_response();
     for name in [header::ALLOW, header::RETRY_AFTER] {
         if let Some(v) = parts.headers.get(&name) {
@@ -441,22 +541,6 @@ fn framework_error(status: StatusCode) -> (&'static str, &'static str, &'static 
     }
 }
 
-/// The field an axum rejection names (`Failed to deserialize query string: limit: invalid
-/// digit ...` names `limit`), when it names one.
-fn rejected_field(text: &str) -> Option<String> {
-    let mut parts = text.split(": ");
-    let first = parts.next()?;
-    if !first.starts_with("Failed to deserialize") {
-        return None;
-    }
-    let field = parts.next()?;
-    let looks_like_path = !field.is_empty()
-        && field
-            .chars()
-            .all(|c| c.is_alphanumeric() || matches!(c, '_' | '.' | '[' | ']'));
-    (looks_like_path && parts.next().is_some()).then(|| field.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -469,28 +553,5 @@ mod tests {
             (StatusCode::INTERNAL_SERVER_ERROR, "export_failed")
         );
         assert!(e.zh.contains("Excel"));
-    }
-
-    #[test]
-    fn a_rejection_names_its_field_when_it_has_one() {
-        assert_eq!(
-            rejected_field(
-                "Failed to deserialize query string: limit: invalid digit found in string"
-            ),
-            Some("limit".into())
-        );
-        assert_eq!(
-            rejected_field(
-                "Failed to deserialize the JSON body into the target type: account: invalid type: integer `1`, expected a string at line 1 column 13"
-            ),
-            Some("account".into())
-        );
-        assert_eq!(
-            rejected_field(
-                "Failed to parse the request body as JSON: key must be a string at line 1 column 2"
-            ),
-            None
-        );
-        assert_eq!(rejected_field(""), None);
     }
 }

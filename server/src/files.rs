@@ -3,10 +3,11 @@
 
 use crate::error::ApiError;
 use crate::store::{AccessAction, AccessEntry, Session, Store};
+use baoxue_shared::author::Author;
 use baoxue_shared::file::{FileContext, StudentFile};
-use baoxue_shared::ids::StudentId;
+use baoxue_shared::ids::{BatchId, OpId, StudentId};
 use baoxue_shared::observation::Sha256;
-use baoxue_shared::op::OpBody;
+use baoxue_shared::op::{EntityRef, OpBody, StudentField, Target};
 use baoxue_shared::replica::Replica;
 use baoxue_shared::time::TermCalendar;
 use chrono::{DateTime, Utc};
@@ -76,4 +77,55 @@ pub fn open_for(
         current.resident_id = None;
     }
     Ok(file)
+}
+
+/// Settles a status conflict for `session` by choosing one of its candidates: the choice is
+/// written as a new status write superseding every concurrent value (they stay in the
+/// history), scope-checked like any push. Refused when the student is not the session's to
+/// see, or the candidate is no longer one (settled meanwhile, or never a candidate).
+pub fn settle_status_conflict(
+    s: &dyn Store,
+    session: &Session,
+    student: StudentId,
+    chosen: OpId,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    let cl = s.caseload(&session.user)?;
+    if !crate::scope::may_read(&cl, student) {
+        return Err(ApiError::not_found("student"));
+    }
+    let mut r = Replica::new();
+    for op in s.ops_about_student(student)? {
+        r.apply(op)
+            .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+    }
+    let heads = r.heads(EntityRef::Student(student), "status");
+    let value = match r.op(chosen).map(|o| &o.body) {
+        Some(OpBody::Set(w)) if heads.len() > 1 && heads.contains(&chosen) => match w.target {
+            Target::Student {
+                set: StudentField::Status(v),
+                ..
+            } => v,
+            _ => return Err(ApiError::not_found("candidate")),
+        },
+        _ => {
+            return Err(ApiError::new(
+                axum::http::StatusCode::CONFLICT,
+                "conflict_settled",
+                "this conflict is already settled or the value is not one of its candidates",
+                "该冲突已处理或所选值已不是候选值，请刷新页面",
+            ));
+        }
+    };
+    let mut author = Author::new(session.user.id, session.device);
+    let op = author.set(
+        &r,
+        Target::Student {
+            id: student,
+            set: StudentField::Status(value),
+        },
+        now,
+    );
+    crate::sync::push_checked(s, session, BatchId::new(), vec![op], now)?;
+    Ok(())
 }

@@ -14,6 +14,7 @@ pub mod auth;
 pub mod console;
 pub mod demo;
 pub mod error;
+pub mod extract;
 pub mod files;
 pub mod guard;
 pub mod http;

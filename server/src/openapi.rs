@@ -32,13 +32,6 @@ const COMMON: &[u16] = &[400, 415, 500, 503];
 /// What a request with a body may additionally be refused with.
 const WITH_BODY: &[u16] = &[413, 422];
 
-/// The wire codes of every value of an enum, from its own serde names (never re-spelled here).
-fn codes<T: serde::Serialize>(all: &[T]) -> Vec<Value> {
-    all.iter()
-        .map(|v| serde_json::to_value(v).expect("enums serialize"))
-        .collect()
-}
-
 /// The document.
 pub fn spec() -> Value {
     let bearer = json!([{ "token": [] }]);
@@ -92,7 +85,7 @@ pub fn spec() -> Value {
             { "name": "status", "in": "query", "schema": { "$ref": "#/components/schemas/EnrolmentStatus" } },
             { "name": "school", "in": "query", "schema": { "type": "string", "format": "uuid" } },
             { "name": "village", "in": "query", "schema": { "type": "string" } },
-            { "name": "focus", "in": "query", "schema": { "type": "string", "enum": codes(&baoxue_shared::people::FocusGroup::ALL) } },
+            { "name": "focus", "in": "query", "schema": { "type": "string", "enum": baoxue_shared::people::FocusGroup::CODES } },
             { "name": "overdue", "in": "query", "schema": { "type": "boolean" } }
         ]
     })) }));
@@ -137,7 +130,7 @@ pub fn spec() -> Value {
                     "device_time": { "type": "string", "format": "date-time" }, "received_at": { "type": "string", "format": "date-time" },
                     "body": { "type": "object", "description": "tagged by `type`: `set` (a field write with `target` and `prev`), `record` (a visit), `void` (record, reason); see baoxue_shared::op" } } },
                 "PushReceipt": { "type": "object", "properties": { "batch": { "type": "string", "format": "uuid" }, "stored": { "type": "array", "items": { "type": "string", "format": "uuid" } }, "new": { "type": "integer" }, "received_at": { "type": "string", "format": "date-time" } } },
-                "EnrolmentStatus": { "type": "string", "enum": codes(&baoxue_shared::status::EnrolmentStatus::ALL) }
+                "EnrolmentStatus": { "type": "string", "enum": baoxue_shared::status::EnrolmentStatus::CODES }
             }
         }
     })

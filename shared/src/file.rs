@@ -130,6 +130,72 @@ pub enum DueWork {
 }
 
 impl DueWork {
+    /// The work in one Chinese sentence, as the app's caseload and file and the console show
+    /// it. Work of the running term says 本学期; an overdue one names its term.
+    pub fn zh(&self) -> String {
+        let late = if self.is_overdue() {
+            "（已逾期）"
+        } else {
+            ""
+        };
+        let term_zh = |term: &Term, overdue: bool| {
+            if overdue {
+                term.zh()
+            } else {
+                "本学期".to_string()
+            }
+        };
+        match self {
+            DueWork::SemesterHomeVisit { term, overdue } => {
+                format!("{}家访未完成{late}", term_zh(term, *overdue))
+            }
+            DueWork::PersuasionFollowUp { due, .. } => format!("劝返回访，应于 {due} 前{late}"),
+            DueWork::DeviceProblem { problem, .. } => {
+                format!("学习设备问题未解决：{}", problem.zh())
+            }
+            DueWork::SubsidyUnverified { term, overdue } => {
+                format!("{}资助未核实{late}", term_zh(term, *overdue))
+            }
+            DueWork::ReviewRequest { note, .. } => {
+                format!("{}：{}", review_request_zh(note.action), note.comment)
+            }
+        }
+    }
+
+    /// The same sentence in English.
+    pub fn en(&self) -> String {
+        let late = if self.is_overdue() { " (overdue)" } else { "" };
+        let term_en = |term: &Term, overdue: bool| {
+            if overdue {
+                term.en()
+            } else {
+                "This term's".to_string()
+            }
+        };
+        match self {
+            DueWork::SemesterHomeVisit { term, overdue } => {
+                format!("{} home visit not done{late}", term_en(term, *overdue))
+            }
+            DueWork::PersuasionFollowUp { due, .. } => {
+                format!("Persuasion follow-up due by {due}{late}")
+            }
+            DueWork::DeviceProblem { problem, .. } => {
+                format!("Device problem unresolved: {}", problem.en())
+            }
+            DueWork::SubsidyUnverified { term, overdue } => {
+                format!("{} subsidy not verified{late}", term_en(term, *overdue))
+            }
+            DueWork::ReviewRequest { note, .. } => {
+                let asks = match note.action {
+                    ReviewAction::Approve => "Approved by reviewer",
+                    ReviewAction::Flag => "Flagged by reviewer",
+                    ReviewAction::RequestEvidence => "Reviewer asks for evidence",
+                };
+                format!("{asks}: {}", note.comment)
+            }
+        }
+    }
+
     /// Overdue work sorts first.
     pub fn is_overdue(&self) -> bool {
         match self {
@@ -138,6 +204,15 @@ impl DueWork {
             | DueWork::SubsidyUnverified { overdue, .. } => *overdue,
             DueWork::DeviceProblem { .. } | DueWork::ReviewRequest { .. } => false,
         }
+    }
+}
+
+/// What a reviewer's decision asks of the worker, as a phrase.
+pub fn review_request_zh(action: ReviewAction) -> &'static str {
+    match action {
+        ReviewAction::Approve => "督导已通过",
+        ReviewAction::Flag => "督导存疑",
+        ReviewAction::RequestEvidence => "督导要求补充证据",
     }
 }
 

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod area;
 pub mod author;
+pub mod coded;
 pub mod exif;
 pub mod file;
 pub mod hlc;

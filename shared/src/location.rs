@@ -68,26 +68,15 @@ impl From<GeoPoint> for RawPoint {
     }
 }
 
-/// Where a location reading came from; a supervisor trusts them differently.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LocationSource {
-    /// The phone's positioning at the time of the visit.
-    Device,
-    /// GPS written into a photo's EXIF by the camera.
-    PhotoExif,
-    /// Typed or picked by the user: the weakest evidence.
-    Manual,
-}
-
-impl LocationSource {
-    /// The Chinese label.
-    pub fn zh(self) -> &'static str {
-        match self {
-            LocationSource::Device => "手机定位",
-            LocationSource::PhotoExif => "照片位置信息",
-            LocationSource::Manual => "手动填写",
-        }
+crate::coded_enum! {
+    /// Where a location reading came from; a supervisor trusts them differently.
+    pub enum LocationSource {
+        /// The phone's positioning at the time of the visit.
+        Device = "device", "手机定位", "phone positioning";
+        /// GPS written into a photo's EXIF by the camera.
+        PhotoExif = "photo_exif", "照片位置信息", "photo GPS";
+        /// Typed or picked by the user: the weakest evidence.
+        Manual = "manual", "手动填写", "typed by hand";
     }
 }
 

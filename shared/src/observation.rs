@@ -14,54 +14,42 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
 
-/// The kinds of contact the work counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum VisitKind {
-    /// 家访: a teacher's home visit, due once a semester for each paired student.
-    HomeVisit,
-    /// 入户走访: a liaison's visit to a registered-poor household.
-    HouseholdVisit,
-    /// 劝返: a visit to persuade a dropout back.
-    Persuasion,
-    /// 送教上门: a lesson taught at home.
-    HomeTeaching,
-    /// 资助核实: confirming a subsidy arrived.
-    SubsidyVerification,
-    /// 电话联系: the monthly phone call to the parents (三个一).
-    PhoneCall,
-    /// 谈心: the weekly talk with the student (三个一).
-    WeeklyTalk,
+crate::coded_enum! {
+    /// The kinds of contact the work counts.
+    pub enum VisitKind {
+        /// 家访: a teacher's home visit, due once a semester for each paired student.
+        HomeVisit = "home_visit", "家访", "home visit";
+        /// 入户走访: a liaison's visit to a registered-poor household.
+        HouseholdVisit = "household_visit", "入户走访", "household visit";
+        /// 劝返: a visit to persuade a dropout back.
+        Persuasion = "persuasion", "劝返", "persuasion";
+        /// 送教上门: a lesson taught at home.
+        HomeTeaching = "home_teaching", "送教上门", "home teaching";
+        /// 资助核实: confirming a subsidy arrived.
+        SubsidyVerification = "subsidy_verification", "资助核实", "subsidy check";
+        /// 电话联系: the monthly phone call to the parents (三个一).
+        PhoneCall = "phone_call", "电话联系", "phone call";
+        /// 谈心: the weekly talk with the student (三个一).
+        WeeklyTalk = "weekly_talk", "谈心", "weekly talk";
+    }
 }
 
 impl VisitKind {
-    /// The Chinese term.
-    pub fn zh(self) -> &'static str {
-        match self {
-            VisitKind::HomeVisit => "家访",
-            VisitKind::HouseholdVisit => "入户走访",
-            VisitKind::Persuasion => "劝返",
-            VisitKind::HomeTeaching => "送教上门",
-            VisitKind::SubsidyVerification => "资助核实",
-            VisitKind::PhoneCall => "电话联系",
-            VisitKind::WeeklyTalk => "谈心",
-        }
-    }
-
     /// Whether someone went to the house, so a location is expected.
     pub fn is_on_site(self) -> bool {
         !matches!(self, VisitKind::PhoneCall | VisitKind::WeeklyTalk)
     }
 }
 
-/// A yes / no answer that may not have been asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Answer {
-    Yes,
-    No,
-    #[default]
-    Unknown,
+crate::coded_enum! {
+    /// A yes / no answer that may not have been asked.
+    #[derive(Default)]
+    pub enum Answer {
+        Yes = "yes", "是", "yes";
+        No = "no", "否", "no";
+        #[default]
+        Unknown = "unknown", "未了解", "not asked";
+    }
 }
 
 /// Someone who went along who is not a Baoxue user (a village cadre, a police officer ...).
@@ -71,72 +59,57 @@ pub struct Companion {
     pub role: CompanionRole,
 }
 
-/// The offices that join persuasion visits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CompanionRole {
-    /// 村干部.
-    VillageCadre,
-    /// 乡镇干部.
-    TownshipCadre,
-    /// 教师 (not using Baoxue).
-    Teacher,
-    /// 派出所.
-    Police,
-    /// 司法所.
-    Judicial,
-    Other,
-}
-
-/// A learning device one can see in the house.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum LearningDevice {
-    Tv,
-    Smartphone,
-    Computer,
-    Tablet,
-}
-
-/// A problem found in a device check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProblemKind {
-    NoDevice,
-    DeviceBroken,
-    NoNetwork,
-    NoTvSignal,
-    NoDataPlan,
-    DoesNotKnowHow,
-    Other,
-}
-
-impl ProblemKind {
-    /// The Chinese term.
-    pub fn zh(self) -> &'static str {
-        match self {
-            ProblemKind::NoDevice => "无学习设备",
-            ProblemKind::DeviceBroken => "设备损坏",
-            ProblemKind::NoNetwork => "无网络",
-            ProblemKind::NoTvSignal => "无电视信号",
-            ProblemKind::NoDataPlan => "无流量",
-            ProblemKind::DoesNotKnowHow => "不会使用",
-            ProblemKind::Other => "其他问题",
-        }
+crate::coded_enum! {
+    /// The offices that join persuasion visits.
+    pub enum CompanionRole {
+        /// 村干部.
+        VillageCadre = "village_cadre", "村干部", "village cadre";
+        /// 乡镇干部.
+        TownshipCadre = "township_cadre", "乡镇干部", "township cadre";
+        /// 教师 (not using Baoxue).
+        Teacher = "teacher", "教师", "teacher";
+        /// 派出所.
+        Police = "police", "派出所", "police";
+        /// 司法所.
+        Judicial = "judicial", "司法所", "judicial office";
+        Other = "other", "其他", "other";
     }
 }
 
-/// What was done about a problem (devices bought, antennas, network TV, data plans ...).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum RemedyKind {
-    TvProvided,
-    PhoneProvided,
-    AntennaInstalled,
-    NetworkTvInstalled,
-    DataPlanGiven,
-    Taught,
-    Other,
+crate::coded_enum! {
+    /// A learning device one can see in the house.
+    pub enum LearningDevice {
+        Tv = "tv", "电视", "TV";
+        Smartphone = "smartphone", "智能手机", "smartphone";
+        Computer = "computer", "电脑", "computer";
+        Tablet = "tablet", "平板电脑", "tablet";
+    }
+}
+
+crate::coded_enum! {
+    /// A problem found in a device check.
+    pub enum ProblemKind {
+        NoDevice = "no_device", "无学习设备", "no device";
+        DeviceBroken = "device_broken", "设备损坏", "device broken";
+        NoNetwork = "no_network", "无网络", "no network";
+        NoTvSignal = "no_tv_signal", "无电视信号", "no TV signal";
+        NoDataPlan = "no_data_plan", "无流量", "no data plan";
+        DoesNotKnowHow = "does_not_know_how", "不会使用", "does not know how";
+        Other = "other", "其他问题", "other problem";
+    }
+}
+
+crate::coded_enum! {
+    /// What was done about a problem (devices bought, antennas, network TV, data plans ...).
+    pub enum RemedyKind {
+        TvProvided = "tv_provided", "配发电视", "TV provided";
+        PhoneProvided = "phone_provided", "配发手机", "phone provided";
+        AntennaInstalled = "antenna_installed", "安装天线", "antenna installed";
+        NetworkTvInstalled = "network_tv_installed", "安装网络电视", "network TV installed";
+        DataPlanGiven = "data_plan_given", "赠送流量", "data plan given";
+        Taught = "taught", "教会使用", "taught how";
+        Other = "other", "其他", "other";
+    }
 }
 
 /// A problem found, and the remedy when there is one.
@@ -219,55 +192,39 @@ impl DeviceCheck {
     }
 }
 
-/// Why a child left school, as the persuasion ledger classifies it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DropoutReason {
-    /// 因贫.
-    Poverty,
-    /// 厌学.
-    DislikesSchool,
-    /// 上学远.
-    SchoolTooFar,
-    /// 早婚早育.
-    EarlyMarriage,
-    /// 外出务工.
-    WorkingAway,
-    /// 因病因残.
-    IllnessOrDisability,
-    /// 家庭原因 (family breakdown, no one to care).
-    Family,
-    Other,
-}
-
-impl DropoutReason {
-    /// The Chinese term.
-    pub fn zh(self) -> &'static str {
-        match self {
-            DropoutReason::Poverty => "因贫",
-            DropoutReason::DislikesSchool => "厌学",
-            DropoutReason::SchoolTooFar => "上学远",
-            DropoutReason::EarlyMarriage => "早婚早育",
-            DropoutReason::WorkingAway => "外出务工",
-            DropoutReason::IllnessOrDisability => "因病因残",
-            DropoutReason::Family => "家庭原因",
-            DropoutReason::Other => "其他",
-        }
+crate::coded_enum! {
+    /// Why a child left school, as the persuasion ledger classifies it.
+    pub enum DropoutReason {
+        /// 因贫.
+        Poverty = "poverty", "因贫", "poverty";
+        /// 厌学.
+        DislikesSchool = "dislikes_school", "厌学", "dislikes school";
+        /// 上学远.
+        SchoolTooFar = "school_too_far", "上学远", "school too far";
+        /// 早婚早育.
+        EarlyMarriage = "early_marriage", "早婚早育", "early marriage";
+        /// 外出务工.
+        WorkingAway = "working_away", "外出务工", "working away";
+        /// 因病因残.
+        IllnessOrDisability = "illness_or_disability", "因病因残", "illness or disability";
+        /// 家庭原因 (family breakdown, no one to care).
+        Family = "family", "家庭原因", "family reasons";
+        Other = "other", "其他", "other";
     }
 }
 
-/// 四个一批: the four escalating methods of persuasion.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum MethodLevel {
-    /// 1 讲道理感召: reasoning with the family.
-    Reasoning,
-    /// 2 特殊关爱感化: special care — aid, transport, a boarding place.
-    SpecialCare,
-    /// 3 行政措施劝返: administrative measures, formal notices.
-    Administrative,
-    /// 4 法治手段兜底: legal means as the last resort.
-    Legal,
+crate::coded_enum! {
+    /// 四个一批: the four escalating methods of persuasion.
+    pub enum MethodLevel {
+        /// 1 讲道理感召: reasoning with the family.
+        Reasoning = "reasoning", "讲道理感召", "reasoning";
+        /// 2 特殊关爱感化: special care — aid, transport, a boarding place.
+        SpecialCare = "special_care", "特殊关爱感化", "special care";
+        /// 3 行政措施劝返: administrative measures, formal notices.
+        Administrative = "administrative", "行政措施劝返", "administrative measures";
+        /// 4 法治手段兜底: legal means as the last resort.
+        Legal = "legal", "法治手段兜底", "legal means";
+    }
 }
 
 impl MethodLevel {
@@ -275,30 +232,20 @@ impl MethodLevel {
     pub fn number(self) -> u8 {
         self as u8 + 1
     }
-
-    /// The Chinese term.
-    pub fn zh(self) -> &'static str {
-        match self {
-            MethodLevel::Reasoning => "讲道理感召",
-            MethodLevel::SpecialCare => "特殊关爱感化",
-            MethodLevel::Administrative => "行政措施劝返",
-            MethodLevel::Legal => "法治手段兜底",
-        }
-    }
 }
 
-/// The formal notices along the way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeKind {
-    /// 入学通知书.
-    Enrolment,
-    /// 延缓入学通知书.
-    DeferredEnrolment,
-    /// 辍学情况报告单.
-    DropoutReport,
-    /// 限期返校通知书.
-    DeadlineToReturn,
+crate::coded_enum! {
+    /// The formal notices along the way.
+    pub enum NoticeKind {
+        /// 入学通知书.
+        Enrolment = "enrolment", "入学通知书", "enrolment notice";
+        /// 延缓入学通知书.
+        DeferredEnrolment = "deferred_enrolment", "延缓入学通知书", "deferred enrolment notice";
+        /// 辍学情况报告单.
+        DropoutReport = "dropout_report", "辍学情况报告单", "dropout report";
+        /// 限期返校通知书.
+        DeadlineToReturn = "deadline_to_return", "限期返校通知书", "deadline-to-return notice";
+    }
 }
 
 /// A notice issued, with its number and, for a deadline notice, the deadline.
@@ -311,22 +258,22 @@ pub struct Notice {
     pub deadline: Option<NaiveDate>,
 }
 
-/// Where a child is placed on return.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Placement {
-    /// Back in their own class.
-    OwnClass,
-    /// Placed by age into another grade (Zhaotong: 6–8 into grade 1, 10–12 upper primary).
-    ByAge,
-    /// 职初班: a vocational-junior class for 13–15.
-    VocationalJunior,
-    /// 送教上门.
-    HomeTeaching,
-    /// 远程送教.
-    RemoteTeaching,
-    /// 免于学习.
-    Exempt,
+crate::coded_enum! {
+    /// Where a child is placed on return.
+    pub enum Placement {
+        /// Back in their own class.
+        OwnClass = "own_class", "回原班", "own class";
+        /// Placed by age into another grade (Zhaotong: 6–8 into grade 1, 10–12 upper primary).
+        ByAge = "by_age", "按年龄插班", "placed by age";
+        /// 职初班: a vocational-junior class for 13–15.
+        VocationalJunior = "vocational_junior", "职初班", "vocational junior class";
+        /// 送教上门.
+        HomeTeaching = "home_teaching", "送教上门", "home teaching";
+        /// 远程送教.
+        RemoteTeaching = "remote_teaching", "远程送教", "remote teaching";
+        /// 免于学习.
+        Exempt = "exempt", "免于学习", "exempt";
+    }
 }
 
 /// How the attempt ended.

@@ -62,34 +62,19 @@ pub enum OpBody {
     },
 }
 
-/// What a reviewer decided about a record.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReviewAction {
-    /// The evidence is sufficient.
-    Approve,
-    /// Something is wrong; the comment says what.
-    Flag,
-    /// More evidence is needed (a photo, a location); the comment says which.
-    RequestEvidence,
+crate::coded_enum! {
+    /// What a reviewer decided about a record.
+    pub enum ReviewAction {
+        /// The evidence is sufficient.
+        Approve = "approve", "通过", "approve";
+        /// Something is wrong; the comment says what.
+        Flag = "flag", "存疑", "flag";
+        /// More evidence is needed (a photo, a location); the comment says which.
+        RequestEvidence = "request_evidence", "补充证据", "request evidence";
+    }
 }
 
 impl ReviewAction {
-    pub const ALL: [ReviewAction; 3] = [
-        ReviewAction::Approve,
-        ReviewAction::Flag,
-        ReviewAction::RequestEvidence,
-    ];
-
-    /// The Chinese name, as shown to reviewers and workers.
-    pub fn zh(self) -> &'static str {
-        match self {
-            ReviewAction::Approve => "通过",
-            ReviewAction::Flag => "存疑",
-            ReviewAction::RequestEvidence => "补充证据",
-        }
-    }
-
     /// Whether the comment is required (anything but an approval must say why).
     pub fn needs_comment(self) -> bool {
         !matches!(self, ReviewAction::Approve)

@@ -15,59 +15,27 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
-/// Sex as recorded on the household register.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Sex {
-    Male,
-    Female,
-}
-
-impl Sex {
-    /// 男 / 女.
-    pub fn zh(self) -> &'static str {
-        match self {
-            Sex::Male => "男",
-            Sex::Female => "女",
-        }
+crate::coded_enum! {
+    /// Sex as recorded on the household register.
+    pub enum Sex {
+        Male = "male", "男", "male";
+        Female = "female", "女", "female";
     }
 }
 
-/// The five focus groups (五类群体) a student may belong to, several at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum FocusGroup {
-    /// 建档立卡: from a registered-poor household.
-    RegisteredPoor,
-    /// 留守儿童: left behind while parents work away.
-    LeftBehind,
-    /// 随迁子女: migrant workers' children.
-    Migrant,
-    /// 学困生: learning difficulties.
-    LearningDifficulty,
-    /// 残疾: disabled.
-    Disabled,
-}
-
-impl FocusGroup {
-    /// All five, in the order reports list them.
-    pub const ALL: [FocusGroup; 5] = [
-        FocusGroup::RegisteredPoor,
-        FocusGroup::LeftBehind,
-        FocusGroup::Migrant,
-        FocusGroup::LearningDifficulty,
-        FocusGroup::Disabled,
-    ];
-
-    /// The Chinese term.
-    pub fn zh(self) -> &'static str {
-        match self {
-            FocusGroup::RegisteredPoor => "建档立卡",
-            FocusGroup::LeftBehind => "留守儿童",
-            FocusGroup::Migrant => "随迁子女",
-            FocusGroup::LearningDifficulty => "学困生",
-            FocusGroup::Disabled => "残疾",
-        }
+crate::coded_enum! {
+    /// The five focus groups (五类群体) a student may belong to, several at once.
+    pub enum FocusGroup {
+        /// 建档立卡: from a registered-poor household.
+        RegisteredPoor = "registered_poor", "建档立卡", "registered poor";
+        /// 留守儿童: left behind while parents work away.
+        LeftBehind = "left_behind", "留守儿童", "left behind";
+        /// 随迁子女: migrant workers' children.
+        Migrant = "migrant", "随迁子女", "migrant";
+        /// 学困生: learning difficulties.
+        LearningDifficulty = "learning_difficulty", "学困生", "learning difficulty";
+        /// 残疾: disabled.
+        Disabled = "disabled", "残疾", "disabled";
     }
 }
 
@@ -120,31 +88,16 @@ impl From<Grade> for u8 {
     }
 }
 
-/// A guardian's relation to the student.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Relation {
-    Father,
-    Mother,
-    Grandfather,
-    Grandmother,
-    Sibling,
-    OtherRelative,
-    Other,
-}
-
-impl Relation {
-    /// The Chinese term.
-    pub fn zh(self) -> &'static str {
-        match self {
-            Relation::Father => "父亲",
-            Relation::Mother => "母亲",
-            Relation::Grandfather => "祖父/外祖父",
-            Relation::Grandmother => "祖母/外祖母",
-            Relation::Sibling => "兄弟姐妹",
-            Relation::OtherRelative => "其他亲属",
-            Relation::Other => "其他",
-        }
+crate::coded_enum! {
+    /// A guardian's relation to the student.
+    pub enum Relation {
+        Father = "father", "父亲", "father";
+        Mother = "mother", "母亲", "mother";
+        Grandfather = "grandfather", "祖父/外祖父", "grandfather";
+        Grandmother = "grandmother", "祖母/外祖母", "grandmother";
+        Sibling = "sibling", "兄弟姐妹", "sibling";
+        OtherRelative = "other_relative", "其他亲属", "other relative";
+        Other = "other", "其他", "other";
     }
 }
 
@@ -157,37 +110,25 @@ pub struct School {
     pub area: AdminArea,
 }
 
-/// The role of a user; it decides which assignments make sense and what the console shows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    /// 班主任 / 帮扶教师: paired with named students.
-    Teacher,
-    /// 教育扶贫联络员: assigned registered-poor households.
-    Liaison,
-    /// 学校管理员: a school's students.
-    SchoolAdmin,
-    /// 乡镇督导: a township.
-    TownshipSupervisor,
-    /// 县级督导 / 教育局: a county.
-    CountySupervisor,
-    /// 系统管理员: accounts and rosters; sees no field data by role alone.
-    SystemAdmin,
+crate::coded_enum! {
+    /// The role of a user; it decides which assignments make sense and what the console shows.
+    pub enum Role {
+        /// 班主任 / 帮扶教师: paired with named students.
+        Teacher = "teacher", "帮扶教师", "teacher";
+        /// 教育扶贫联络员: assigned registered-poor households.
+        Liaison = "liaison", "教育扶贫联络员", "liaison";
+        /// 学校管理员: a school's students.
+        SchoolAdmin = "school_admin", "学校管理员", "school admin";
+        /// 乡镇督导: a township.
+        TownshipSupervisor = "township_supervisor", "乡镇督导", "township supervisor";
+        /// 县级督导 / 教育局: a county.
+        CountySupervisor = "county_supervisor", "县级督导", "county supervisor";
+        /// 系统管理员: accounts and rosters; sees no field data by role alone.
+        SystemAdmin = "system_admin", "系统管理员", "system admin";
+    }
 }
 
 impl Role {
-    /// The Chinese title.
-    pub fn zh(self) -> &'static str {
-        match self {
-            Role::Teacher => "帮扶教师",
-            Role::Liaison => "教育扶贫联络员",
-            Role::SchoolAdmin => "学校管理员",
-            Role::TownshipSupervisor => "乡镇督导",
-            Role::CountySupervisor => "县级督导",
-            Role::SystemAdmin => "系统管理员",
-        }
-    }
-
     /// Whether the role sees and writes full resident ID numbers: the school's registry work
     /// (学籍), the county, and the system admin who imports rosters. Teachers, liaisons and
     /// township supervisors identify a child by the masked form (PIPL: the least that does the job).

@@ -5,93 +5,40 @@
 //! Frozen wire format: the snake_case names below.
 
 use crate::validation::{FieldError, Reason};
-use serde::{Deserialize, Serialize};
 
-/// Where a child stands with compulsory education.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum EnrolmentStatus {
-    /// 在校: attending.
-    InSchool,
-    /// 疑似辍学: absent without reason, not yet confirmed (Zhaotong: 7 days absent = dropout).
-    SuspectedDropout,
-    /// 辍学: confirmed dropout.
-    DroppedOut,
-    /// 劝返中: persuasion under way.
-    Persuading,
-    /// 已返校: returned to school (返校复学).
-    Returned,
-    /// 送教上门: taught at home (severe disability).
-    HomeTeaching,
-    /// 远程送教: taught remotely (working away, via WeChat/QQ and posted books).
-    RemoteTeaching,
-    /// 延缓入学: enrolment deferred, with a notice.
-    DeferredEnrolment,
-    /// 免于学习: exempt on medical grounds, with an assessment.
-    Exempt,
-    /// 转学: transferred to a school elsewhere.
-    TransferredOut,
-    /// 毕业: completed compulsory education.
-    Graduated,
-    /// 职初班: placed in a vocational lower-secondary class (职业初中班), for older returners.
-    VocationalClass,
+crate::coded_enum! {
+    /// Where a child stands with compulsory education.
+    pub enum EnrolmentStatus {
+        /// 在校: attending.
+        InSchool = "in_school", "在校", "in school";
+        /// 疑似辍学: absent without reason, not yet confirmed (Zhaotong: 7 days absent = dropout).
+        SuspectedDropout = "suspected_dropout", "疑似辍学", "suspected dropout";
+        /// 辍学: confirmed dropout.
+        DroppedOut = "dropped_out", "辍学", "dropped out";
+        /// 劝返中: persuasion under way.
+        Persuading = "persuading", "劝返中", "persuasion under way";
+        /// 已返校: returned to school (返校复学).
+        Returned = "returned", "已返校", "returned to school";
+        /// 送教上门: taught at home (severe disability).
+        HomeTeaching = "home_teaching", "送教上门", "home teaching";
+        /// 远程送教: taught remotely (working away, via WeChat/QQ and posted books).
+        RemoteTeaching = "remote_teaching", "远程送教", "remote teaching";
+        /// 延缓入学: enrolment deferred, with a notice.
+        DeferredEnrolment = "deferred_enrolment", "延缓入学", "enrolment deferred";
+        /// 免于学习: exempt on medical grounds, with an assessment.
+        Exempt = "exempt", "免于学习", "exempt";
+        /// 转学: transferred to a school elsewhere.
+        TransferredOut = "transferred_out", "转学", "transferred";
+        /// 毕业: completed compulsory education.
+        Graduated = "graduated", "毕业", "graduated";
+        /// 职初班: placed in a vocational lower-secondary class (职业初中班), for older returners.
+        VocationalClass = "vocational_class", "职初班", "vocational class";
+    }
 }
 
 use EnrolmentStatus::*;
 
 impl EnrolmentStatus {
-    /// Every status, in the order forms list them.
-    pub const ALL: [EnrolmentStatus; 12] = [
-        InSchool,
-        SuspectedDropout,
-        DroppedOut,
-        Persuading,
-        Returned,
-        HomeTeaching,
-        RemoteTeaching,
-        DeferredEnrolment,
-        Exempt,
-        TransferredOut,
-        Graduated,
-        VocationalClass,
-    ];
-
-    /// The Chinese term used on forms and in reports.
-    pub fn zh(self) -> &'static str {
-        match self {
-            InSchool => "在校",
-            SuspectedDropout => "疑似辍学",
-            DroppedOut => "辍学",
-            Persuading => "劝返中",
-            Returned => "已返校",
-            HomeTeaching => "送教上门",
-            RemoteTeaching => "远程送教",
-            DeferredEnrolment => "延缓入学",
-            Exempt => "免于学习",
-            TransferredOut => "转学",
-            Graduated => "毕业",
-            VocationalClass => "职初班",
-        }
-    }
-
-    /// The English label.
-    pub fn en(self) -> &'static str {
-        match self {
-            InSchool => "in school",
-            SuspectedDropout => "suspected dropout",
-            DroppedOut => "dropped out",
-            Persuading => "persuasion under way",
-            Returned => "returned to school",
-            HomeTeaching => "home teaching",
-            RemoteTeaching => "remote teaching",
-            DeferredEnrolment => "enrolment deferred",
-            Exempt => "exempt",
-            TransferredOut => "transferred",
-            Graduated => "graduated",
-            VocationalClass => "vocational class",
-        }
-    }
-
     /// The statuses this one may move to. Staying the same is always allowed (a no-op).
     pub fn next(self) -> &'static [EnrolmentStatus] {
         match self {
@@ -201,14 +148,14 @@ mod tests {
 
     #[test]
     fn staying_the_same_is_not_a_move() {
-        for s in EnrolmentStatus::ALL {
+        for &s in EnrolmentStatus::ALL {
             assert!(s.can_become(s));
         }
     }
 
     #[test]
     fn every_status_but_graduation_has_a_way_forward() {
-        for s in EnrolmentStatus::ALL {
+        for &s in EnrolmentStatus::ALL {
             assert_eq!(s.next().is_empty(), s == Graduated, "{s:?}");
             assert!(!s.next().contains(&s), "{s:?} lists itself");
         }

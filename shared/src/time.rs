@@ -219,6 +219,19 @@ impl Term {
         format!("{}学年{k}", self.school_year)
     }
 
+    /// "2026–27 autumn term".
+    pub fn en(&self) -> String {
+        let k = match self.kind {
+            TermKind::Autumn => "autumn",
+            TermKind::Spring => "spring",
+        };
+        format!(
+            "{}–{:02} {k} term",
+            self.school_year,
+            (self.school_year + 1) % 100
+        )
+    }
+
     /// The half-open instant range `[start, end)` of the term in China time.
     pub fn period(&self) -> (DateTime<Utc>, DateTime<Utc>) {
         (

@@ -237,3 +237,161 @@ fn version_1_api_bodies_keep_their_shape() {
     round::<MissingPhotosResponse>(&stored["missing_photos_response"]);
     round::<ErrorBody>(&stored["error_body"]);
 }
+
+/// Every coded enum's wire codes, written out here once more on purpose: a code renamed in a
+/// `coded_enum!` declaration would strand every phone that has not updated.
+#[test]
+fn version_1_enum_codes_are_frozen() {
+    use baoxue_shared::location::LocationSource;
+    use baoxue_shared::people::{FocusGroup, Relation, Role, Sex};
+    let frozen: &[(&[&str], &[&str])] = &[
+        (
+            EnrolmentStatus::CODES,
+            &[
+                "in_school",
+                "suspected_dropout",
+                "dropped_out",
+                "persuading",
+                "returned",
+                "home_teaching",
+                "remote_teaching",
+                "deferred_enrolment",
+                "exempt",
+                "transferred_out",
+                "graduated",
+                "vocational_class",
+            ],
+        ),
+        (
+            VisitKind::CODES,
+            &[
+                "home_visit",
+                "household_visit",
+                "persuasion",
+                "home_teaching",
+                "subsidy_verification",
+                "phone_call",
+                "weekly_talk",
+            ],
+        ),
+        (Answer::CODES, &["yes", "no", "unknown"]),
+        (
+            CompanionRole::CODES,
+            &[
+                "village_cadre",
+                "township_cadre",
+                "teacher",
+                "police",
+                "judicial",
+                "other",
+            ],
+        ),
+        (
+            LearningDevice::CODES,
+            &["tv", "smartphone", "computer", "tablet"],
+        ),
+        (
+            ProblemKind::CODES,
+            &[
+                "no_device",
+                "device_broken",
+                "no_network",
+                "no_tv_signal",
+                "no_data_plan",
+                "does_not_know_how",
+                "other",
+            ],
+        ),
+        (
+            RemedyKind::CODES,
+            &[
+                "tv_provided",
+                "phone_provided",
+                "antenna_installed",
+                "network_tv_installed",
+                "data_plan_given",
+                "taught",
+                "other",
+            ],
+        ),
+        (
+            DropoutReason::CODES,
+            &[
+                "poverty",
+                "dislikes_school",
+                "school_too_far",
+                "early_marriage",
+                "working_away",
+                "illness_or_disability",
+                "family",
+                "other",
+            ],
+        ),
+        (
+            MethodLevel::CODES,
+            &["reasoning", "special_care", "administrative", "legal"],
+        ),
+        (
+            NoticeKind::CODES,
+            &[
+                "enrolment",
+                "deferred_enrolment",
+                "dropout_report",
+                "deadline_to_return",
+            ],
+        ),
+        (
+            Placement::CODES,
+            &[
+                "own_class",
+                "by_age",
+                "vocational_junior",
+                "home_teaching",
+                "remote_teaching",
+                "exempt",
+            ],
+        ),
+        (Sex::CODES, &["male", "female"]),
+        (
+            FocusGroup::CODES,
+            &[
+                "registered_poor",
+                "left_behind",
+                "migrant",
+                "learning_difficulty",
+                "disabled",
+            ],
+        ),
+        (
+            Relation::CODES,
+            &[
+                "father",
+                "mother",
+                "grandfather",
+                "grandmother",
+                "sibling",
+                "other_relative",
+                "other",
+            ],
+        ),
+        (
+            Role::CODES,
+            &[
+                "teacher",
+                "liaison",
+                "school_admin",
+                "township_supervisor",
+                "county_supervisor",
+                "system_admin",
+            ],
+        ),
+        (
+            ReviewAction::CODES,
+            &["approve", "flag", "request_evidence"],
+        ),
+        (LocationSource::CODES, &["device", "photo_exif", "manual"]),
+    ];
+    for (codes, want) in frozen {
+        assert_eq!(codes, want);
+    }
+}

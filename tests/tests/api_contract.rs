@@ -4,7 +4,7 @@
 
 use baoxue_shared::api::ErrorBody;
 use baoxue_shared::people::Role;
-use baoxue_tests::{Phone, Seeder, TestServer};
+use baoxue_tests::{Browser, Phone, Seeder, TestServer};
 use serde_json::Value;
 
 async fn start(dir: &std::path::Path) -> (TestServer, Phone) {
@@ -120,6 +120,27 @@ async fn the_frameworks_refusals_speak_the_house_error_body_and_name_the_field()
             404,
             None,
         ),
+        (
+            "a student id that is not an id",
+            http.get(url("/api/students/not-an-id/file"))
+                .bearer_auth(&p.token),
+            404,
+            Some("id"),
+        ),
+        (
+            "a photo hash that is not a hash",
+            http.get(url("/api/photos/zz")).bearer_auth(&p.token),
+            400,
+            Some("sha256"),
+        ),
+        (
+            "a list of photos of the wrong shape",
+            http.post(url("/api/photos/missing"))
+                .bearer_auth(&p.token)
+                .json(&serde_json::json!({ "sha256": ["ab"] })),
+            422,
+            Some("sha256[0]"),
+        ),
     ];
     for (what, req, want, field) in cases {
         let (status, body) = house_body(req.send().await.unwrap(), what).await;
@@ -128,6 +149,43 @@ async fn the_frameworks_refusals_speak_the_house_error_body_and_name_the_field()
             assert_eq!(body["error"]["fields"][0]["field"], f, "{what}: {body}");
         }
     }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_consoles_refusals_are_pages_that_name_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = Seeder::open(dir.path());
+    s.user(
+        "county",
+        Role::CountySupervisor,
+        vec![baoxue_tests::county_area()],
+    );
+    s.close();
+    let server = TestServer::start(dir.path()).await;
+    let b = Browser::login(&server, "county").await;
+    let page = |path: &str| {
+        let req = b.http.get(server.url(path));
+        b.send(req)
+    };
+    // A record id that is not an id, and a review form whose decision is not one.
+    let r = page("/console/visits/not-an-id").await;
+    assert_eq!(r.status().as_u16(), 404);
+    let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+    let text = r.text().await.unwrap();
+    assert!(ct.starts_with("text/html"), "{ct}: {text}");
+    assert!(text.contains("出错了") && text.contains("id"), "{text}");
+    let (status, text) = b
+        .post(
+            "/console/visits/01930000-0000-7000-8000-000000000001/review",
+            &[("decision", "shrug"), ("comment", "")],
+        )
+        .await;
+    assert_eq!(status, 422, "{text}");
+    assert!(
+        text.contains("<html") && text.contains("decision") && text.contains("表单内容有误"),
+        "{text}"
+    );
     server.stop().await;
 }
 

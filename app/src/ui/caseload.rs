@@ -9,23 +9,11 @@ use baoxue_shared::people::FocusGroup;
 use baoxue_shared::status::EnrolmentStatus;
 use dioxus::prelude::*;
 
-/// A short label for one piece of due work.
+/// One piece of due work in the screen's language (the sentence is defined once, in shared).
 pub fn due_label(d: &DueWork, ui: &super::Ui) -> String {
-    let base = match d {
-        DueWork::SemesterHomeVisit { .. } => tr(ui, Msg::HomeVisitDue).to_string(),
-        DueWork::PersuasionFollowUp { due, .. } => {
-            format!("{} {}", tr(ui, Msg::FollowUpDue), due.format("%m-%d"))
-        }
-        DueWork::DeviceProblem { .. } => tr(ui, Msg::DeviceProblem).to_string(),
-        DueWork::SubsidyUnverified { .. } => tr(ui, Msg::SubsidyDue).to_string(),
-        DueWork::ReviewRequest { note, .. } => {
-            format!("{}：{}", tr(ui, review_msg(note.action)), note.comment)
-        }
-    };
-    if d.is_overdue() {
-        format!("{base}（{}）", tr(ui, Msg::Overdue))
-    } else {
-        base
+    match *ui.lang.read() {
+        super::i18n::Lang::Zh => d.zh(),
+        super::i18n::Lang::En => d.en(),
     }
 }
 
@@ -93,7 +81,7 @@ pub fn Caseload() -> Element {
                 }
                 select { class: "focus", onchange: move |e| focus.set(e.value()),
                     option { value: "", "全部群体" }
-                    for g in FocusGroup::ALL {
+                    for &g in FocusGroup::ALL {
                         option { value: "{g.zh()}", "{g.zh()}" }
                     }
                 }

@@ -9,6 +9,14 @@ pub enum Lang {
     En,
 }
 
+/// A coded value's label in `lang` (the labels live with the value, in shared).
+pub fn coded(lang: Lang, zh: &'static str, en: &'static str) -> &'static str {
+    match lang {
+        Lang::Zh => zh,
+        Lang::En => en,
+    }
+}
+
 /// Every phrase the screens show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Msg {
@@ -32,11 +40,6 @@ pub enum Msg {
     ConfirmLogOut,
     Cancel,
     Language,
-    Overdue,
-    HomeVisitDue,
-    FollowUpDue,
-    DeviceProblem,
-    SubsidyDue,
     Pending,
     Status,
     Voided,
@@ -56,6 +59,26 @@ pub enum Msg {
     PhotosWaiting,
     StorageUsed,
     PhotosKept,
+    TakePhoto,
+    NoCaptureTime,
+    CapturedAt,
+    AccuracyAbout,
+    Metres,
+    Latitude,
+    Longitude,
+    TypeNumbers,
+    CannotReadPhoto,
+    DeviceSeen,
+    DeviceWorks,
+    DropoutReasonLabel,
+    MethodLabel,
+    OutcomeLabel,
+    FollowUpDate,
+    NoticeIssued,
+    NoticeNumber,
+    SubsidyCheck,
+    Programme,
+    SubsidyReceived,
 }
 
 impl Msg {
@@ -86,11 +109,6 @@ impl Msg {
             ),
             Cancel => ("取消", "Cancel"),
             Language => ("语言", "Language"),
-            Overdue => ("已逾期", "overdue"),
-            HomeVisitDue => ("本学期家访未完成", "Semester home visit not done"),
-            FollowUpDue => ("劝返回访", "Persuasion follow-up"),
-            DeviceProblem => ("学习设备问题未解决", "Device problem unresolved"),
-            SubsidyDue => ("资助未核实", "Subsidy not verified"),
             Pending => ("待上传", "pending upload"),
             Status => ("学籍状态", "Status"),
             Voided => ("已作废", "voided"),
@@ -113,6 +131,32 @@ impl Msg {
             PhotosWaiting => ("张照片待上传", "photos waiting to upload"),
             StorageUsed => ("手机存储占用", "Storage used"),
             PhotosKept => ("张照片", "photos"),
+            TakePhoto => ("拍照 / 选择照片", "Take or choose a photo"),
+            NoCaptureTime => ("照片无拍摄时间", "No capture time in the photo"),
+            CapturedAt => ("拍摄于", "Taken at"),
+            AccuracyAbout => ("精度约", "accuracy about"),
+            Metres => ("米", "m"),
+            Latitude => ("纬度", "Latitude"),
+            Longitude => ("经度", "Longitude"),
+            TypeNumbers => (
+                "请填写数字形式的纬度和经度",
+                "Type the latitude and longitude as numbers",
+            ),
+            CannotReadPhoto => ("无法读取照片文件", "The photo file cannot be read"),
+            DeviceSeen => (
+                "一看：有可上网的学习设备",
+                "Look: a learning device that can get online",
+            ),
+            DeviceWorks => ("设备可正常使用", "The device works"),
+            DropoutReasonLabel => ("辍学原因", "Reason for dropping out"),
+            MethodLabel => ("劝返方式（四个一批）", "Method (the four levels)"),
+            OutcomeLabel => ("结果", "Outcome"),
+            FollowUpDate => ("下次回访日期", "Next follow-up date"),
+            NoticeIssued => ("已发限期返校通知书", "Deadline-to-return notice issued"),
+            NoticeNumber => ("通知书文号", "Notice number"),
+            SubsidyCheck => ("资助核实", "Subsidy check"),
+            Programme => ("资助项目", "Programme"),
+            SubsidyReceived => ("家庭已收到资助", "The family received the subsidy"),
         };
         match lang {
             Lang::Zh => zh,

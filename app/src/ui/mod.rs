@@ -12,10 +12,12 @@ pub mod sync_screen;
 pub mod visit_form;
 
 use crate::core::field::FieldApp;
+use crate::core::visit_draft::VisitDraft;
 use baoxue_shared::ids::StudentId;
 use dioxus::prelude::*;
 use i18n::{Lang, Msg};
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::rc::Rc;
 
 /// The app core, shared by every screen.
@@ -69,13 +71,15 @@ pub enum Screen {
     Settings,
 }
 
-/// State every screen reads: the language, the screen, and a revision that changes whenever
-/// the core saved something (reading it subscribes a component to changes).
+/// State every screen reads: the language, the screen, a revision that changes whenever the
+/// core saved something (reading it subscribes a component to changes), and the visit forms
+/// being filled in, one per student, kept while the teacher looks at other screens.
 #[derive(Clone, Copy)]
 pub struct Ui {
     pub lang: Signal<Lang>,
     pub screen: Signal<Screen>,
     pub revision: Signal<u64>,
+    pub drafts: Signal<HashMap<StudentId, VisitDraft>>,
 }
 
 /// The app handle from context.
@@ -94,14 +98,21 @@ pub fn tr(ui: &Ui, m: Msg) -> &'static str {
 }
 
 /// The root: provides the UI state and shows the current screen under a bottom bar. `draft`
-/// restores a half-written visit form.
+/// restores a half-written visit form for the student `start` names.
 /// The composition root of the app: the core arrives as a root context (`AppHandle`).
 #[component]
-pub fn Root(start: Screen, draft: Option<visit_form::Draft>) -> Element {
-    let ui = use_context_provider(|| Ui {
-        lang: Signal::new(Lang::Zh),
-        screen: Signal::new(start),
-        revision: Signal::new(0),
+pub fn Root(start: Screen, draft: Option<VisitDraft>) -> Element {
+    let ui = use_context_provider(|| {
+        let mut drafts = HashMap::new();
+        if let (Screen::NewVisit(id), Some(d)) = (start, draft) {
+            drafts.insert(id, d);
+        }
+        Ui {
+            lang: Signal::new(Lang::Zh),
+            screen: Signal::new(start),
+            revision: Signal::new(0),
+            drafts: Signal::new(drafts),
+        }
     });
     let sync = use_context_provider(sync_screen::SyncState::new);
     // Sync by itself when the network allows: soon after a save, every few minutes otherwise,
@@ -143,7 +154,7 @@ pub fn Root(start: Screen, draft: Option<visit_form::Draft>) -> Element {
                 match screen {
                     Screen::Caseload => rsx! { caseload::Caseload {} },
                     Screen::Student(id) => rsx! { student::StudentScreen { id } },
-                    Screen::NewVisit(id) => rsx! { visit_form::NewVisit { student: id, draft: draft.clone() } },
+                    Screen::NewVisit(id) => rsx! { visit_form::NewVisit { student: id } },
                     Screen::Sync => rsx! { sync_screen::SyncScreen {} },
                     Screen::Settings => rsx! { settings::Settings {} },
                 }

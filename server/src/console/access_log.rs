@@ -11,7 +11,7 @@ use std::collections::HashMap;
 
 pub(super) async fn page(State(st): State<AppState>, Reviewer(session): Reviewer) -> ConsoleResult {
     if !session.user.role.reads_access_log() {
-        return Err(crate::error::ApiError::access_log_refused().into());
+        return Err(crate::error::ApiError::access_log_refused());
     }
     let (entries, users, students) = st
         .blocking(move |s| {

@@ -12,12 +12,13 @@ mod queue;
 mod reports;
 mod student;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ShownError};
+use crate::extract::AppForm;
 use crate::session::{Authed, SESSION_COOKIE, bearer_or_cookie};
 use crate::state::AppState;
 use crate::store::Session;
 use axum::Router;
-use axum::extract::{Form, FromRequestParts, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -42,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/reports/file", post(reports::file))
         .route("/console/exports/{file}", get(reports::download))
         .route("/console/access-log", get(access_log::page))
+        .layer(axum::middleware::map_response(render_errors))
 }
 
 /// A logged-in reviewer (supervisor or school admin). Anyone else is sent to the login page.
@@ -59,7 +61,7 @@ impl FromRequestParts<AppState> for Reviewer {
             Err(e) if e.status == StatusCode::UNAUTHORIZED => {
                 return Err(Redirect::to("/console/login").into_response());
             }
-            Err(e) => return Err(ConsoleError(e).into_response()),
+            Err(e) => return Err(e.into_response()),
         };
         if !session.user.role.may_review() {
             return Err(page_error(
@@ -71,52 +73,36 @@ impl FromRequestParts<AppState> for Reviewer {
     }
 }
 
-/// An error shown as a page: the status, the Chinese message and the English one.
-pub struct ConsoleError(pub ApiError);
-
-impl From<ApiError> for ConsoleError {
-    fn from(e: ApiError) -> Self {
-        Self(e)
-    }
-}
-
-impl IntoResponse for ConsoleError {
-    fn into_response(self) -> Response {
-        let e = self.0;
-        let body = layout(
-            "出错了",
-            None,
-            html! {
-                h1 { "出错了" }
-                p.error { (e.zh) }
-                @for f in &e.fields {
-                    p.error { (f.field) "：" (f.zh) }
-                }
-                p.muted { (e.message) }
-                p { a href="/console/queue" { "返回审核队列" } }
-            },
-        );
-        (e.status, body).into_response()
-    }
-}
-
-macro_rules! console_from {
-    ($($t:ty),*) => {$(
-        impl From<$t> for ConsoleError {
-            fn from(e: $t) -> Self {
-                Self(ApiError::from(e))
+/// Draws any error of a console route — a handler's, an extractor's, the session check's — as
+/// a page. The error was mapped once (`crate::error`), which left its detail on the response;
+/// here it only changes its clothes from JSON to HTML.
+async fn render_errors(resp: Response) -> Response {
+    let Some(ShownError(e)) = resp.extensions().get::<ShownError>().cloned() else {
+        return resp;
+    };
+    let body = layout(
+        "出错了",
+        None,
+        html! {
+            h1 { "出错了" }
+            p.error { (e.zh) }
+            @for f in &e.fields {
+                p.error { (f.field) "：" (f.zh) }
             }
-        }
-    )*};
+            p.muted { (e.message) }
+            p { a href="/console/queue" { "返回审核队列" } }
+        },
+    );
+    let (mut parts, _) = resp.into_parts();
+    parts.headers.remove(header::CONTENT_TYPE);
+    parts.headers.remove(header::CONTENT_LENGTH);
+    let page = body.into_response();
+    let (page_parts, page_body) = page.into_parts();
+    for (k, v) in page_parts.headers.iter() {
+        parts.headers.insert(k, v.clone());
+    }
+    Response::from_parts(parts, page_body)
 }
-console_from!(
-    crate::store::StoreError,
-    crate::review::ReviewError,
-    crate::sync::SyncError,
-    crate::report::file_pdf::PdfError,
-    tokio::task::JoinError,
-    rust_xlsxwriter::XlsxError
-);
 
 fn page_error(status: StatusCode, zh: &str) -> Response {
     let body = layout(
@@ -127,7 +113,8 @@ fn page_error(status: StatusCode, zh: &str) -> Response {
     (status, body).into_response()
 }
 
-pub type ConsoleResult = Result<Response, ConsoleError>;
+/// What a console handler answers; an error is drawn as a page by [`render_errors`].
+pub type ConsoleResult = Result<Response, ApiError>;
 
 const STYLE: &str = r#"
 body{font-family:"Noto Sans CJK SC","Noto Sans SC","Microsoft YaHei","PingFang SC",sans-serif;margin:0;color:#222;line-height:1.6;background:#fafafa}
@@ -217,7 +204,7 @@ fn over_tls(headers: &axum::http::HeaderMap) -> bool {
 async fn login(
     State(st): State<AppState>,
     headers: axum::http::HeaderMap,
-    Form(f): Form<LoginForm>,
+    AppForm(f): AppForm<LoginForm>,
 ) -> Response {
     let now = chrono::Utc::now();
     let result = st
@@ -276,7 +263,7 @@ async fn logout(State(st): State<AppState>, headers: axum::http::HeaderMap) -> R
         {
             // The browser forgets the cookie, but the token may still work elsewhere: say so
             // rather than pretend the logout was complete.
-            return ([clear], ConsoleError(e)).into_response();
+            return ([clear], e).into_response();
         }
     }
     ([clear], Redirect::to("/console/login")).into_response()

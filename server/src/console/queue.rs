@@ -1,10 +1,11 @@
 //! The review queue, one visit with its evidence, and the reviewer's actions.
 
 use super::{ConsoleResult, Reviewer, layout, map};
+use crate::extract::{AppForm, AppPath, AppQuery};
 use crate::review::evidence::Flag;
 use crate::review::{self, Decision, QueueFilter, QueueItem, ReviewError, ReviewState, ScopeView};
 use crate::state::AppState;
-use axum::extract::{Form, Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use baoxue_shared::ids::RecordId;
@@ -33,8 +34,8 @@ fn nonempty(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-fn parse_enum<T: serde::de::DeserializeOwned>(s: &Option<String>) -> Option<T> {
-    nonempty(s).and_then(|v| serde_json::from_value(serde_json::Value::String(v.into())).ok())
+fn parse_enum<T: std::str::FromStr>(s: &Option<String>) -> Option<T> {
+    nonempty(s).and_then(|v| v.parse().ok())
 }
 
 impl QueueQuery {
@@ -53,27 +54,10 @@ impl QueueQuery {
     }
 }
 
-fn kind_code(k: VisitKind) -> String {
-    serde_json::to_value(k)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
-}
-
-const KINDS: [VisitKind; 7] = [
-    VisitKind::HomeVisit,
-    VisitKind::HouseholdVisit,
-    VisitKind::Persuasion,
-    VisitKind::HomeTeaching,
-    VisitKind::SubsidyVerification,
-    VisitKind::PhoneCall,
-    VisitKind::WeeklyTalk,
-];
-
 pub(super) async fn list(
     State(st): State<AppState>,
     Reviewer(session): Reviewer,
-    Query(q): Query<QueueQuery>,
+    AppQuery(q): AppQuery<QueueQuery>,
 ) -> ConsoleResult {
     let terms = st.terms.clone();
     let settings = st.evidence;
@@ -130,7 +114,7 @@ pub(super) async fn list(
             } }
             label { "类型" select name="kind" {
                 option value="" { "全部" }
-                @for k in KINDS { option value=(kind_code(k)) selected[sel(&q.kind, &kind_code(k))] { (k.zh()) } }
+                @for &k in VisitKind::ALL { option value=(k.code()) selected[sel(&q.kind, k.code())] { (k.zh()) } }
             } }
             label { "起" input type="date" name="from" value=[nonempty(&q.from)]; }
             label { "止" input type="date" name="to" value=[nonempty(&q.to)]; }
@@ -141,7 +125,7 @@ pub(super) async fn list(
             } }
             label { "审核状态" select name="state" {
                 option value="" { "全部" }
-                @for s in ReviewState::ALL { option value=(s.code()) selected[sel(&q.state, s.code())] { (s.zh()) } }
+                @for &s in ReviewState::ALL { option value=(s.code()) selected[sel(&q.state, s.code())] { (s.zh()) } }
             } }
             button type="submit" #apply-filters { "筛选" }
         }
@@ -176,12 +160,9 @@ pub(super) struct VisitQuery {
 pub(super) async fn visit(
     State(st): State<AppState>,
     Reviewer(session): Reviewer,
-    Path(record): Path<String>,
-    Query(q): Query<VisitQuery>,
+    AppPath(record): AppPath<RecordId>,
+    AppQuery(q): AppQuery<VisitQuery>,
 ) -> ConsoleResult {
-    let record: RecordId = record
-        .parse()
-        .map_err(|_| crate::error::ApiError::not_found("record"))?;
     let (view, item) = load_item(&st, &session, record).await?;
     let done = q.done.as_deref().map(|d| match d {
         "approve" => "已通过该记录。",
@@ -202,22 +183,21 @@ async fn load_item(
     st: &AppState,
     session: &crate::store::Session,
     record: RecordId,
-) -> Result<(std::sync::Arc<ScopeView>, QueueItem), super::ConsoleError> {
+) -> Result<(std::sync::Arc<ScopeView>, QueueItem), crate::error::ApiError> {
     let terms = st.terms.clone();
     let settings = st.evidence;
     let user = session.user.clone();
     let scopes = st.scopes.clone();
-    Ok(st
-        .blocking(move |s| {
-            let view = scopes.get(s, &user)?;
-            let files = view.files(&view.replica, &terms, Utc::now());
-            let item = review::queue(&view, &files, &settings, &QueueFilter::default())
-                .into_iter()
-                .find(|i| i.record == record)
-                .ok_or_else(|| crate::error::ApiError::not_found("record"))?;
-            Ok((view, item))
-        })
-        .await?)
+    st.blocking(move |s| {
+        let view = scopes.get(s, &user)?;
+        let files = view.files(&view.replica, &terms, Utc::now());
+        let item = review::queue(&view, &files, &settings, &QueueFilter::default())
+            .into_iter()
+            .find(|i| i.record == record)
+            .ok_or_else(|| crate::error::ApiError::not_found("record"))?;
+        Ok((view, item))
+    })
+    .await
 }
 
 fn render_visit(
@@ -346,12 +326,9 @@ pub(super) struct ReviewForm {
 pub(super) async fn review(
     State(st): State<AppState>,
     Reviewer(session): Reviewer,
-    Path(record): Path<String>,
-    Form(f): Form<ReviewForm>,
+    AppPath(record): AppPath<RecordId>,
+    AppForm(f): AppForm<ReviewForm>,
 ) -> ConsoleResult {
-    let record: RecordId = record
-        .parse()
-        .map_err(|_| crate::error::ApiError::not_found("record"))?;
     let s2 = session.clone();
     let comment = f.comment.clone();
     let decision = f.decision;

@@ -1,9 +1,11 @@
 //! The month: the dropout-control report (draft, filing, amendments), compliance with the 三个一
 //! rhythm and device checks, and the Excel downloads.
 
-use super::{ConsoleError, ConsoleResult, Reviewer, layout};
+use super::{ConsoleResult, Reviewer, layout};
 use crate::error::ApiError;
+use crate::extract::{AppForm, AppPath, AppQuery};
 use crate::report::compliance::{self, DeviceCoverage, TeacherRhythm};
+use crate::report::filing::{self, ReportError};
 use crate::report::monthly::{
     self, Amendment, Figures, LateRecord, ReportScope, month_key, parse_month, period_zh,
 };
@@ -11,7 +13,7 @@ use crate::report::xlsx;
 use crate::review::ScopeView;
 use crate::state::AppState;
 use crate::store::{ReportFiling, Session};
-use axum::extract::{Form, Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use baoxue_shared::file::StudentFile;
@@ -30,15 +32,6 @@ pub(super) struct ReportQuery {
 /// The scope a reviewer's report defaults to: their own unit.
 fn default_scope(session: &Session) -> ReportScope {
     monthly::unit_of(&session.user).unwrap_or(ReportScope::County)
-}
-
-fn not_yours(what: &'static str) -> ApiError {
-    ApiError::new(
-        axum::http::StatusCode::FORBIDDEN,
-        "report_out_of_scope",
-        format!("this report is not {what}"),
-        "只能查看本单位及下属单位的月报，只能报送本单位的月报",
-    )
 }
 
 /// The month a supervisor most likely wants: the one just closed during the week after the
@@ -79,52 +72,49 @@ async fn compute(
     session: &Session,
     scope: ReportScope,
     month: ReportMonth,
-) -> Result<Month, ConsoleError> {
+) -> Result<Month, ApiError> {
     let terms = st.terms.clone();
     let user = session.user.clone();
     let scopes = st.scopes.clone();
-    Ok(st
-        .blocking(move |s| {
-            let view = scopes.get(s, &user)?;
-            if !monthly::may_view(&user, &scope, &view.schools) {
-                return Err(not_yours("in your unit"));
+    st.blocking(move |s| {
+        let view = scopes.get(s, &user)?;
+        if !monthly::may_view(&user, &scope, &view.schools) {
+            return Err(ReportError::NotYours("in your unit").into());
+        }
+        let now = Utc::now();
+        let filing = s.report_filing(&scope.key(), &month_key(month))?;
+        let current = monthly::figures(&view, &scope, month, now, &terms);
+        let (figures, amendments, late) = match &filing {
+            Some(f) => {
+                // What was filed is what is shown: the stored figures, not a recomputation.
+                let filed = filing::filed_figures(f)?;
+                let am = monthly::amendments(&filed, &current);
+                let late = monthly::late_records(&view, &scope, month, f.cut);
+                (filed, am, late)
             }
-            let now = Utc::now();
-            let filing = s.report_filing(&scope.key(), &month_key(month))?;
-            let current = monthly::figures(&view, &scope, month, now, &terms);
-            let (figures, amendments, late) = match &filing {
-                Some(f) => {
-                    // What was filed is what is shown: the stored figures, not a recomputation.
-                    let filed: Figures = serde_json::from_str(&f.figures).map_err(|e| {
-                        crate::store::StoreError::Corrupt(format!("filed figures: {e}"))
-                    })?;
-                    let am = monthly::amendments(&filed, &current);
-                    let late = monthly::late_records(&view, &scope, month, f.cut);
-                    (filed, am, late)
-                }
-                None => (current, vec![], vec![]),
-            };
-            let files: Vec<StudentFile> = view
-                .files(&view.replica, &terms, now)
-                .into_iter()
-                .filter(|f| {
-                    f.current
-                        .as_ref()
-                        .is_some_and(|st| scope.contains(&view.replica, st))
-                })
-                .collect();
-            let title = scope.title(&view);
-            Ok(Month {
-                view,
-                files,
-                title,
-                figures,
-                filing,
-                amendments,
-                late,
+            None => (current, vec![], vec![]),
+        };
+        let files: Vec<StudentFile> = view
+            .files(&view.replica, &terms, now)
+            .into_iter()
+            .filter(|f| {
+                f.current
+                    .as_ref()
+                    .is_some_and(|st| scope.contains(&view.replica, st))
             })
+            .collect();
+        let title = scope.title(&view);
+        Ok(Month {
+            view,
+            files,
+            title,
+            figures,
+            filing,
+            amendments,
+            late,
         })
-        .await?)
+    })
+    .await
 }
 
 fn filed_line(m: &Month) -> Option<String> {
@@ -140,7 +130,7 @@ fn filed_line(m: &Month) -> Option<String> {
 pub(super) async fn page(
     State(st): State<AppState>,
     Reviewer(session): Reviewer,
-    Query(q): Query<ReportQuery>,
+    AppQuery(q): AppQuery<ReportQuery>,
 ) -> ConsoleResult {
     let (scope, month) = q.resolve(&session);
     let m = compute(&st, &session, scope.clone(), month).await?;
@@ -263,29 +253,23 @@ pub(super) struct FileForm {
 pub(super) async fn file(
     State(st): State<AppState>,
     Reviewer(session): Reviewer,
-    Form(f): Form<FileForm>,
+    AppForm(f): AppForm<FileForm>,
 ) -> ConsoleResult {
     let scope = ReportScope::parse(&f.scope).ok_or_else(|| ApiError::not_found("report scope"))?;
     let month = parse_month(&f.month).ok_or_else(|| ApiError::not_found("report month"))?;
     let terms = st.terms.clone();
-    let user = session.user.clone();
     let scopes = st.scopes.clone();
-    let cut: DateTime<Utc> = Utc::now();
     st.blocking(move |s| {
-        if !monthly::may_file(&user, &scope) {
-            return Err(not_yours("your unit's to file"));
-        }
-        let view = scopes.get(s, &user)?;
-        let figures = monthly::figures(&view, &scope, month, cut, &terms);
-        s.file_report(&ReportFiling {
-            scope: scope.key(),
-            month: month_key(month),
+        let cut = Utc::now();
+        Ok(filing::file(
+            s,
+            &scopes,
+            &session.user,
+            &scope,
+            month,
             cut,
-            filed_by: user.id,
-            figures: serde_json::to_string(&figures)
-                .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?,
-        })?;
-        Ok(())
+            &terms,
+        )?)
     })
     .await?;
     Ok(Redirect::to(&format!(
@@ -321,15 +305,15 @@ fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
 pub(super) async fn download(
     State(st): State<AppState>,
     Reviewer(session): Reviewer,
-    axum::extract::Path(file): axum::extract::Path<String>,
-    Query(q): Query<ReportQuery>,
+    AppPath(file): AppPath<String>,
+    AppQuery(q): AppQuery<ReportQuery>,
 ) -> ConsoleResult {
     let (scope, month) = q.resolve(&session);
     if !matches!(
         file.as_str(),
         "monthly.xlsx" | "dropouts.xlsx" | "poor.xlsx"
     ) {
-        return Err(ApiError::not_found("export").into());
+        return Err(ApiError::not_found("export"));
     }
     let entry = crate::store::AccessEntry {
         at: Utc::now(),
@@ -364,7 +348,7 @@ pub(super) async fn download(
                 format!("{}建档立卡学生台账.xlsx", m.title),
             )
         }
-        _ => return Err(ApiError::not_found("export").into()),
+        _ => return Err(ApiError::not_found("export")),
     };
     Ok(xlsx_response(bytes, &name))
 }

@@ -2,13 +2,14 @@
 //! visits against the registered household, the status history and conflicts with both values.
 //! The print stylesheet turns it into the paper archive's page (the browser's "save as PDF").
 
-use super::{ConsoleError, ConsoleResult, Reviewer, layout, map};
+use super::{ConsoleResult, Reviewer, layout, map};
 use crate::error::ApiError;
+use crate::extract::{AppForm, AppPath};
 use crate::state::AppState;
 use crate::store::{AccessAction, Session};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::IntoResponse;
-use baoxue_shared::file::{DueWork, Event, MissingEvidence};
+use baoxue_shared::file::{Event, MissingEvidence};
 use baoxue_shared::ids::StudentId;
 use baoxue_shared::time::{china_date, format_zh};
 use baoxue_shared::validation::age_on;
@@ -27,28 +28,26 @@ type Loaded = (
 async fn load(
     st: &AppState,
     session: &Session,
-    id: &str,
+    student: StudentId,
     action: AccessAction,
-) -> Result<Loaded, ConsoleError> {
-    let student: StudentId = id.parse().map_err(|_| ApiError::not_found("student"))?;
+) -> Result<Loaded, ApiError> {
     let terms = st.terms.clone();
     let session = session.clone();
-    Ok(st
-        .blocking(move |s| {
-            let file = crate::files::open_for(s, &session, student, action, &terms, Utc::now())?;
-            let names: HashMap<_, _> = s.users()?.into_iter().map(|u| (u.id, u.name)).collect();
-            let schools: HashMap<_, _> = s.schools()?.into_iter().map(|x| (x.id, x.name)).collect();
-            Ok((file, names, schools))
-        })
-        .await?)
+    st.blocking(move |s| {
+        let file = crate::files::open_for(s, &session, student, action, &terms, Utc::now())?;
+        let names: HashMap<_, _> = s.users()?.into_iter().map(|u| (u.id, u.name)).collect();
+        let schools: HashMap<_, _> = s.schools()?.into_iter().map(|x| (x.id, x.name)).collect();
+        Ok((file, names, schools))
+    })
+    .await
 }
 
 pub(super) async fn file(
     State(st): State<AppState>,
     Reviewer(session): Reviewer,
-    Path(id): Path<String>,
+    AppPath(student): AppPath<StudentId>,
 ) -> ConsoleResult {
-    let (file, names, schools) = load(&st, &session, &id, AccessAction::FileView).await?;
+    let (file, names, schools) = load(&st, &session, student, AccessAction::FileView).await?;
     let student = file.student;
     let name_of = |u| names.get(&u).cloned().unwrap_or_else(|| "未知".into());
     let today = china_date(Utc::now());
@@ -120,7 +119,7 @@ pub(super) async fn file(
         }
         @if !file.due.is_empty() {
             h2 { "待办" }
-            ul { @for d in &file.due { li { (due_zh(d)) } } }
+            ul { @for d in &file.due { li { (d.zh()) } } }
         }
         @if !file.missing_evidence.is_empty() {
             h2 { "缺少的佐证" }
@@ -173,9 +172,9 @@ pub(super) async fn file(
 pub(super) async fn pdf(
     State(st): State<AppState>,
     Reviewer(session): Reviewer,
-    Path(id): Path<String>,
+    AppPath(student): AppPath<StudentId>,
 ) -> ConsoleResult {
-    let (file, names, schools) = load(&st, &session, &id, AccessAction::FilePdf).await?;
+    let (file, names, schools) = load(&st, &session, student, AccessAction::FilePdf).await?;
     let school = file
         .current
         .as_ref()
@@ -210,88 +209,19 @@ pub(super) async fn pdf(
 
 #[derive(Debug, serde::Deserialize)]
 pub(super) struct ResolveForm {
-    choose: String,
+    choose: baoxue_shared::ids::OpId,
 }
 
-/// Settle a status conflict: the reviewer's choice is written as a new status write that
-/// supersedes every concurrent value (they stay in the history), scope-checked like any push.
+/// Settle a status conflict by choosing one of its candidates.
 pub(super) async fn resolve(
     State(st): State<AppState>,
     Reviewer(session): Reviewer,
-    Path(id): Path<String>,
-    axum::extract::Form(f): axum::extract::Form<ResolveForm>,
+    AppPath(student): AppPath<StudentId>,
+    AppForm(f): AppForm<ResolveForm>,
 ) -> ConsoleResult {
-    use baoxue_shared::op::{EntityRef, OpBody, StudentField, Target};
-    let student: StudentId = id.parse().map_err(|_| ApiError::not_found("student"))?;
-    let chosen: baoxue_shared::ids::OpId = f
-        .choose
-        .parse()
-        .map_err(|_| ApiError::not_found("candidate"))?;
-    let s2 = session.clone();
     st.blocking(move |s| {
-        let cl = s.caseload(&s2.user)?;
-        if !crate::scope::may_read(&cl, student) {
-            return Err(ApiError::not_found("student"));
-        }
-        let mut r = baoxue_shared::replica::Replica::new();
-        for op in s.ops_about_student(student)? {
-            r.apply(op)
-                .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
-        }
-        let heads = r.heads(EntityRef::Student(student), "status");
-        let value = match r.op(chosen).map(|o| &o.body) {
-            Some(OpBody::Set(w)) if heads.len() > 1 && heads.contains(&chosen) => match w.target {
-                Target::Student {
-                    set: StudentField::Status(v),
-                    ..
-                } => v,
-                _ => return Err(ApiError::not_found("candidate")),
-            },
-            _ => {
-                return Err(ApiError::new(
-                    axum::http::StatusCode::CONFLICT,
-                    "conflict_settled",
-                    "this conflict is already settled or the value is not one of its candidates",
-                    "该冲突已处理或所选值已不是候选值，请刷新页面",
-                ));
-            }
-        };
-        let mut author = baoxue_shared::author::Author::new(s2.user.id, s2.device);
-        let op = author.set(
-            &r,
-            Target::Student {
-                id: student,
-                set: StudentField::Status(value),
-            },
-            Utc::now(),
-        );
-        crate::sync::push_checked(
-            s,
-            &s2,
-            baoxue_shared::ids::BatchId::new(),
-            vec![op],
-            Utc::now(),
-        )?;
-        Ok(())
+        crate::files::settle_status_conflict(s, &session, student, f.choose, Utc::now())
     })
     .await?;
     Ok(axum::response::Redirect::to(&format!("/console/students/{student}")).into_response())
-}
-
-/// Due work in a sentence.
-pub(super) fn due_zh(d: &DueWork) -> String {
-    let late = if d.is_overdue() {
-        "（已逾期）"
-    } else {
-        ""
-    };
-    match d {
-        DueWork::SemesterHomeVisit { term, .. } => format!("{}家访未完成{late}", term.zh()),
-        DueWork::PersuasionFollowUp { due, .. } => format!("劝返回访，应于 {due} 前{late}"),
-        DueWork::DeviceProblem { problem, .. } => format!("学习设备问题未解决：{}", problem.zh()),
-        DueWork::SubsidyUnverified { term, .. } => format!("{}资助未核实{late}", term.zh()),
-        DueWork::ReviewRequest { note, .. } => {
-            format!("督导{}：{}", note.action.zh(), note.comment)
-        }
-    }
 }

@@ -1,7 +1,7 @@
 //! The access log, for the county: who looked at which child's file, or took which ledger.
 
-use super::extract::Query;
 use crate::error::ApiError;
+use crate::extract::AppQuery;
 use crate::session::Authed;
 use crate::state::AppState;
 use crate::store::AccessEntry;
@@ -31,7 +31,7 @@ pub struct AccessLine {
 pub(super) async fn list(
     State(st): State<AppState>,
     Authed(session): Authed,
-    Query(q): Query<AccessQuery>,
+    AppQuery(q): AppQuery<AccessQuery>,
 ) -> Result<Json<Vec<AccessLine>>, ApiError> {
     if !session.user.role.reads_access_log() {
         return Err(ApiError::access_log_refused());

@@ -1,6 +1,7 @@
 //! Login, logout, and who am I.
 
 use crate::error::ApiError;
+use crate::extract::AppJson;
 use crate::session::Authed;
 use crate::state::AppState;
 use crate::store::Caseload;
@@ -12,7 +13,7 @@ use chrono::Utc;
 
 pub(super) async fn login(
     State(st): State<AppState>,
-    Json(req): Json<LoginRequest>,
+    AppJson(req): AppJson<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let now = Utc::now();
     let login = st

@@ -4,7 +4,6 @@
 
 mod access;
 mod auth;
-pub(crate) mod extract;
 mod photos;
 mod students;
 mod sync;

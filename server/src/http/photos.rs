@@ -5,27 +5,17 @@
 //! `HEAD` answers how many bytes the server holds (`Upload-Offset`) or that it has the photo.
 
 use crate::error::ApiError;
+use crate::extract::{AppJson, AppPath};
 use crate::session::Authed;
 use crate::state::AppState;
 use crate::store::{Caseload, Session, Store};
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use baoxue_shared::api::{MissingPhotosRequest, MissingPhotosResponse};
 use baoxue_shared::observation::Sha256;
-
-fn parse_sha(s: &str) -> Result<Sha256, ApiError> {
-    Sha256::parse(s).map_err(|r| {
-        ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "hash_format",
-            r.en(),
-            "照片校验值格式错误",
-        )
-    })
-}
 
 fn header_u64(h: &HeaderMap, name: &'static str) -> Result<u64, ApiError> {
     h.get(name)
@@ -74,7 +64,7 @@ async fn check_scope(st: &AppState, session: &Session, sha: Sha256) -> Result<()
 pub(super) async fn missing(
     State(st): State<AppState>,
     Authed(session): Authed,
-    Json(req): Json<MissingPhotosRequest>,
+    AppJson(req): AppJson<MissingPhotosRequest>,
 ) -> Result<Json<MissingPhotosResponse>, ApiError> {
     let resp = st
         .blocking(move |s| {
@@ -105,9 +95,8 @@ pub(super) async fn missing(
 pub(super) async fn status(
     State(st): State<AppState>,
     Authed(session): Authed,
-    Path(sha): Path<String>,
+    AppPath(sha): AppPath<Sha256>,
 ) -> Result<Response, ApiError> {
-    let sha = parse_sha(&sha)?;
     check_scope(&st, &session, sha).await?;
     let have = st.blocking(move |s| Ok(s.photo(&sha)?.is_some())).await?;
     let mut resp = StatusCode::OK.into_response();
@@ -150,21 +139,19 @@ async fn store_complete(
 pub(super) async fn put(
     State(st): State<AppState>,
     Authed(session): Authed,
-    Path(sha): Path<String>,
+    AppPath(sha): AppPath<Sha256>,
     body: Bytes,
 ) -> Result<Json<crate::store::PhotoMeta>, ApiError> {
-    let sha = parse_sha(&sha)?;
     store_complete(&st, session.user.id, sha, body.to_vec()).await
 }
 
 pub(super) async fn patch(
     State(st): State<AppState>,
     Authed(session): Authed,
-    Path(sha): Path<String>,
+    AppPath(sha): AppPath<Sha256>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let sha = parse_sha(&sha)?;
     let offset = header_u64(&headers, "upload-offset")?;
     let total = header_u64(&headers, "upload-length")?;
     let files = st.photos.clone();
@@ -204,9 +191,8 @@ async fn send_file(path: std::path::PathBuf, mime: &'static str) -> Result<Respo
 pub(super) async fn get(
     State(st): State<AppState>,
     Authed(session): Authed,
-    Path(sha): Path<String>,
+    AppPath(sha): AppPath<Sha256>,
 ) -> Result<Response, ApiError> {
-    let sha = parse_sha(&sha)?;
     check_scope(&st, &session, sha).await?;
     let meta = st
         .blocking(move |s| Ok(s.photo(&sha)?))
@@ -223,9 +209,8 @@ pub(super) async fn get(
 pub(super) async fn thumb(
     State(st): State<AppState>,
     Authed(session): Authed,
-    Path(sha): Path<String>,
+    AppPath(sha): AppPath<Sha256>,
 ) -> Result<Response, ApiError> {
-    let sha = parse_sha(&sha)?;
     check_scope(&st, &session, sha).await?;
     send_file(st.photos.thumb_path(&sha), "image/jpeg").await
 }

@@ -1,12 +1,12 @@
 //! Students in the caller's care: the filtered list, and one student's file (一生一案).
 
-use super::extract::Query;
 use crate::error::ApiError;
+use crate::extract::{AppPath, AppQuery};
 use crate::session::Authed;
 use crate::state::AppState;
 use crate::store::StudentRow;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use baoxue_shared::file::StudentFile;
 use baoxue_shared::ids::{SchoolId, StudentId};
 use baoxue_shared::observation::Sha256;
@@ -31,7 +31,7 @@ pub struct ListQuery {
 pub(super) async fn list(
     State(st): State<AppState>,
     Authed(session): Authed,
-    Query(q): Query<ListQuery>,
+    AppQuery(q): AppQuery<ListQuery>,
 ) -> Result<Json<Vec<StudentRow>>, ApiError> {
     let terms = st.terms.clone();
     let rows = st
@@ -89,9 +89,8 @@ pub struct FileResponse {
 pub(super) async fn file(
     State(st): State<AppState>,
     Authed(session): Authed,
-    Path(id): Path<String>,
+    AppPath(student): AppPath<StudentId>,
 ) -> Result<Json<FileResponse>, ApiError> {
-    let student: StudentId = id.parse().map_err(|_| ApiError::not_found("student"))?;
     let terms = st.terms.clone();
     let resp = st
         .blocking(move |s| {

@@ -1,7 +1,7 @@
 //! Push and pull.
 
-use super::extract::Query;
 use crate::error::ApiError;
+use crate::extract::AppQuery;
 use crate::session::Authed;
 use crate::state::AppState;
 use axum::Json;
@@ -33,7 +33,7 @@ pub struct PullQuery {
 pub(super) async fn pull(
     State(st): State<AppState>,
     Authed(session): Authed,
-    Query(q): Query<PullQuery>,
+    AppQuery(q): AppQuery<PullQuery>,
 ) -> Result<Json<PullPage>, ApiError> {
     let page = st
         .blocking(move |s| {

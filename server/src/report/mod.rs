@@ -4,5 +4,6 @@
 
 pub mod compliance;
 pub mod file_pdf;
+pub mod filing;
 pub mod monthly;
 pub mod xlsx;

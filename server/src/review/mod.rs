@@ -18,7 +18,7 @@ use baoxue_shared::time::{TermCalendar, china_date};
 use baoxue_shared::validation::FieldErrors;
 use chrono::{DateTime, NaiveDate, Utc};
 use evidence::{EvidenceSettings, Flag, PhotoEvidence, VisitFacts};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
@@ -191,50 +191,17 @@ impl ScopeCache {
     }
 }
 
-/// Where a record stands with reviewers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReviewState {
-    /// Nobody has looked at it.
-    Pending,
-    Approved,
-    Flagged,
-    EvidenceRequested,
-    /// Flagged or asked for evidence, and the worker has since corrected it: look again.
-    Answered,
-    Voided,
-}
-
-impl ReviewState {
-    pub const ALL: [ReviewState; 6] = [
-        ReviewState::Pending,
-        ReviewState::Approved,
-        ReviewState::Flagged,
-        ReviewState::EvidenceRequested,
-        ReviewState::Answered,
-        ReviewState::Voided,
-    ];
-
-    pub fn zh(self) -> &'static str {
-        match self {
-            ReviewState::Pending => "待审核",
-            ReviewState::Approved => "已通过",
-            ReviewState::Flagged => "存疑",
-            ReviewState::EvidenceRequested => "待补充证据",
-            ReviewState::Answered => "已补充，待复核",
-            ReviewState::Voided => "已作废",
-        }
-    }
-
-    pub fn code(self) -> &'static str {
-        match self {
-            ReviewState::Pending => "pending",
-            ReviewState::Approved => "approved",
-            ReviewState::Flagged => "flagged",
-            ReviewState::EvidenceRequested => "evidence_requested",
-            ReviewState::Answered => "answered",
-            ReviewState::Voided => "voided",
-        }
+baoxue_shared::coded_enum! {
+    /// Where a record stands with reviewers.
+    pub enum ReviewState {
+        /// Nobody has looked at it.
+        Pending = "pending", "待审核", "pending";
+        Approved = "approved", "已通过", "approved";
+        Flagged = "flagged", "存疑", "flagged";
+        EvidenceRequested = "evidence_requested", "待补充证据", "evidence requested";
+        /// Flagged or asked for evidence, and the worker has since corrected it: look again.
+        Answered = "answered", "已补充，待复核", "answered, to review again";
+        Voided = "voided", "已作废", "voided";
     }
 }
 

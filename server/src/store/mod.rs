@@ -227,26 +227,15 @@ pub struct ReportFiling {
     pub figures: String,
 }
 
-/// What was looked at or taken away.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AccessAction {
-    /// A student's file, in the app's API or the console.
-    FileView,
-    /// A student's file as a PDF.
-    FilePdf,
-    /// An Excel ledger or report (the subject names which, for which unit and month).
-    LedgerExport,
-}
-
-impl AccessAction {
-    /// The Chinese name, as the access log page shows it.
-    pub fn zh(self) -> &'static str {
-        match self {
-            AccessAction::FileView => "查看档案",
-            AccessAction::FilePdf => "下载档案PDF",
-            AccessAction::LedgerExport => "导出台账",
-        }
+baoxue_shared::coded_enum! {
+    /// What was looked at or taken away.
+    pub enum AccessAction {
+        /// A student's file, in the app's API or the console.
+        FileView = "file_view", "查看档案", "file viewed";
+        /// A student's file as a PDF.
+        FilePdf = "file_pdf", "下载档案PDF", "file PDF";
+        /// An Excel ledger or report (the subject names which, for which unit and month).
+        LedgerExport = "ledger_export", "导出台账", "ledger exported";
     }
 }
 

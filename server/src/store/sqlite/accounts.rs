@@ -8,14 +8,11 @@ use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row};
 
 fn role_text(r: Role) -> String {
-    serde_json::to_value(r)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_default()
+    r.code().to_string()
 }
 
 fn parse_role(s: &str) -> Result<Role, StoreError> {
-    serde_json::from_value(serde_json::Value::String(s.into())).map_err(|e| corrupt("role", e))
+    s.parse().map_err(|e| corrupt("role", e))
 }
 
 /// `(kind, target)` as stored.

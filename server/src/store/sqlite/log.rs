@@ -422,11 +422,7 @@ fn refresh_projection(c: &Connection, e: EntityRef) -> Result<(), StoreError> {
                 if let Some(Target::Student { set, .. }) = cur(f) {
                     match set {
                         StudentField::Name(n) => row.0 = Some(n.clone()),
-                        StudentField::Status(s) => {
-                            row.1 = serde_json::to_value(s)
-                                .ok()
-                                .and_then(|v| v.as_str().map(String::from))
-                        }
+                        StudentField::Status(s) => row.1 = Some(s.code().to_string()),
                         StudentField::School(s) => row.2 = s.map(|s| s.to_string()),
                         StudentField::Household(h) => row.3 = h.map(|h| h.to_string()),
                         StudentField::Grade(g) => row.4 = g.map(|g| g.number() as i64),
@@ -671,7 +667,7 @@ pub(super) fn student_rows(
             id: parse_id(&id)?,
             name: name.unwrap_or_default(),
             status: status
-                .map(|s| serde_json::from_value(serde_json::Value::String(s)))
+                .map(|s| s.parse())
                 .transpose()
                 .map_err(|e| corrupt("status", e))?,
             school: school.map(|s| parse_id(&s)).transpose()?,

@@ -1,0 +1,51 @@
+//! Filing a month's report for a unit, and reading a unit's month back: the authorisation and
+//! the stored figures, for whichever front end asks.
+
+use super::monthly::{self, Figures, ReportScope, month_key};
+use crate::review::ScopeCache;
+use crate::store::{ReportFiling, Store, StoreError};
+use baoxue_shared::people::User;
+use baoxue_shared::time::{ReportMonth, TermCalendar};
+use chrono::{DateTime, Utc};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// Filed only for one's own unit; read only for one's unit and units inside it.
+    #[error("this report is not {0}")]
+    NotYours(&'static str),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Files `user`'s report for `scope` and `month` as of `cut`: the figures computed at the cut
+/// are stored with it, so the filing reads back the same whatever arrives later.
+pub fn file(
+    s: &dyn Store,
+    scopes: &ScopeCache,
+    user: &User,
+    scope: &ReportScope,
+    month: ReportMonth,
+    cut: DateTime<Utc>,
+    terms: &TermCalendar,
+) -> Result<(), ReportError> {
+    if !monthly::may_file(user, scope) {
+        return Err(ReportError::NotYours("your unit's to file"));
+    }
+    let view = scopes.get(s, user)?;
+    let figures = monthly::figures(&view, scope, month, cut, terms);
+    s.file_report(&ReportFiling {
+        scope: scope.key(),
+        month: month_key(month),
+        cut,
+        filed_by: user.id,
+        figures: serde_json::to_string(&figures)
+            .map_err(|e| StoreError::Corrupt(format!("figures: {e}")))?,
+    })?;
+    Ok(())
+}
+
+/// The figures a filing stored.
+pub fn filed_figures(filing: &ReportFiling) -> Result<Figures, ReportError> {
+    serde_json::from_str(&filing.figures)
+        .map_err(|e| ReportError::Store(StoreError::Corrupt(format!("filed figures: {e}"))))
+}
