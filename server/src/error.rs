@@ -451,6 +451,7 @@ impl From<crate::report::filing::ReportError> for ApiError {
                 e.to_string(),
                 "只能查看本单位及下属单位的月报，只能报送本单位的月报",
             ),
+            ReportError::Encode(_) => Self::internal(e),
             ReportError::Store(s) => s.into(),
         }
     }

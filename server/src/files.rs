@@ -2,7 +2,7 @@
 //! merged with the shared function.
 
 use crate::error::ApiError;
-use crate::store::{AccessAction, AccessEntry, Session, Store};
+use crate::store::{AccessAction, AccessEntry, Session, Store, StoreError};
 use baoxue_shared::author::Author;
 use baoxue_shared::file::{FileContext, StudentFile};
 use baoxue_shared::ids::{BatchId, OpId, StudentId};
@@ -31,8 +31,7 @@ pub fn build(
     let present = s.photos_present(&hashes)?;
     let mut r = Replica::new();
     for op in ops {
-        r.apply(op)
-            .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+        r.apply(op).map_err(StoreError::from)?;
     }
     let is_present = |h: &Sha256| present.contains(h);
     Ok(StudentFile::build(
@@ -96,8 +95,7 @@ pub fn settle_status_conflict(
     }
     let mut r = Replica::new();
     for op in s.ops_about_student(student)? {
-        r.apply(op)
-            .map_err(|e| crate::store::StoreError::Corrupt(e.to_string()))?;
+        r.apply(op).map_err(StoreError::from)?;
     }
     let heads = r.heads(EntityRef::Student(student), "status");
     let value = match r.op(chosen).map(|o| &o.body) {

@@ -533,7 +533,7 @@ pub fn import(
             // Known student: write only what changed, superseding what the server holds.
             let mut seen = Replica::new();
             seen.apply_all(store.ops_about_student(*sid)?)
-                .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                .map_err(StoreError::from)?;
             let Some(current) = seen.student(*sid) else {
                 continue;
             };
@@ -655,7 +655,7 @@ pub fn export(store: &dyn Store, path: &Path, full_ids: bool) -> Result<usize, R
     for sid in ids {
         let mut r = Replica::new();
         r.apply_all(store.ops_about_student(sid)?)
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            .map_err(StoreError::from)?;
         let Some(s) = r.student(sid) else { continue };
         let h = s.household.and_then(|h| r.household(h));
         let g = r.guardians_of(sid).into_iter().next();

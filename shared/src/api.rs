@@ -1,11 +1,14 @@
-//! The sync API's requests and responses, declared once: the server's handlers return these,
+//! The API's requests and responses, declared once: the server's handlers return these,
 //! the phone and the test client decode them. The batch itself is in `wire`. Frozen like the
 //! wire format (`tests/golden.rs` pins each): add optional fields; never rename or remove.
 
-use crate::ids::{BatchId, DeviceId, OpId};
+use crate::file::StudentFile;
+use crate::ids::{BatchId, DeviceId, HouseholdId, OpId, SchoolId, StudentId, UserId};
 use crate::observation::Sha256;
 use crate::op::Op;
+use crate::people::FocusGroup;
 use crate::people::User;
+use crate::status::EnrolmentStatus;
 use crate::validation::FieldErrorBody;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -98,4 +101,123 @@ pub struct ErrorDetail {
     /// Each bad field, when the refusal is about fields.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldErrorBody>,
+}
+
+/// A photo a student's file cites, with where to fetch it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhotoLink {
+    pub sha256: Sha256,
+    /// Whether the bytes have arrived on the server.
+    pub present: bool,
+    pub url: String,
+    pub thumb_url: String,
+}
+
+/// `GET /api/students/{id}/file`: the student's file (一生一案), built with the shared
+/// function, with links to its photos.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileResponse {
+    pub file: StudentFile,
+    pub photos: Vec<PhotoLink>,
+}
+
+/// `GET /api/sync/pull` parameters.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PullQuery {
+    /// The `cursor` of the previous page; absent for a first pull.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cursor: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+/// `GET /api/students` filters; all optional, combined with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StudentQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<EnrolmentStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub school: Option<SchoolId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub village: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub focus: Option<FocusGroup>,
+    /// Only students with overdue work (a follow-up, a home visit, a subsidy check).
+    #[serde(default)]
+    pub overdue: bool,
+}
+
+/// `GET /api/students`: a student as lists show it (the projection of merged fields kept for
+/// filtering).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StudentRow {
+    pub id: StudentId,
+    pub name: String,
+    pub status: Option<crate::status::EnrolmentStatus>,
+    pub school: Option<crate::ids::SchoolId>,
+    pub household: Option<HouseholdId>,
+    pub village: Option<String>,
+    pub grade: Option<u8>,
+    pub focus_groups: Vec<crate::people::FocusGroup>,
+}
+
+/// What is known of a stored photo (`PUT`/`PATCH /api/photos/{sha256}` answers with it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PhotoMeta {
+    pub sha256: Sha256,
+    pub bytes: u64,
+    pub width: u32,
+    pub height: u32,
+    pub mime: String,
+    pub captured_at: Option<DateTime<Utc>>,
+    pub lat: Option<f64>,
+    pub lon: Option<f64>,
+    /// Perceptual hash (base64), for finding the same picture reused.
+    pub phash: String,
+    pub uploaded_by: UserId,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+/// `GET /api/access-log` filters; all optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub student: Option<StudentId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<UserId>,
+    /// At most this many lines, newest first (default 200, at most 5,000).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+}
+
+crate::coded_enum! {
+    /// What was looked at or taken away.
+    pub enum AccessAction {
+        /// A student's file, in the app's API or the console.
+        FileView = "file_view", "查看档案", "file viewed";
+        /// A student's file as a PDF.
+        FilePdf = "file_pdf", "下载档案PDF", "file PDF";
+        /// An Excel ledger or report (the subject names which, for which unit and month).
+        LedgerExport = "ledger_export", "导出台账", "ledger exported";
+    }
+}
+
+/// One line of the access log: who, when, from which device, what, about whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessEntry {
+    pub at: DateTime<Utc>,
+    pub user: UserId,
+    pub device: DeviceId,
+    pub action: AccessAction,
+    /// The student's id for a file; `ledger scope month` for an export.
+    pub subject: String,
+}
+
+/// One line of `GET /api/access-log`, with the reader's account and name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessLine {
+    #[serde(flatten)]
+    pub entry: AccessEntry,
+    pub account: String,
+    pub name: String,
 }

@@ -11,7 +11,7 @@ use crate::replica::Replica;
 use crate::status::EnrolmentStatus;
 use crate::time::{Term, TermCalendar, china_date};
 use chrono::{DateTime, Duration, NaiveDate, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// How long after a persuasion attempt that set no date the next one is due.
@@ -32,7 +32,7 @@ pub struct FileContext<'a> {
 }
 
 /// One student's file.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StudentFile {
     pub student: StudentId,
     /// Current state; `None` until the roster entry (name, sex, birth date, status) arrives.
@@ -52,7 +52,7 @@ pub struct StudentFile {
 }
 
 /// One line of the timeline: when, who, on which device, and what.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimelineEntry {
     pub at: DateTime<Utc>,
     pub by: UserId,
@@ -63,7 +63,7 @@ pub struct TimelineEntry {
 }
 
 /// What happened.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Event {
     /// A visit or contact, in its latest revision.
@@ -88,7 +88,7 @@ pub enum Event {
 }
 
 /// A supervisor's void of a record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct VoidNote {
     pub by: UserId,
     pub at: DateTime<Utc>,
@@ -96,7 +96,7 @@ pub struct VoidNote {
 }
 
 /// A reviewer's decision on a record, with their comment.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReviewNote {
     pub op: OpId,
     pub by: UserId,
@@ -106,7 +106,7 @@ pub struct ReviewNote {
 }
 
 /// Work owed.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DueWork {
     /// No home visit (家访) yet this term; overdue once the term has ended.
@@ -217,14 +217,15 @@ pub fn review_request_zh(action: ReviewAction) -> &'static str {
 }
 
 /// A field with concurrent values that a person must choose between.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Conflict {
-    pub field: &'static str,
+    /// The field in conflict (`status`).
+    pub field: String,
     pub candidates: Vec<Candidate>,
 }
 
 /// One of the concurrent values.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
     pub op: OpId,
     pub value: EnrolmentStatus,
@@ -236,7 +237,7 @@ pub struct Candidate {
 }
 
 /// Evidence missing from a record.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum MissingEvidence {
     /// A device check or persuasion visit without a photo.
@@ -328,7 +329,7 @@ impl StudentFile {
                     })
                     .collect();
                 conflicts.push(Conflict {
-                    field: "status",
+                    field: "status".into(),
                     candidates,
                 });
             }

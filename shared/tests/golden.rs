@@ -189,6 +189,21 @@ fn golden_api() -> serde_json::Value {
     };
     let sha = Sha256::of(b"photo");
     let batch = golden_batch();
+    // The golden batch's student as a file, built with the shared function at a fixed time.
+    let mut replica = baoxue_shared::replica::Replica::new();
+    for op in batch.ops.clone() {
+        replica.apply(op).unwrap();
+    }
+    let terms = baoxue_shared::time::TermCalendar::typical([2025, 2026]);
+    let file = baoxue_shared::file::StudentFile::build(
+        &replica,
+        id(3),
+        &baoxue_shared::file::FileContext {
+            now: t + chrono::Duration::days(1),
+            terms: &terms,
+            photo_present: &|_| false,
+        },
+    );
     serde_json::json!({
         "login_request": LoginRequest { account: "teacher01".into(), password: "口令".into(), device: id(1) },
         "login_response": LoginResponse { token: "ab".repeat(32), expires_at: t, user: user.clone() },
@@ -198,6 +213,10 @@ fn golden_api() -> serde_json::Value {
         "pull_page": PullPage { ops: batch.ops[1..3].to_vec(), cursor: "120.7".into(), more: true },
         "missing_photos_request": MissingPhotosRequest { sha256: vec![sha] },
         "missing_photos_response": MissingPhotosResponse { missing: vec![sha], out_of_scope: vec![] },
+        "file_response": FileResponse { file, photos: vec![PhotoLink { sha256: sha, present: false, url: format!("/api/photos/{sha}"), thumb_url: format!("/api/photos/{sha}/thumb") }] },
+        "student_row": StudentRow { id: id(3), name: "龙小花".into(), status: Some(EnrolmentStatus::Persuading), school: Some(id(6)), household: Some(id(4)), village: Some("长塘村".into()), grade: Some(8), focus_groups: vec![baoxue_shared::people::FocusGroup::RegisteredPoor] },
+        "photo_meta": PhotoMeta { sha256: sha, bytes: 183_204, width: 1600, height: 1200, mime: "image/jpeg".into(), captured_at: Some(t), lat: Some(25.7512), lon: Some(108.9123), phash: "AAECAwQFBgc=".into(), uploaded_by: id(2), uploaded_at: t },
+        "access_line": AccessLine { entry: AccessEntry { at: t, user: id(7), device: id(8), action: AccessAction::FileView, subject: id::<StudentId>(3).to_string() }, account: "county01".into(), name: "王督导".into() },
         "error_body": ErrorBody { error: ErrorDetail {
             code: "invalid_operation".into(),
             message: "operation 0 is refused".into(),
@@ -236,6 +255,10 @@ fn version_1_api_bodies_keep_their_shape() {
     round::<MissingPhotosRequest>(&stored["missing_photos_request"]);
     round::<MissingPhotosResponse>(&stored["missing_photos_response"]);
     round::<ErrorBody>(&stored["error_body"]);
+    round::<FileResponse>(&stored["file_response"]);
+    round::<StudentRow>(&stored["student_row"]);
+    round::<PhotoMeta>(&stored["photo_meta"]);
+    round::<AccessLine>(&stored["access_line"]);
 }
 
 /// Every coded enum's wire codes, written out here once more on purpose: a code renamed in a

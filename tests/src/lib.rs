@@ -293,6 +293,15 @@ impl Phone {
         answer(r).await
     }
 
+    /// A student's file as the API sends it, decoded into the shared type.
+    pub async fn file(
+        &self,
+        student: baoxue_shared::ids::StudentId,
+    ) -> Result<baoxue_shared::api::FileResponse, Refusal> {
+        let v = self.get(&format!("/api/students/{student}/file")).await?;
+        Ok(serde_json::from_value(v).expect("a file response"))
+    }
+
     /// POST a JSON body to a path with the token.
     pub async fn post_json(&self, path: &str, body: &Value) -> Result<Value, Refusal> {
         let r = self

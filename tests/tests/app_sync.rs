@@ -246,9 +246,9 @@ async fn a_photo_goes_up_after_its_record_and_the_server_file_shows_it() {
     let r = a.sync().await.unwrap();
     assert_eq!((r.pushed, r.photos), (0, 0));
     let t = baoxue_tests::Phone::login(&server, "t").await;
-    let file = t.get(&format!("/api/students/{kid}/file")).await.unwrap();
-    assert_eq!(file["photos"][0]["sha256"], photo.sha256.to_hex());
-    assert_eq!(file["photos"][0]["present"], true);
+    let file = t.file(kid).await.unwrap();
+    assert_eq!(file.photos[0].sha256, photo.sha256);
+    assert!(file.photos[0].present);
     server.stop().await;
 }
 

@@ -4,29 +4,10 @@ use crate::error::ApiError;
 use crate::extract::AppQuery;
 use crate::session::Authed;
 use crate::state::AppState;
-use crate::store::AccessEntry;
 use axum::Json;
 use axum::extract::State;
-use baoxue_shared::ids::{StudentId, UserId};
-use serde::{Deserialize, Serialize};
-
-/// Filters; all optional.
-#[derive(Debug, Default, Deserialize)]
-pub struct AccessQuery {
-    pub student: Option<StudentId>,
-    pub user: Option<UserId>,
-    /// At most this many lines, newest first (default 200, at most 5,000).
-    pub limit: Option<usize>,
-}
-
-/// One line with the reader's account and name.
-#[derive(Debug, Serialize)]
-pub struct AccessLine {
-    #[serde(flatten)]
-    pub entry: AccessEntry,
-    pub account: String,
-    pub name: String,
-}
+use baoxue_shared::api::{AccessLine, AccessQuery};
+use baoxue_shared::ids::UserId;
 
 pub(super) async fn list(
     State(st): State<AppState>,

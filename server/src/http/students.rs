@@ -7,31 +7,16 @@ use crate::state::AppState;
 use crate::store::StudentRow;
 use axum::Json;
 use axum::extract::State;
-use baoxue_shared::file::StudentFile;
-use baoxue_shared::ids::{SchoolId, StudentId};
+use baoxue_shared::api::{FileResponse, PhotoLink, StudentQuery};
+use baoxue_shared::ids::StudentId;
 use baoxue_shared::observation::Sha256;
-use baoxue_shared::people::FocusGroup;
-use baoxue_shared::status::EnrolmentStatus;
 use chrono::Utc;
-use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-
-/// List filters; all optional, combined with AND.
-#[derive(Debug, Default, Deserialize)]
-pub struct ListQuery {
-    pub status: Option<EnrolmentStatus>,
-    pub school: Option<SchoolId>,
-    pub village: Option<String>,
-    pub focus: Option<FocusGroup>,
-    /// Only students with overdue work (a follow-up, a home visit, a subsidy check).
-    #[serde(default)]
-    pub overdue: bool,
-}
 
 pub(super) async fn list(
     State(st): State<AppState>,
     Authed(session): Authed,
-    AppQuery(q): AppQuery<ListQuery>,
+    AppQuery(q): AppQuery<StudentQuery>,
 ) -> Result<Json<Vec<StudentRow>>, ApiError> {
     let terms = st.terms.clone();
     let rows = st
@@ -68,22 +53,6 @@ pub(super) async fn list(
         })
         .await?;
     Ok(Json(rows))
-}
-
-/// A photo the file refers to, with where to fetch it.
-#[derive(Debug, Serialize)]
-pub struct PhotoLink {
-    pub sha256: Sha256,
-    pub present: bool,
-    pub url: String,
-    pub thumb_url: String,
-}
-
-/// A student's file with links to its photos.
-#[derive(Debug, Serialize)]
-pub struct FileResponse {
-    pub file: StudentFile,
-    pub photos: Vec<PhotoLink>,
 }
 
 pub(super) async fn file(

@@ -7,8 +7,7 @@ use crate::state::AppState;
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
-use baoxue_shared::api::{PullPage, PushReceipt};
-use serde::Deserialize;
+use baoxue_shared::api::{PullPage, PullQuery, PushReceipt};
 
 pub(super) async fn push(
     State(st): State<AppState>,
@@ -20,14 +19,6 @@ pub(super) async fn push(
         .blocking(move |s| Ok(crate::sync::push(s, &session, &body, now)?))
         .await?;
     Ok(Json(receipt))
-}
-
-/// Pull parameters.
-#[derive(Debug, Deserialize)]
-pub struct PullQuery {
-    /// The `cursor` of the previous page; absent for a first pull.
-    pub cursor: Option<String>,
-    pub limit: Option<usize>,
 }
 
 pub(super) async fn pull(

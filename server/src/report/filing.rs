@@ -13,6 +13,9 @@ pub enum ReportError {
     /// Filed only for one's own unit; read only for one's unit and units inside it.
     #[error("this report is not {0}")]
     NotYours(&'static str),
+    /// The figures could not be written down as JSON to be stored with the filing.
+    #[error("the figures could not be encoded: {0}")]
+    Encode(String),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -38,8 +41,7 @@ pub fn file(
         month: month_key(month),
         cut,
         filed_by: user.id,
-        figures: serde_json::to_string(&figures)
-            .map_err(|e| StoreError::Corrupt(format!("figures: {e}")))?,
+        figures: serde_json::to_string(&figures).map_err(|e| ReportError::Encode(e.to_string()))?,
     })?;
     Ok(())
 }

@@ -97,9 +97,7 @@ impl ScopeView {
                     );
                 }
                 new += 1;
-                self.replica
-                    .apply(op)
-                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                self.replica.apply(op)?;
             }
             self.cursor = page.next;
             if !page.more {

@@ -9,6 +9,9 @@
 
 pub mod sqlite;
 
+// Rows the API sends as they are: declared with the protocol, in shared.
+pub use baoxue_shared::api::{AccessAction, AccessEntry, PhotoMeta, StudentRow};
+
 use baoxue_shared::ids::{
     BatchId, DeviceId, GuardianId, HouseholdId, OpId, RecordId, StudentId, UserId,
 };
@@ -29,8 +32,12 @@ pub enum StoreError {
     /// The machine gave no randomness for a token or a secret.
     #[error("no randomness available: {0}")]
     NoRandomness(String),
+    /// A stored row that does not decode.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// Stored operations that the shared merge refuses together (one id, two contents).
+    #[error("stored operations disagree: {0}")]
+    Merge(#[from] baoxue_shared::replica::MergeError),
     #[error(
         "the database was written by a newer Baoxue (schema {found}, this build knows {known}); upgrade the server"
     )]
@@ -183,36 +190,6 @@ pub struct LogPage {
     pub more: bool,
 }
 
-/// A student as lists show it (the projection of merged fields kept for filtering).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct StudentRow {
-    pub id: StudentId,
-    pub name: String,
-    pub status: Option<baoxue_shared::status::EnrolmentStatus>,
-    pub school: Option<baoxue_shared::ids::SchoolId>,
-    pub household: Option<HouseholdId>,
-    pub village: Option<String>,
-    pub grade: Option<u8>,
-    pub focus_groups: Vec<baoxue_shared::people::FocusGroup>,
-}
-
-/// What is known of a stored photo.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct PhotoMeta {
-    pub sha256: Sha256,
-    pub bytes: u64,
-    pub width: u32,
-    pub height: u32,
-    pub mime: String,
-    pub captured_at: Option<DateTime<Utc>>,
-    pub lat: Option<f64>,
-    pub lon: Option<f64>,
-    /// Perceptual hash (base64), for finding the same picture reused.
-    pub phash: String,
-    pub uploaded_by: UserId,
-    pub uploaded_at: DateTime<Utc>,
-}
-
 /// A monthly report as filed: the figures (JSON, as the report module writes them) and the
 /// receipt time they were computed at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,29 +202,6 @@ pub struct ReportFiling {
     pub cut: DateTime<Utc>,
     pub filed_by: UserId,
     pub figures: String,
-}
-
-baoxue_shared::coded_enum! {
-    /// What was looked at or taken away.
-    pub enum AccessAction {
-        /// A student's file, in the app's API or the console.
-        FileView = "file_view", "查看档案", "file viewed";
-        /// A student's file as a PDF.
-        FilePdf = "file_pdf", "下载档案PDF", "file PDF";
-        /// An Excel ledger or report (the subject names which, for which unit and month).
-        LedgerExport = "ledger_export", "导出台账", "ledger exported";
-    }
-}
-
-/// One line of the access log: who, when, from which device, what, about whom.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct AccessEntry {
-    pub at: DateTime<Utc>,
-    pub user: UserId,
-    pub device: DeviceId,
-    pub action: AccessAction,
-    /// The student's id for a file; `ledger scope month` for an export.
-    pub subject: String,
 }
 
 /// Something wrong with the access log's chain.
