@@ -60,6 +60,21 @@ fn from_urlencoded<T: DeserializeOwned>(
     })
 }
 
+/// For a form's or a query's optional value: absent or blank is `None` (a select's "any"),
+/// anything else must parse as `T` or the request is refused naming the field.
+pub fn blank_is_none<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    use serde::Deserialize;
+    match Option::<String>::deserialize(d)?.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(v) => v.parse().map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
 /// A query string, refused with the parameter named (`students?status=bogus` says `status`).
 pub struct AppQuery<T>(pub T);
 

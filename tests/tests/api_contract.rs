@@ -175,6 +175,22 @@ async fn the_consoles_refusals_are_pages_that_name_the_field() {
     let text = r.text().await.unwrap();
     assert!(ct.starts_with("text/html"), "{ct}: {text}");
     assert!(text.contains("出错了") && text.contains("id"), "{text}");
+    // A queue filter that names no school is refused naming it, not ignored (all shown);
+    // an empty one means "any".
+    let r = page("/console/queue?school=bogus&kind=").await;
+    assert_eq!(r.status().as_u16(), 400);
+    let text = r.text().await.unwrap();
+    assert!(
+        text.contains("school") && text.contains("查询参数"),
+        "{text}"
+    );
+    assert_eq!(
+        page("/console/queue?school=&kind=&from=")
+            .await
+            .status()
+            .as_u16(),
+        200
+    );
     let (status, text) = b
         .post(
             "/console/visits/01930000-0000-7000-8000-000000000001/review",

@@ -1,55 +1,57 @@
 //! The review queue, one visit with its evidence, and the reviewer's actions.
 
 use super::{ConsoleResult, Reviewer, layout, map};
-use crate::extract::{AppForm, AppPath, AppQuery};
+use crate::extract::{AppForm, AppPath, AppQuery, blank_is_none};
 use crate::review::evidence::Flag;
 use crate::review::{self, Decision, QueueFilter, QueueItem, ReviewError, ReviewState, ScopeView};
 use crate::state::AppState;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use baoxue_shared::ids::RecordId;
+use baoxue_shared::ids::{RecordId, SchoolId, UserId};
 use baoxue_shared::observation::VisitKind;
 use baoxue_shared::time::{china_date, format_zh};
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
 use std::collections::BTreeSet;
 
-/// The queue's filters as a form sends them (empty strings for "any").
+/// The queue's filters as the form sends them (an empty value is "any"); a value that names
+/// nothing of its kind is refused naming the filter, not silently ignored.
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct QueueQuery {
+    #[serde(default, deserialize_with = "blank_is_none")]
     township: Option<String>,
+    #[serde(default, deserialize_with = "blank_is_none")]
     village: Option<String>,
-    school: Option<String>,
-    worker: Option<String>,
-    kind: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
+    #[serde(default, deserialize_with = "blank_is_none")]
+    school: Option<SchoolId>,
+    #[serde(default, deserialize_with = "blank_is_none")]
+    worker: Option<UserId>,
+    #[serde(default, deserialize_with = "blank_is_none")]
+    kind: Option<VisitKind>,
+    #[serde(default, deserialize_with = "blank_is_none")]
+    from: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "blank_is_none")]
+    to: Option<NaiveDate>,
+    #[serde(default, deserialize_with = "blank_is_none")]
     flag: Option<String>,
-    state: Option<String>,
-}
-
-fn nonempty(s: &Option<String>) -> Option<&str> {
-    s.as_deref().map(str::trim).filter(|s| !s.is_empty())
-}
-
-fn parse_enum<T: std::str::FromStr>(s: &Option<String>) -> Option<T> {
-    nonempty(s).and_then(|v| v.parse().ok())
+    #[serde(default, deserialize_with = "blank_is_none")]
+    state: Option<ReviewState>,
 }
 
 impl QueueQuery {
     fn filter(&self) -> QueueFilter {
         QueueFilter {
-            township: nonempty(&self.township).map(str::to_string),
-            village: nonempty(&self.village).map(str::to_string),
-            school: nonempty(&self.school).and_then(|s| s.parse().ok()),
-            worker: nonempty(&self.worker).and_then(|s| s.parse().ok()),
-            kind: parse_enum(&self.kind),
-            from: nonempty(&self.from).and_then(|s| s.parse().ok()),
-            to: nonempty(&self.to).and_then(|s| s.parse().ok()),
-            flag: nonempty(&self.flag).map(str::to_string),
-            state: parse_enum(&self.state),
+            township: self.township.clone(),
+            village: self.village.clone(),
+            school: self.school,
+            worker: self.worker,
+            kind: self.kind,
+            from: self.from,
+            to: self.to,
+            flag: self.flag.clone(),
+            state: self.state,
         }
     }
 }
@@ -87,7 +89,7 @@ pub(super) async fn list(
         .filter(|u| !u.role.may_review())
         .collect();
     workers.sort_by(|a, b| a.account.cmp(&b.account));
-    let sel = |v: &Option<String>, x: &str| nonempty(v) == Some(x);
+    let sel = |v: &Option<String>, x: &str| v.as_deref() == Some(x);
     let open = items
         .iter()
         .filter(|i| matches!(i.state, ReviewState::Pending | ReviewState::Answered))
@@ -101,23 +103,23 @@ pub(super) async fn list(
                 option value="" { "全部" }
                 @for t in &townships { option value=(t) selected[sel(&q.township, t)] { (t) } }
             } }
-            label { "村" input name="village" value=[nonempty(&q.village)] placeholder="村名"; }
+            label { "村" input name="village" value=[q.village.as_deref()] placeholder="村名"; }
             label { "学校" select name="school" {
                 option value="" { "全部" }
                 @for sc in view.schools.values() {
-                    option value=(sc.id.to_string()) selected[sel(&q.school, &sc.id.to_string())] { (sc.name) }
+                    option value=(sc.id.to_string()) selected[q.school == Some(sc.id)] { (sc.name) }
                 }
             } }
             label { "走访人" select name="worker" {
                 option value="" { "全部" }
-                @for w in &workers { option value=(w.id.to_string()) selected[sel(&q.worker, &w.id.to_string())] { (w.name) "（" (w.account) "）" } }
+                @for w in &workers { option value=(w.id.to_string()) selected[q.worker == Some(w.id)] { (w.name) "（" (w.account) "）" } }
             } }
             label { "类型" select name="kind" {
                 option value="" { "全部" }
-                @for &k in VisitKind::ALL { option value=(k.code()) selected[sel(&q.kind, k.code())] { (k.zh()) } }
+                @for &k in VisitKind::ALL { option value=(k.code()) selected[q.kind == Some(k)] { (k.zh()) } }
             } }
-            label { "起" input type="date" name="from" value=[nonempty(&q.from)]; }
-            label { "止" input type="date" name="to" value=[nonempty(&q.to)]; }
+            label { "起" input type="date" name="from" value=[q.from.map(|d| d.to_string())]; }
+            label { "止" input type="date" name="to" value=[q.to.map(|d| d.to_string())]; }
             label { "证据提示" select name="flag" #flag-filter {
                 option value="" { "全部" }
                 option value="any" selected[sel(&q.flag, "any")] { "有任何提示" }
@@ -125,7 +127,7 @@ pub(super) async fn list(
             } }
             label { "审核状态" select name="state" {
                 option value="" { "全部" }
-                @for &s in ReviewState::ALL { option value=(s.code()) selected[sel(&q.state, s.code())] { (s.zh()) } }
+                @for &s in ReviewState::ALL { option value=(s.code()) selected[q.state == Some(s)] { (s.zh()) } }
             } }
             button type="submit" #apply-filters { "筛选" }
         }
