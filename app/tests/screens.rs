@@ -681,11 +681,11 @@ fn the_caseload_filters_by_status_and_focus_group() {
     let mut s = Screens::open(&app, Screen::Caseload, None);
     assert!(s.html().contains(&name));
     // Change listeners: village (0), status (1), focus group (2).
-    s.change(1, chosen("辍学"));
+    s.change(1, chosen("dropped_out"));
     assert!(!s.html().contains(&name), "no dropouts on this phone");
-    s.change(1, chosen("在校"));
+    s.change(1, chosen("in_school"));
     assert!(s.html().contains(&name), "the student is in school");
-    s.change(2, chosen("残疾"));
+    s.change(2, chosen("disabled"));
     let focus = app
         .0
         .borrow()

@@ -1,7 +1,7 @@
 //! My caseload: each student with a status badge and the work due, overdue first; search by
 //! name, filter by village, status and focus group.
 
-use super::i18n::Msg;
+use super::i18n::{Msg, coded};
 use super::{Screen, tr, use_app, use_ui};
 use baoxue_shared::file::DueWork;
 use baoxue_shared::op::ReviewAction;
@@ -32,8 +32,9 @@ pub fn Caseload() -> Element {
     let ui = use_ui();
     let mut query = use_signal(String::new);
     let mut village = use_signal(String::new);
-    let mut status = use_signal(String::new);
-    let mut focus = use_signal(String::new);
+    let mut status = use_signal(|| None::<EnrolmentStatus>);
+    let mut focus = use_signal(|| None::<FocusGroup>);
+    let lang = *ui.lang.read();
     let _ = ui.revision.read();
     let now = chrono::Utc::now();
     let (items, unsynced) = {
@@ -49,14 +50,14 @@ pub fn Caseload() -> Element {
     statuses.dedup();
     let q = query.read().clone();
     let v = village.read().clone();
-    let st = status.read().clone();
-    let fg = focus.read().clone();
+    let st = *status.read();
+    let fg = *focus.read();
     let shown: Vec<_> = items
         .into_iter()
         .filter(|i| q.is_empty() || i.student.name.contains(q.as_str()))
         .filter(|i| v.is_empty() || i.village.as_deref() == Some(v.as_str()))
-        .filter(|i| st.is_empty() || i.student.status.zh() == st)
-        .filter(|i| fg.is_empty() || i.student.focus_groups.iter().any(|g| g.zh() == fg))
+        .filter(|i| st.is_none_or(|st| i.student.status == st))
+        .filter(|i| fg.is_none_or(|fg| i.student.focus_groups.contains(&fg)))
         .collect();
     let mut nav = ui.screen;
     rsx! {
@@ -68,21 +69,22 @@ pub fn Caseload() -> Element {
             input { class: "search", placeholder: tr(&ui, Msg::Search), value: "{q}", oninput: move |e| query.set(e.value()) }
             div { class: "filters",
                 select { class: "village", onchange: move |e| village.set(e.value()),
-                    option { value: "", "全部村" }
+                    option { value: "", {tr(&ui, Msg::AllVillages)} }
                     for name in villages {
                         option { value: "{name}", "{name}" }
                     }
                 }
-                select { class: "status", onchange: move |e| status.set(e.value()),
-                    option { value: "", "全部状态" }
+                // Options by code; the empty value is "all".
+                select { class: "status", onchange: move |e| status.set(e.value().parse().ok()),
+                    option { value: "", {tr(&ui, Msg::AllStatuses)} }
                     for s in statuses {
-                        option { value: "{s.zh()}", "{s.zh()}" }
+                        option { value: s.code(), {coded(lang, s.zh(), s.en())} }
                     }
                 }
-                select { class: "focus", onchange: move |e| focus.set(e.value()),
-                    option { value: "", "全部群体" }
+                select { class: "focus", onchange: move |e| focus.set(e.value().parse().ok()),
+                    option { value: "", {tr(&ui, Msg::AllGroups)} }
                     for &g in FocusGroup::ALL {
-                        option { value: "{g.zh()}", "{g.zh()}" }
+                        option { value: g.code(), {coded(lang, g.zh(), g.en())} }
                     }
                 }
             }
@@ -94,7 +96,7 @@ pub fn Caseload() -> Element {
                     li { key: "{item.student.id}", class: "student",
                         onclick: move |_| nav.set(Screen::Student(item.student.id)),
                         span { class: "name", "{item.student.name}" }
-                        span { class: "badge status-{item.student.status:?}", {item.student.status.zh()} }
+                        span { class: "badge status-{item.student.status.code()}", {coded(lang, item.student.status.zh(), item.student.status.en())} }
                         if item.has_conflict {
                             span { class: "badge conflict", {tr(&ui, Msg::Conflicts)} }
                         }

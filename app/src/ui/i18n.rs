@@ -79,6 +79,9 @@ pub enum Msg {
     SubsidyCheck,
     Programme,
     SubsidyReceived,
+    AllVillages,
+    AllStatuses,
+    AllGroups,
 }
 
 impl Msg {
@@ -157,6 +160,9 @@ impl Msg {
             SubsidyCheck => ("资助核实", "Subsidy check"),
             Programme => ("资助项目", "Programme"),
             SubsidyReceived => ("家庭已收到资助", "The family received the subsidy"),
+            AllVillages => ("全部村", "All villages"),
+            AllStatuses => ("全部状态", "All statuses"),
+            AllGroups => ("全部群体", "All groups"),
         };
         match lang {
             Lang::Zh => zh,
