@@ -308,6 +308,10 @@ impl From<PhotoError> for ApiError {
                 "不是有效的照片（仅支持JPEG、PNG、WebP）",
             ),
             PhotoError::TooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "照片太大"),
+            PhotoError::Incomplete { .. } => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "照片文件不完整（可能上传中断或文件已损坏），请重新上传",
+            ),
             PhotoError::WrongOffset { .. } => (
                 StatusCode::CONFLICT,
                 "续传位置不符，请从服务器告知的位置继续",

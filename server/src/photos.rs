@@ -35,6 +35,8 @@ pub enum PhotoError {
     UnsupportedFormat { format: String },
     #[error("the photo is {size} bytes; the limit is {limit}")]
     TooLarge { size: u64, limit: u64 },
+    #[error("the photo is incomplete: {reason}")]
+    Incomplete { reason: &'static str },
     #[error("the upload is at byte {expected}, not {got}")]
     WrongOffset { expected: u64, got: u64 },
     #[error("i/o error: {0}")]
@@ -49,6 +51,7 @@ impl PhotoError {
             PhotoError::NotAnImage { .. } => "photo_not_an_image",
             PhotoError::UnsupportedFormat { .. } => "photo_unsupported_format",
             PhotoError::TooLarge { .. } => "photo_too_large",
+            PhotoError::Incomplete { .. } => "photo_incomplete",
             PhotoError::WrongOffset { .. } => "upload_wrong_offset",
             PhotoError::Io(_) => "io",
         }
@@ -192,6 +195,19 @@ impl PhotoFiles {
                 });
             }
         };
+        // Decoders fill a file cut short with grey, or stop at the last pixel without reading
+        // the end, and say nothing: a photo broken off by a dropped connection would be kept
+        // as evidence. Each format's own end must be there.
+        let complete = match format {
+            ImageFormat::Jpeg => jpeg_is_complete(bytes),
+            ImageFormat::Png => png_is_complete(bytes),
+            _ => webp_is_complete(bytes),
+        };
+        if !complete {
+            return Err(PhotoError::Incomplete {
+                reason: "the file ends before the format's end marker",
+            });
+        }
         let img = reader.decode().map_err(|e| PhotoError::NotAnImage {
             reason: e.to_string(),
         })?;
@@ -227,6 +243,51 @@ impl PhotoFiles {
             uploaded_at: now,
         })
     }
+}
+
+/// Whether a JPEG's bytes run to its end-of-image marker. Walks the marker segments to the
+/// first scan (so an EXIF thumbnail's own end marker does not count), then looks for the end
+/// marker: inside entropy-coded data a 0xFF byte is always followed by 0x00 or a restart
+/// marker, so 0xFF 0xD9 there is the real end. Data after it (phone trailers) is allowed.
+fn jpeg_is_complete(b: &[u8]) -> bool {
+    if !b.starts_with(&[0xFF, 0xD8]) {
+        return false;
+    }
+    let mut i = 2;
+    loop {
+        while i + 1 < b.len() && b[i] == 0xFF && b[i + 1] == 0xFF {
+            i += 1; // fill bytes
+        }
+        if i + 4 > b.len() || b[i] != 0xFF {
+            return false;
+        }
+        match b[i + 1] {
+            0xDA => break,
+            0xD9 => return false,
+            0x01 | 0xD0..=0xD7 => i += 2,
+            _ => {
+                let len = usize::from(u16::from_be_bytes([b[i + 2], b[i + 3]]));
+                if len < 2 {
+                    return false;
+                }
+                i += 2 + len;
+            }
+        }
+    }
+    b[i..].windows(2).any(|w| w == [0xFF, 0xD9])
+}
+
+/// Whether a PNG runs to its IEND chunk with the chunk's checksum.
+fn png_is_complete(b: &[u8]) -> bool {
+    b.windows(4)
+        .rposition(|w| w == b"IEND")
+        .is_some_and(|at| b.len() >= at + 8)
+}
+
+/// Whether a WebP holds as many bytes as its RIFF header says.
+fn webp_is_complete(b: &[u8]) -> bool {
+    b.len() >= 8
+        && u64::from(u32::from_le_bytes([b[4], b[5], b[6], b[7]])) + 8 <= b.len() as u64
 }
 
 /// Write to a temporary file, sync, then rename: a killed server leaves either nothing or the
@@ -274,6 +335,43 @@ mod tests {
         files
             .ingest(&sha, &bytes, UserId::new(), Utc::now())
             .unwrap();
+    }
+
+    #[test]
+    fn a_photo_cut_short_is_refused_as_incomplete_and_nothing_is_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let files = PhotoFiles::new(dir.path()).unwrap();
+        let whole = jpeg(800, 600);
+        let mut png = Vec::new();
+        image::DynamicImage::ImageRgb8(image::RgbImage::from_fn(300, 200, |x, y| {
+            image::Rgb([x as u8, y as u8, (x ^ y) as u8])
+        }))
+        .write_to(&mut std::io::Cursor::new(&mut png), ImageFormat::Png)
+        .unwrap();
+        for (what, full) in [("jpeg", whole), ("png", png)] {
+            for keep in [full.len() * 2 / 3, full.len() - 2] {
+                let cut = &full[..keep];
+                let sha = Sha256::of(cut);
+                let e = files
+                    .ingest(&sha, cut, UserId::new(), Utc::now())
+                    .expect_err(what);
+                assert!(
+                    matches!(
+                        e,
+                        PhotoError::Incomplete { .. } | PhotoError::NotAnImage { .. }
+                    ),
+                    "{what} cut at {keep}: {e:?}"
+                );
+                assert!(!files.path(&sha).exists(), "{what}: nothing stored");
+            }
+        }
+        // The JPEG cut just before its end marker says so in words a teacher can act on.
+        let whole = jpeg(800, 600);
+        let cut = &whole[..whole.len() - 2];
+        let e = files
+            .ingest(&Sha256::of(cut), cut, UserId::new(), Utc::now())
+            .unwrap_err();
+        assert_eq!(e.code(), "photo_incomplete", "{e}");
     }
 
     #[test]

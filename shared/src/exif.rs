@@ -18,9 +18,16 @@ pub struct PhotoFacts {
     pub orientation: Option<u16>,
 }
 
-/// Read the facts from a JPEG, PNG, WebP or HEIF file's bytes.
+/// Read the facts from a JPEG, PNG, WebP or HEIF file's bytes. Tolerant: phones, editors and
+/// messaging apps write EXIF in slightly wrong ways (piexif leaves out the next-IFD offset after
+/// the Exif sub-IFD), so whatever parses is kept and the rest is ignored.
 pub fn read_facts(bytes: &[u8]) -> PhotoFacts {
-    let Ok(exif) = exif::Reader::new().read_from_container(&mut std::io::Cursor::new(bytes)) else {
+    let mut reader = exif::Reader::new();
+    reader.continue_on_error(true);
+    let read = reader
+        .read_from_container(&mut std::io::Cursor::new(bytes))
+        .or_else(|e| e.distill_partial_result(|_errors| {}));
+    let Ok(exif) = read else {
         return PhotoFacts::default();
     };
     let ascii = |tag| match exif.get_field(tag, In::PRIMARY).map(|f| &f.value) {

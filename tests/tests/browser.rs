@@ -77,14 +77,30 @@ async fn type_into(c: &fantoccini::Client, l: Locator<'_>, keys: &str) {
 }
 
 async fn wait_for_file(dir: &Path, ext: &str) -> std::path::PathBuf {
+    // Chromium may create the file under its final name before the bytes are all there (and
+    // keep a .crdownload beside it): wait until no download is in flight and the size holds.
     let deadline = Instant::now() + Duration::from_secs(30);
+    let mut last: Option<(std::path::PathBuf, u64)> = None;
     loop {
-        if let Some(p) = std::fs::read_dir(dir)
+        let paths: Vec<_> = std::fs::read_dir(dir)
             .unwrap()
             .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        let in_flight = paths
+            .iter()
+            .any(|p| p.extension().is_some_and(|x| x == "crdownload"));
+        let done = paths
+            .iter()
             .find(|p| p.extension().is_some_and(|x| x == ext))
-        {
-            return p;
+            .and_then(|p| Some((p.clone(), std::fs::metadata(p).ok()?.len())))
+            .filter(|(_, len)| *len > 0 && !in_flight);
+        if let Some(now) = done {
+            if last.as_ref() == Some(&now) {
+                return now.0;
+            }
+            last = Some(now);
+        } else {
+            last = None;
         }
         assert!(Instant::now() < deadline, "no .{ext} downloaded");
         tokio::time::sleep(Duration::from_millis(200)).await;
@@ -233,7 +249,6 @@ async fn a_supervisor_reviews_a_flagged_visit_and_downloads_the_month_in_chromiu
         .unwrap();
     click(&c, Locator::Id("download-report")).await;
     let file = wait_for_file(downloads.path(), "xlsx").await;
-    // Chromium writes to a .crdownload file and renames it when done: the .xlsx is complete.
     use calamine::{Reader, Xlsx, open_workbook};
     let mut wb: Xlsx<_> = open_workbook(&file).expect("a real .xlsx");
     let sheet = wb.worksheet_range("月报表").expect("the report sheet");

@@ -48,6 +48,8 @@ impl Default for EvidenceSettings {
 pub struct PhotoEvidence {
     pub sha256: Sha256,
     pub captured_at: Option<DateTime<Utc>>,
+    /// Where the photo says it was taken (its EXIF GPS).
+    pub gps: Option<GeoPoint>,
     /// The perceptual hash's bytes; `None` until the photo's bytes arrive.
     pub phash: Option<Vec<u8>>,
 }
@@ -82,6 +84,14 @@ pub enum Flag {
     PhotoTimeMissing {
         sha256: Sha256,
     },
+    /// The photo's own GPS disagrees with the household's registered place, the visit's
+    /// location, or both (each distance given where there is something to compare with).
+    PhotoPlaceFar {
+        sha256: Sha256,
+        from_home_m: Option<f64>,
+        from_visit_m: Option<f64>,
+        threshold_m: f64,
+    },
     PhotoReused {
         sha256: Sha256,
         other: RecordId,
@@ -108,6 +118,7 @@ impl Flag {
             Flag::NoLocation => "no_location",
             Flag::PhotoTimeFar { .. } => "photo_time_far",
             Flag::PhotoTimeMissing { .. } => "photo_time_missing",
+            Flag::PhotoPlaceFar { .. } => "photo_place_far",
             Flag::PhotoReused { .. } => "photo_reused",
             Flag::ImpossibleTravel { .. } => "impossible_travel",
             Flag::PhotoRequired => "photo_required",
@@ -115,13 +126,14 @@ impl Flag {
     }
 
     /// Every code with its short Chinese name, for the filter.
-    pub const KINDS: [(&'static str, &'static str); 9] = [
+    pub const KINDS: [(&'static str, &'static str); 10] = [
         ("far_from_home", "距住址过远"),
         ("poor_accuracy", "定位精度差"),
         ("manual_location", "手动定位"),
         ("no_location", "无定位"),
         ("photo_time_far", "照片时间不符"),
         ("photo_time_missing", "照片无拍摄时间"),
+        ("photo_place_far", "照片位置不符"),
         ("photo_reused", "照片重复使用"),
         ("impossible_travel", "行程不可能"),
         ("photo_required", "缺少照片"),
@@ -152,6 +164,39 @@ impl Flag {
             }
             Flag::PhotoTimeMissing { .. } => {
                 "照片没有拍摄时间（可能是从相册选取或经微信转发的图片）。".into()
+            }
+            Flag::PhotoPlaceFar {
+                from_home_m,
+                from_visit_m,
+                threshold_m,
+                ..
+            } => {
+                let far = |d: &Option<f64>| d.is_some_and(|d| d > *threshold_m);
+                match (far(from_home_m), far(from_visit_m)) {
+                    (true, true) => format!(
+                        "照片拍摄位置距该户登记位置 {}、距本次走访定位 {}，都超过 {threshold_m:.0} 米，照片可能不是在该户拍摄。",
+                        distance_zh(from_home_m.unwrap_or_default()),
+                        distance_zh(from_visit_m.unwrap_or_default()),
+                    ),
+                    (true, false) => format!(
+                        "照片拍摄位置距该户登记位置 {}，超过 {threshold_m:.0} 米{}，照片可能不是在该户拍摄。",
+                        distance_zh(from_home_m.unwrap_or_default()),
+                        if from_visit_m.is_some() {
+                            "（与走访定位相符）"
+                        } else {
+                            ""
+                        },
+                    ),
+                    _ => format!(
+                        "照片拍摄位置距本次走访定位 {}，超过 {threshold_m:.0} 米{}，照片可能不是本次走访所拍。",
+                        distance_zh(from_visit_m.unwrap_or_default()),
+                        if from_home_m.is_some() {
+                            "（而与该户登记位置相符）"
+                        } else {
+                            ""
+                        },
+                    ),
+                }
             }
             Flag::PhotoReused {
                 other_at,
@@ -216,6 +261,7 @@ pub fn check(visits: &[VisitFacts<'_>], s: &EvidenceSettings) -> HashMap<RecordI
         let flags = out.entry(f.record).or_default();
         check_location(f, s, flags);
         check_photo_times(f, s, flags);
+        check_photo_places(f, s, flags);
         if f.visit.lacks_required_photo() {
             flags.push(Flag::PhotoRequired);
         }
@@ -266,6 +312,28 @@ fn check_photo_times(f: &VisitFacts, s: &EvidenceSettings, flags: &mut Vec<Flag>
                     });
                 }
             }
+        }
+    }
+}
+
+/// A photo's own GPS against the household's registered place and the visit's location: a
+/// photo taken kilometres away is not evidence of this visit, wherever the phone said it was.
+fn check_photo_places(f: &VisitFacts, s: &EvidenceSettings, flags: &mut Vec<Flag>) {
+    if !f.visit.kind.is_on_site() {
+        return;
+    }
+    for p in &f.photos {
+        let Some(at) = p.gps else { continue };
+        let from_home_m = f.household_location.map(|h| at.distance_m(&h));
+        let from_visit_m = f.visit.location.map(|l| at.distance_m(&l.point));
+        let far = |d: Option<f64>| d.is_some_and(|d| d > s.max_distance_m);
+        if far(from_home_m) || far(from_visit_m) {
+            flags.push(Flag::PhotoPlaceFar {
+                sha256: p.sha256,
+                from_home_m,
+                from_visit_m,
+                threshold_m: s.max_distance_m,
+            });
         }
     }
 }
@@ -423,6 +491,7 @@ mod tests {
         let v = visit(w, VisitKind::HomeVisit, at(2, 0), home());
         let p = PhotoEvidence {
             sha256: Sha256::of(b"a"),
+            gps: None,
             captured_at: Some(at(2, 10)),
             phash: Some(vec![0, 0, 0, 0, 0, 0, 0, 0]),
         };
@@ -484,11 +553,13 @@ mod tests {
         let v = visit(w, VisitKind::HomeVisit, at(6, 0), home());
         let old = PhotoEvidence {
             sha256: Sha256::of(b"old"),
+            gps: None,
             captured_at: Some(at(6, 0) - Duration::days(3)),
             phash: None,
         };
         let forwarded = PhotoEvidence {
             sha256: Sha256::of(b"wechat"),
+            gps: None,
             captured_at: None,
             phash: None,
         };
@@ -504,12 +575,59 @@ mod tests {
     }
 
     #[test]
+    fn a_photo_taken_kilometres_away_says_whether_the_house_or_the_visit_disagrees() {
+        let w = UserId::new();
+        // The phone says the visit was at the house; the photo's own GPS is ~3.3 km north.
+        let v = visit(w, VisitKind::HomeVisit, at(6, 0), home());
+        let photo = |gps| PhotoEvidence {
+            sha256: Sha256::of(b"elsewhere"),
+            captured_at: Some(at(6, 5)),
+            gps: Some(gps),
+            phash: None,
+        };
+        let elsewhere = GeoPoint::new(25.78, 108.90).unwrap();
+        let flags = check(
+            &[facts(&v, vec![photo(elsewhere)])],
+            &EvidenceSettings::default(),
+        );
+        assert_eq!(codes(&flags, v.id), ["photo_place_far"]);
+        let said = flags[&v.id][0].zh();
+        assert!(
+            said.contains("距该户登记位置 3.3 公里") && said.contains("距本次走访定位 3.3 公里"),
+            "{said}"
+        );
+        // A visit logged where the photo was (far from the house): the house disagrees, the
+        // visit's location does not.
+        let there = visit(w, VisitKind::HomeVisit, at(6, 0), elsewhere);
+        let flags = check(
+            &[facts(&there, vec![photo(elsewhere)])],
+            &EvidenceSettings::default(),
+        );
+        let said = flags[&there.id]
+            .iter()
+            .find(|f| f.code() == "photo_place_far")
+            .expect("the photo is flagged")
+            .zh();
+        assert!(
+            said.contains("距该户登记位置 3.3 公里") && said.contains("与走访定位相符"),
+            "{said}"
+        );
+        // A photo taken at the house passes.
+        let flags = check(
+            &[facts(&v, vec![photo(home())])],
+            &EvidenceSettings::default(),
+        );
+        assert!(flags.is_empty(), "{flags:?}");
+    }
+
+    #[test]
     fn one_picture_in_two_households_is_flagged_on_both() {
         let w = UserId::new();
         let a = visit(w, VisitKind::HouseholdVisit, at(2, 0), home());
         let b = visit(w, VisitKind::HouseholdVisit, at(4, 0), home());
         let photo = |bytes: &[u8], phash: Vec<u8>, t| PhotoEvidence {
             sha256: Sha256::of(bytes),
+            gps: None,
             captured_at: Some(t),
             phash: Some(phash),
         };

@@ -10,6 +10,7 @@ use crate::sync::{self, MAX_PULL_PAGE, SyncError};
 use baoxue_shared::author::Author;
 use baoxue_shared::file::{DueWork, Event, FileContext, ReviewNote, StudentFile, VoidNote};
 use baoxue_shared::ids::{BatchId, RecordId, SchoolId, StudentId, UserId};
+use baoxue_shared::location::GeoPoint;
 use baoxue_shared::observation::{Sha256, Visit, VisitKind};
 use baoxue_shared::op::{Op, OpBody, ReviewAction};
 use baoxue_shared::people::{Household, School, User};
@@ -361,9 +362,21 @@ pub fn queue(
                 .iter()
                 .map(|p| {
                     let meta = view.photos.get(&p.sha256);
+                    // Once the bytes are here the server's own reading is the evidence, even
+                    // where it found nothing; until then, what the phone read.
+                    let (captured_at, gps) = match meta {
+                        Some(m) => (
+                            m.captured_at,
+                            m.lat
+                                .zip(m.lon)
+                                .and_then(|(lat, lon)| GeoPoint::new(lat, lon).ok()),
+                        ),
+                        None => (p.captured_at, p.gps),
+                    };
                     PhotoEvidence {
                         sha256: p.sha256,
-                        captured_at: meta.and_then(|m| m.captured_at).or(p.captured_at),
+                        captured_at,
+                        gps,
                         phash: meta.and_then(|m| {
                             image_hasher::ImageHash::<Box<[u8]>>::from_base64(&m.phash)
                                 .ok()
