@@ -286,8 +286,7 @@ fn png_is_complete(b: &[u8]) -> bool {
 
 /// Whether a WebP holds as many bytes as its RIFF header says.
 fn webp_is_complete(b: &[u8]) -> bool {
-    b.len() >= 8
-        && u64::from(u32::from_le_bytes([b[4], b[5], b[6], b[7]])) + 8 <= b.len() as u64
+    b.len() >= 8 && u64::from(u32::from_le_bytes([b[4], b[5], b[6], b[7]])) + 8 <= b.len() as u64
 }
 
 /// Write to a temporary file, sync, then rename: a killed server leaves either nothing or the

@@ -346,3 +346,96 @@ async fn a_reviewer_settles_a_status_conflict_and_both_values_stay_in_history() 
     );
     server.stop().await;
 }
+
+/// A photo as a common tool writes its EXIF (piexif: no next-IFD offset after the Exif
+/// sub-IFD), taken on 18 November at 25.7512 N, 108.9123 E (`shared/tests/fixtures/exif`).
+fn piexif_photo() -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../shared/tests/fixtures/exif/piexif.jpg"
+    );
+    std::fs::read(path).unwrap()
+}
+
+#[tokio::test]
+async fn a_photo_taken_days_earlier_elsewhere_is_flagged_whatever_the_phone_claims() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = fastrand::Rng::with_seed(5);
+    let (h, students, server, mut phone) = county_with_teacher(dir.path(), &mut rng, 1).await;
+    let home = h.location.expect("sample households are located");
+    let bytes = piexif_photo();
+    let taken_at = GeoPoint::new(25.7512, 108.9123).unwrap();
+    let km = home.distance_m(&taken_at) / 1000.0;
+    assert!(
+        km > 1.0,
+        "the photo was taken away from this house ({km:.1} km)"
+    );
+
+    // A photo cut short on the way is refused, saying so.
+    let cut = &bytes[..bytes.len() - 2];
+    let r = phone
+        .http
+        .put(server.url(&format!("/api/photos/{}", Sha256::of(cut))))
+        .bearer_auth(&phone.token)
+        .body(cut.to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "photo_incomplete", "{body}");
+
+    let sha = Sha256::of(&bytes);
+    let r = phone
+        .http
+        .put(server.url(&format!("/api/photos/{sha}")))
+        .bearer_auth(&phone.token)
+        .body(bytes.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    // The visit claims a fresh photo taken at the house, on a visit logged at the house.
+    let at = Utc::now() - Duration::hours(1);
+    let visit = Visit {
+        location: Some(Location {
+            point: home,
+            accuracy_m: Some(10.0),
+            source: LocationSource::Device,
+        }),
+        photos: vec![baoxue_shared::observation::PhotoRef {
+            sha256: sha,
+            bytes: bytes.len() as u64,
+            width: 96,
+            height: 64,
+            captured_at: Some(at),
+            gps: Some(home),
+        }],
+        ..sample::visit(
+            &mut rng,
+            VisitKind::HomeVisit,
+            phone.author.user,
+            students[0].id,
+            &h,
+            at,
+        )
+    };
+    let record = visit.id;
+    let op = phone.make(|a, _| a.record(visit, at + Duration::minutes(20)));
+    phone.push(vec![op]).await.expect("pushed");
+
+    let b = Browser::login(&server, "county").await;
+    let (status, page) = b.get(&format!("/console/visits/{record}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("照片拍摄时间比走访时间早") && page.contains(" 天"),
+        "the photo's own time, days before the visit: {page}"
+    );
+    assert!(
+        page.contains(&format!("照片拍摄位置距该户登记位置 {km:.1} 公里")),
+        "the photo's own place, away from the house: {page}"
+    );
+    let (_, queue) = b.get("/console/queue?flag=photo_place_far").await;
+    assert!(queue.contains(&record.to_string()), "filterable");
+    server.stop().await;
+}
