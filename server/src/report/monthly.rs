@@ -1,14 +1,46 @@
 //! The monthly dropout-control report (控辍保学月报表) for a school, a township or the county.
 //!
 //! Reproducible by construction: the figures of month M "as of" a receipt cut C are a pure
-//! function of the ops received by C whose device time falls before the end of M's period. The
-//! first filing stores C with the figures; asking again recomputes at C (same figures), and
-//! what arrived after C is shown as amendments beside them — never a silent change.
+//! function of the ops received by C whose event time (below) falls before the end of M's
+//! period. The first filing stores C with the figures; asking again recomputes at C (same
+//! figures), and what arrived after C is shown as amendments beside them — never a silent
+//! change.
+//!
+//! # What each figure counts
+//!
+//! - **The period** of month M runs from the 22nd of M−1 at 00:00 China time (inclusive) to
+//!   the 22nd of M at 00:00 (exclusive): an event at 22 November 00:00:00 belongs to
+//!   December's report, one at 21 November 23:59:59 to November's.
+//! - **An event's time** is what the phone said — a visit's start, a status write's device
+//!   time — corrected for a clock found wrong: never later than the server received it (a
+//!   clock running ahead cannot push an event into a later month), and moved forward by the
+//!   gap when the phone's clock ran behind a time it had already seen (`ClockSkew::Behind`).
+//!   [`event_time`].
+//! - **The cut**: only ops the server had received by C count. A status is the merge's value
+//!   over those ops whose event time is before the period's end.
+//! - 6–15周岁在籍学生数 (`enrolled`): students in the unit whose status at the period's end is
+//!   an active one (in school, returned, home or remote teaching, vocational class) and who are
+//!   6 to 15 on the period's last day.
+//! - 本月新发现疑似辍学 / 本月新确认辍学: students with a status write to suspected dropout /
+//!   dropped out whose event time is in the period (a student counts once however many).
+//! - 本月劝返复学合计 and its parts: students whose last status write in the period moves them
+//!   from an out-of-school status (suspected, dropped out, persuading) to a placement, counted
+//!   once under that placement (返校就读: returned or in school; 送教上门; 远程送教; 职初班; 缓学免学:
+//!   exempt or deferred).
+//! - 月末仍未返校 (`still_out`): students whose status at the period's end is suspected, dropped
+//!   out or persuading.
+//! - 本月劝返走访次数 (`persuasion_visits`): persuasion visits — the latest revision of each
+//!   record, not voided — whose event time is in the period, **each counted once**, when a child
+//!   it names is in the unit (a visit naming no child: when a child of its household is).
+//!   Siblings do not multiply a visit.
+//! - Typical cases: the children brought back in the period, with how many persuasion visits
+//!   named them (or their household, naming no child) and the last one's method and notes.
 
 use crate::review::ScopeView;
 use baoxue_shared::area::AreaScope;
-use baoxue_shared::file::{FileContext, StudentFile};
-use baoxue_shared::ids::{SchoolId, StudentId};
+use baoxue_shared::file::{Event, FileContext, StudentFile};
+use baoxue_shared::hlc::ClockSkew;
+use baoxue_shared::ids::{RecordId, SchoolId, StudentId};
 use baoxue_shared::observation::{PersuasionOutcome, VisitKind};
 use baoxue_shared::op::{EntityRef, FieldKey, FieldWrite, OpBody, StudentField, Target};
 use baoxue_shared::people::{Assignment, Role, School, Student, User};
@@ -217,11 +249,23 @@ pub fn replica_for(
     (r, period)
 }
 
-/// When an op's event happened: a visit's start, otherwise when the device made it.
-fn event_time(op: &baoxue_shared::op::Op) -> DateTime<Utc> {
-    match &op.body {
+/// When an op's event happened, for the report: the phone's claim (a visit's start, otherwise
+/// the device time of the write), moved forward by the gap when the phone's clock ran behind
+/// a time it had already seen, and never later than the server received it.
+pub fn event_time(op: &baoxue_shared::op::Op) -> DateTime<Utc> {
+    let claimed = match &op.body {
         OpBody::Record(v) => v.started_at,
         _ => op.device_time,
+    };
+    let corrected = match op.skew() {
+        Some(ClockSkew::Behind(seconds)) => claimed
+            .checked_add_signed(Duration::seconds(seconds))
+            .unwrap_or(claimed),
+        _ => claimed,
+    };
+    match op.received_at {
+        Some(r) => corrected.min(r),
+        None => corrected,
     }
 }
 
@@ -237,6 +281,9 @@ pub fn figures(
     let last_day = china_date(end - Duration::seconds(1));
     let in_period = |t: DateTime<Utc>| start <= t && t < end;
     let mut f = Figures::default();
+    // Each persuasion visit once (its record's root), however many children of the unit it
+    // concerns.
+    let mut persuasion_records: BTreeSet<RecordId> = BTreeSet::new();
     let none = |_: &baoxue_shared::observation::Sha256| true;
     let cx = FileContext {
         now: end,
@@ -268,14 +315,34 @@ pub fn figures(
             in_period(*t) && from.is_some_and(|x| x.needs_persuasion()) && is_placement(*to)
         });
         let file = StudentFile::build(&r, *sid, &cx);
-        let persuasions: Vec<&baoxue_shared::observation::Visit> = file
-            .live_visits()
-            .filter(|v| v.kind == VisitKind::Persuasion)
-            .collect();
-        f.persuasion_visits += persuasions
+        // Live persuasion visits about this child (naming them, or their household naming no
+        // child), newest first, with their record and event time.
+        let persuasions: Vec<(RecordId, DateTime<Utc>, &baoxue_shared::observation::Visit)> = file
+            .timeline
             .iter()
-            .filter(|v| in_period(v.started_at))
-            .count() as u32;
+            .filter_map(|e| match &e.event {
+                Event::Visit {
+                    record,
+                    visit,
+                    voided: None,
+                    ..
+                } if visit.kind == VisitKind::Persuasion
+                    && (visit.students.is_empty() || visit.students.contains(sid)) =>
+                {
+                    let at = r
+                        .record(visit.id)
+                        .map_or(visit.started_at, |(op, _)| event_time(op));
+                    Some((*record, at, &**visit))
+                }
+                _ => None,
+            })
+            .collect();
+        persuasion_records.extend(
+            persuasions
+                .iter()
+                .filter(|(_, at, _)| in_period(*at))
+                .map(|(record, ..)| *record),
+        );
         if let Some((_, _, to)) = back {
             f.persuaded_back += 1;
             match to {
@@ -285,7 +352,7 @@ pub fn figures(
                 EnrolmentStatus::VocationalClass => f.vocational += 1,
                 _ => f.exempt += 1,
             }
-            let last = persuasions.first();
+            let last = persuasions.first().map(|(_, _, v)| *v);
             let how = last
                 .map(|v| {
                     let method = v
@@ -324,6 +391,7 @@ pub fn figures(
             .then(a.student.cmp(&b.student))
     });
     f.cases.truncate(10);
+    f.persuasion_visits = persuasion_records.len() as u32;
     f
 }
 
@@ -373,7 +441,7 @@ fn status_moves(
                 OpBody::Set(w) => w.prev.iter().find_map(|p| status_of(*p)),
                 _ => None,
             };
-            Some((op.device_time, from, to))
+            Some((event_time(op), from, to))
         })
         .collect();
     out.sort_by_key(|(t, ..)| *t);
@@ -470,4 +538,417 @@ pub fn parse_month(s: &str) -> Option<ReportMonth> {
 /// `2026-11`.
 pub fn month_key(m: ReportMonth) -> String {
     format!("{:04}-{:02}", m.0.year(), m.0.month())
+}
+
+#[cfg(test)]
+mod tests {
+    //! Every figure against a recomputation from the raw ops, written plainly from the
+    //! definitions in the module's documentation, on generated histories: siblings, status
+    //! writes at the period's edges (22nd 00:00 China time), phones whose clocks run ahead or
+    //! behind, records arriving after the cut, visits voided.
+
+    use super::*;
+    use crate::review::ScopeView;
+    use baoxue_shared::author::Author;
+    use baoxue_shared::hlc::{CLOCK_BOUND, Hlc};
+    use baoxue_shared::ids::{DeviceId, UserId};
+    use baoxue_shared::observation::{
+        DropoutReason, MethodLevel, PersuasionAttempt, PersuasionOutcome, Visit,
+    };
+    use baoxue_shared::op::Op;
+    use baoxue_shared::people::{Household, Student};
+    use baoxue_shared::sample;
+    use chrono::TimeZone;
+    use proptest::prelude::*;
+    use std::collections::HashSet;
+
+    /// A generated county month: the ops as the server holds them, the cut, the people.
+    struct History {
+        ops: Vec<Op>,
+        cut: DateTime<Utc>,
+        households: Vec<(Household, Vec<Student>)>,
+    }
+
+    fn county() -> User {
+        User {
+            id: UserId::new(),
+            account: "county".into(),
+            name: "县督导".into(),
+            role: Role::CountySupervisor,
+            assignments: vec![],
+        }
+    }
+
+    fn november() -> ReportMonth {
+        ReportMonth::containing(Utc.with_ymd_and_hms(2026, 11, 10, 4, 0, 0).unwrap())
+    }
+
+    /// An event's time by the definition, written out again from the raw fields.
+    fn defined_time(op: &Op) -> DateTime<Utc> {
+        let claimed = match &op.body {
+            OpBody::Record(v) => v.started_at,
+            _ => op.device_time,
+        };
+        let behind = op.hlc.wall() - op.device_time;
+        let claimed = if behind > CLOCK_BOUND {
+            claimed + behind
+        } else {
+            claimed
+        };
+        claimed.min(
+            op.received_at
+                .expect("the server's ops carry their receipt"),
+        )
+    }
+
+    /// The phone's clock when it made an op: right, days ahead, or days behind a time it had
+    /// already seen; and when the server received it.
+    fn stamp(rng: &mut fastrand::Rng, op: &mut Op, actual: DateTime<Utc>) {
+        let delay = Duration::seconds(rng.i64(0..3 * 86_400));
+        match rng.u8(..6) {
+            0 => {
+                let ahead = Duration::seconds(rng.i64(3_600..10 * 86_400));
+                op.device_time = actual + ahead;
+                op.hlc = Hlc::at(actual + ahead);
+            }
+            1 => {
+                let behind = Duration::seconds(rng.i64(3_600..10 * 86_400));
+                op.device_time = actual - behind;
+                op.hlc = Hlc::at(actual);
+            }
+            _ => {
+                op.device_time = actual;
+                op.hlc = Hlc::at(actual);
+            }
+        }
+        if let OpBody::Record(v) = &mut op.body {
+            // The visit started a little before it was saved, by the same clock.
+            v.started_at = op.device_time - Duration::minutes(30);
+        }
+        op.received_at = Some(actual + delay);
+    }
+
+    fn generate(seed: u64) -> History {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let (start, end) = november().period();
+        let t0 = start - Duration::days(60);
+        let today = china_date(end);
+        let mut admin = Author::new(UserId::new(), DeviceId::new());
+        let mut teacher = Author::new(UserId::new(), DeviceId::new());
+        let mut supervisor = Author::new(UserId::new(), DeviceId::new());
+        let empty = Replica::new();
+        let mut ops = vec![];
+        let mut households = vec![];
+        // A time around the period: mostly inside, some at its very edges.
+        let when = |rng: &mut fastrand::Rng| match rng.u8(..8) {
+            0 => end,
+            1 => end - Duration::seconds(1),
+            2 => start,
+            3 => start - Duration::seconds(1),
+            _ => start - Duration::days(5) + Duration::seconds(rng.i64(0..45 * 86_400)),
+        };
+        for _ in 0..rng.usize(2..=5) {
+            let h = sample::household(&mut rng);
+            let kids: Vec<Student> = (0..rng.usize(1..=3))
+                .map(|_| sample::student(&mut rng, &h, today))
+                .collect();
+            let mut roster = admin.household_ops(&empty, &h, t0);
+            for k in &kids {
+                roster.extend(admin.student_ops(&empty, k, t0));
+            }
+            for op in &mut roster {
+                op.received_at = Some(t0);
+            }
+            ops.extend(roster);
+            for k in &kids {
+                // Status writes one after another, each superseding the one before.
+                let mut seen = Replica::new();
+                seen.apply_all(ops.iter().cloned()).unwrap();
+                let mut times: Vec<DateTime<Utc>> =
+                    (0..rng.usize(0..=3)).map(|_| when(&mut rng)).collect();
+                times.sort();
+                times.dedup();
+                for t in times {
+                    let status = EnrolmentStatus::ALL[rng.usize(..EnrolmentStatus::ALL.len())];
+                    let mut op = teacher.set(
+                        &seen,
+                        Target::Student {
+                            id: k.id,
+                            set: StudentField::Status(status),
+                        },
+                        t,
+                    );
+                    stamp(&mut rng, &mut op, t);
+                    seen.apply(op.clone()).unwrap();
+                    ops.push(op);
+                }
+            }
+            // Persuasion visits naming one child, several, or (rarely) only the household.
+            for _ in 0..rng.usize(0..=3) {
+                let named: Vec<_> = match rng.u8(..6) {
+                    0 => vec![],
+                    1 => kids.iter().map(|k| k.id).collect(),
+                    _ => vec![kids[rng.usize(..kids.len())].id],
+                };
+                let t = when(&mut rng);
+                let visit = Visit {
+                    students: named,
+                    kind: VisitKind::Persuasion,
+                    persuasion: Some(PersuasionAttempt {
+                        reason: DropoutReason::WorkingAway,
+                        method: MethodLevel::Reasoning,
+                        notice: None,
+                        outcome: PersuasionOutcome::Promised,
+                        next_follow_up: None,
+                    }),
+                    ..sample::visit(
+                        &mut rng,
+                        VisitKind::Persuasion,
+                        teacher.user,
+                        kids[0].id,
+                        &h,
+                        t,
+                    )
+                };
+                let record = visit.id;
+                let mut op = teacher.record(visit, t);
+                stamp(&mut rng, &mut op, t);
+                ops.push(op);
+                if rng.u8(..5) == 0 {
+                    let later = t + Duration::seconds(rng.i64(0..20 * 86_400));
+                    let mut void = supervisor.void(record, "重复录入", later);
+                    stamp(&mut rng, &mut void, later);
+                    ops.push(void);
+                }
+            }
+            households.push((h, kids));
+        }
+        let cut = end - Duration::days(2) + Duration::seconds(rng.i64(0..12 * 86_400));
+        History {
+            ops,
+            cut,
+            households,
+        }
+    }
+
+    /// The figures recomputed from the raw ops for the children `in_unit` names.
+    fn recompute(h: &History, in_unit: &dyn Fn(&Household) -> bool) -> Figures {
+        let (start, end) = november().period();
+        let last_day = china_date(end - Duration::seconds(1));
+        let in_period = |t: DateTime<Utc>| start <= t && t < end;
+        let counted: Vec<&Op> = h
+            .ops
+            .iter()
+            .filter(|o| o.received_at.unwrap() <= h.cut && defined_time(o) < end)
+            .collect();
+        // The merge judges the values (statuses) of what counts.
+        let mut r = Replica::new();
+        r.apply_all(counted.iter().map(|o| (*o).clone())).unwrap();
+        let status_of = |op: &Op| match &op.body {
+            OpBody::Set(FieldWrite {
+                target:
+                    Target::Student {
+                        set: StudentField::Status(s),
+                        ..
+                    },
+                ..
+            }) => Some(*s),
+            _ => None,
+        };
+        let by_id: HashMap<_, _> = counted.iter().map(|o| (o.id, *o)).collect();
+        let mut f = Figures::default();
+        let mut unit_kids = HashSet::new();
+        let mut unit_households = HashSet::new();
+        for (home, kids) in &h.households {
+            if !in_unit(home) {
+                continue;
+            }
+            unit_households.insert(home.id);
+            for k in kids {
+                unit_kids.insert(k.id);
+                let now = r.student(k.id).expect("on the roster").status;
+                if now.is_active() && COMPULSORY_AGES.contains(&age_on(k.birth_date, last_day)) {
+                    f.enrolled += 1;
+                }
+                if now.needs_persuasion() {
+                    f.still_out += 1;
+                }
+                // This child's status writes in the period: (time, from, to).
+                let mut moves: Vec<(DateTime<Utc>, Option<EnrolmentStatus>, EnrolmentStatus)> =
+                    counted
+                        .iter()
+                        .filter(|o| {
+                            matches!(&o.body, OpBody::Set(FieldWrite { target: Target::Student { id, .. }, .. }) if *id == k.id)
+                        })
+                        .filter_map(|o| {
+                            let to = status_of(o)?;
+                            let OpBody::Set(w) = &o.body else { return None };
+                            let from = w.prev.iter().find_map(|p| by_id.get(p).and_then(|p| status_of(p)));
+                            Some((defined_time(o), from, to))
+                        })
+                        .filter(|(t, ..)| in_period(*t))
+                        .collect();
+                moves.sort_by_key(|(t, ..)| *t);
+                if moves
+                    .iter()
+                    .any(|m| m.2 == EnrolmentStatus::SuspectedDropout)
+                {
+                    f.suspected_found += 1;
+                }
+                if moves.iter().any(|m| m.2 == EnrolmentStatus::DroppedOut) {
+                    f.dropouts_found += 1;
+                }
+                let back = moves.iter().rev().find(|(_, from, to)| {
+                    from.is_some_and(|x| x.needs_persuasion()) && is_placement(*to)
+                });
+                if let Some((_, _, to)) = back {
+                    f.persuaded_back += 1;
+                    match to {
+                        EnrolmentStatus::Returned | EnrolmentStatus::InSchool => f.returned += 1,
+                        EnrolmentStatus::HomeTeaching => f.home_teaching += 1,
+                        EnrolmentStatus::RemoteTeaching => f.remote_teaching += 1,
+                        EnrolmentStatus::VocationalClass => f.vocational += 1,
+                        _ => f.exempt += 1,
+                    }
+                }
+            }
+        }
+        let voided: HashSet<RecordId> = counted
+            .iter()
+            .filter_map(|o| match &o.body {
+                OpBody::Void { record, .. } => Some(*record),
+                _ => None,
+            })
+            .collect();
+        f.persuasion_visits = counted
+            .iter()
+            .filter(|o| match &o.body {
+                OpBody::Record(v) => {
+                    v.kind == VisitKind::Persuasion
+                        && !voided.contains(&v.id)
+                        && in_period(defined_time(o))
+                        && if v.students.is_empty() {
+                            v.household.is_some_and(|hh| unit_households.contains(&hh))
+                        } else {
+                            v.students.iter().any(|s| unit_kids.contains(s))
+                        }
+                }
+                _ => false,
+            })
+            .count() as u32;
+        f
+    }
+
+    fn without_cases(mut f: Figures) -> Figures {
+        f.cases.clear();
+        f
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        #[test]
+        fn every_figure_is_its_definition_over_the_raw_records(seed in any::<u64>()) {
+            let h = generate(seed);
+            let mut all = Replica::new();
+            all.apply_all(h.ops.iter().cloned()).unwrap();
+            let view = ScopeView::of_replica(county(), all);
+            let terms = TermCalendar::typical([2025, 2026]);
+            let got = figures(&view, &ReportScope::County, november(), h.cut, &terms);
+            prop_assert_eq!(without_cases(got.clone()), recompute(&h, &|_| true));
+            prop_assert_eq!(got.cases.len() as u32, got.persuaded_back.min(10));
+            let townships: BTreeSet<String> = h
+                .households
+                .iter()
+                .map(|(hh, _)| hh.area.township.name.clone())
+                .collect();
+            for t in townships {
+                let got = figures(&view, &ReportScope::Township(t.clone()), november(), h.cut, &terms);
+                prop_assert_eq!(
+                    without_cases(got),
+                    recompute(&h, &|hh: &Household| hh.area.township.name == t)
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn one_visit_about_one_child_counts_once_whatever_the_siblings() {
+        let mut rng = fastrand::Rng::with_seed(3);
+        let (start, _) = november().period();
+        let t = start + Duration::days(3);
+        let h = sample::household(&mut rng);
+        let kids: Vec<Student> = (0..3)
+            .map(|_| sample::student(&mut rng, &h, china_date(t)))
+            .collect();
+        let mut admin = Author::new(UserId::new(), DeviceId::new());
+        let mut teacher = Author::new(UserId::new(), DeviceId::new());
+        let empty = Replica::new();
+        let mut ops = admin.household_ops(&empty, &h, t - Duration::days(30));
+        for k in &kids {
+            ops.extend(admin.student_ops(&empty, k, t - Duration::days(30)));
+        }
+        // One visit naming the eldest, one naming no child (about the household).
+        for named in [vec![kids[0].id], vec![]] {
+            let v = Visit {
+                students: named,
+                ..sample::visit(
+                    &mut rng,
+                    VisitKind::Persuasion,
+                    teacher.user,
+                    kids[0].id,
+                    &h,
+                    t,
+                )
+            };
+            ops.push(teacher.record(v, t));
+        }
+        for op in &mut ops {
+            op.received_at = Some(t);
+        }
+        let mut r = Replica::new();
+        r.apply_all(ops).unwrap();
+        let view = ScopeView::of_replica(county(), r);
+        let f = figures(
+            &view,
+            &ReportScope::County,
+            november(),
+            t + Duration::days(30),
+            &TermCalendar::typical([2026]),
+        );
+        assert_eq!(f.persuasion_visits, 2, "two visits, three siblings");
+    }
+
+    #[test]
+    fn the_22nd_at_midnight_china_time_opens_the_next_period_and_a_fast_clock_cannot_move_an_event_later()
+     {
+        let (_, end) = november().period();
+        assert_eq!(
+            end,
+            Utc.with_ymd_and_hms(2026, 11, 21, 16, 0, 0).unwrap(),
+            "22 November 00:00 in China"
+        );
+        let mut a = Author::new(UserId::new(), DeviceId::new());
+        let r = Replica::new();
+        let write = |a: &mut Author, t| {
+            a.set(
+                &r,
+                Target::Student {
+                    id: StudentId::new(),
+                    set: StudentField::Status(EnrolmentStatus::DroppedOut),
+                },
+                t,
+            )
+        };
+        // Made at 23:59 on the 21st by a phone three days fast, received at 23:59:30.
+        let actual = end - Duration::minutes(1);
+        let mut fast = write(&mut a, actual + Duration::days(3));
+        fast.received_at = Some(actual + Duration::seconds(30));
+        assert!(event_time(&fast) < end, "{}", event_time(&fast));
+        // Made at 00:00 on the 22nd by a phone a day slow that had seen the server's time.
+        let mut slow = write(&mut a, end - Duration::days(1));
+        slow.hlc = Hlc::at(end);
+        slow.received_at = Some(end + Duration::hours(1));
+        assert_eq!(event_time(&slow), end, "the next period");
+    }
 }

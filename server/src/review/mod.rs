@@ -58,6 +58,22 @@ impl ScopeView {
         Ok(v)
     }
 
+    /// A view over ops already merged, every student in it in scope: for tests of what is
+    /// computed from a view, without a store.
+    #[cfg(test)]
+    pub(crate) fn of_replica(user: User, replica: Replica) -> Self {
+        Self {
+            user,
+            students: replica.student_ids().into_iter().collect(),
+            replica,
+            photos: HashMap::new(),
+            users: HashMap::new(),
+            schools: HashMap::new(),
+            cursor: Cursor::default(),
+            awaited: HashSet::new(),
+        }
+    }
+
     /// Whether anything arrived since the last refresh (one op is enough to know), or a photo
     /// the records cite is still awaited.
     fn is_stale(&self, store: &dyn Store) -> Result<bool, StoreError> {
