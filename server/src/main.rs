@@ -36,6 +36,9 @@ enum Command {
     /// Import or export the student roster (.xlsx or .csv with the registry's Chinese headers).
     #[command(subcommand)]
     Roster(admin::RosterCommand),
+    /// A county's townships and villages, for placing addresses in rosters.
+    #[command(subcommand)]
+    Divisions(admin::DivisionsCommand),
     /// Verify every student's audit hash chain.
     VerifyAudit,
 }
@@ -89,6 +92,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Demo => demo_seed(&cli.data_dir)?,
         Command::User(cmd) => admin::user(&cli.data_dir, cmd)?,
         Command::Roster(cmd) => admin::roster(&cli.data_dir, cmd)?,
+        Command::Divisions(cmd) => admin::divisions(&cli.data_dir, cmd)?,
         Command::VerifyAudit => {
             let ok = admin::verify_audit(&cli.data_dir)?;
             if !ok {

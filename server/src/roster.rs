@@ -9,6 +9,7 @@ use crate::store::{Store, StoreError};
 use crate::sync::{SyncError, import_trusted};
 use baoxue_shared::area::{AdminArea, Division};
 use baoxue_shared::author::Author;
+use baoxue_shared::divisions::CountyDivisions;
 use baoxue_shared::ids::{GuardianId, HouseholdId, SchoolId, StudentId};
 use baoxue_shared::op::Op;
 use baoxue_shared::people::{
@@ -33,10 +34,11 @@ pub const COLUMNS: &[(Col, &[&str])] = &[
         Col::ResidentId,
         &["身份证号", "身份证件号", "公民身份号码", "身份证号码"],
     ),
+    (Col::IdType, &["身份证件类型", "证件类型"]),
     (Col::School, &["学校", "学校名称"]),
     (Col::Grade, &["年级"]),
     (Col::Class, &["班级"]),
-    (Col::Status, &["学籍状态", "在校状态"]),
+    (Col::Status, &["学籍状态", "在校状态", "就读状态"]),
     (Col::County, &["县", "县（区）", "县(区)", "区县"]),
     (Col::Township, &["乡镇", "乡（镇）", "乡(镇)"]),
     (Col::Village, &["村", "行政村", "村（社区）"]),
@@ -45,9 +47,18 @@ pub const COLUMNS: &[(Col, &[&str])] = &[
     (Col::Head, &["户主", "户主姓名"]),
     (
         Col::RegisteredPoor,
-        &["建档立卡", "是否建档立卡", "建档立卡户"],
+        &[
+            "建档立卡",
+            "是否建档立卡",
+            "建档立卡户",
+            "是否建档立卡贫困户",
+        ],
     ),
     (Col::LeftBehind, &["留守儿童", "是否留守儿童"]),
+    (
+        Col::Migrant,
+        &["随迁子女", "是否随迁子女", "是否进城务工人员随迁子女"],
+    ),
     (Col::Disabled, &["残疾", "是否残疾"]),
     (Col::GuardianName, &["监护人", "监护人姓名"]),
     (Col::GuardianRelation, &["监护人关系", "与学生关系"]),
@@ -64,6 +75,7 @@ pub enum Col {
     Sex,
     BirthDate,
     ResidentId,
+    IdType,
     School,
     Grade,
     Class,
@@ -76,6 +88,7 @@ pub enum Col {
     Head,
     RegisteredPoor,
     LeftBehind,
+    Migrant,
     Disabled,
     GuardianName,
     GuardianRelation,
@@ -92,18 +105,12 @@ impl Col {
     }
 }
 
-const REQUIRED: &[Col] = &[
-    Col::Name,
-    Col::Sex,
-    Col::BirthDate,
-    Col::School,
-    Col::County,
-    Col::Township,
-    Col::Village,
-];
+/// Columns every roster has. Where a household lives comes either from 县/乡镇/村 columns or
+/// from the address (现住址) placed in the county's known divisions.
+const REQUIRED: &[Col] = &[Col::Name, Col::Sex, Col::BirthDate, Col::School];
 
 /// One refused row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct RowError {
     /// The spreadsheet row number (the header is row 1).
     pub row: usize,
@@ -121,6 +128,13 @@ pub enum RosterError {
     NoHeader,
     #[error("required columns missing: {0}")]
     MissingColumns(String),
+    /// The file gives addresses only, and no county's divisions are known to place them in.
+    #[error(
+        "the file gives the address as one string (现住址) and no county's townships and villages are known to place it: run `divisions import` first, or name the county with --county"
+    )]
+    NoDivisions,
+    #[error("no divisions are known for the county {0}; run `divisions import` for it first")]
+    UnknownCounty(String),
     #[error("{} bad rows; nothing was imported (use --partial to import the good rows)", .0.len())]
     BadRows(Vec<RowError>),
     #[error(transparent)]
@@ -264,11 +278,17 @@ struct Row {
     guardian: Option<Guardian>,
 }
 
-/// The good rows (with their row numbers) and the errors of the bad ones.
-type Parsed = (Vec<(usize, Row)>, Vec<RowError>);
+/// The good rows (with their row numbers), the errors of the bad ones, and the header the
+/// file gives the resident ID.
+type Parsed = (Vec<(usize, Row)>, Vec<RowError>, String);
 
-/// Parse every row; good rows and errors.
-fn parse_rows(table: &[Vec<String>], today: NaiveDate) -> Result<Parsed, RosterError> {
+/// Parse every row; good rows and errors. `county` places addresses when the file has no
+/// township and village columns (and gives the county when it has no county column).
+fn parse_rows(
+    table: &[Vec<String>],
+    today: NaiveDate,
+    county: Option<&CountyDivisions>,
+) -> Result<Parsed, RosterError> {
     let header_at = table
         .iter()
         .position(|r| r.iter().any(|c| c == "姓名" || c == "学生姓名"))
@@ -280,14 +300,34 @@ fn parse_rows(table: &[Vec<String>], today: NaiveDate) -> Result<Parsed, RosterE
             index.insert(*col, i);
         }
     }
-    let missing: Vec<&str> = REQUIRED
+    let mut missing: Vec<&str> = REQUIRED
         .iter()
         .filter(|c| !index.contains_key(c))
         .map(|c| c.header())
         .collect();
+    let has_place_columns = index.contains_key(&Col::Township) && index.contains_key(&Col::Village);
+    if !has_place_columns {
+        if !index.contains_key(&Col::Address) {
+            missing.push("乡镇、村（或现住址）");
+        } else if county.is_none() {
+            return Err(RosterError::NoDivisions);
+        }
+    } else if !index.contains_key(&Col::County) && county.is_none() {
+        missing.push(Col::County.header());
+    }
     if !missing.is_empty() {
         return Err(RosterError::MissingColumns(missing.join("、")));
     }
+    // A column is reported under the header the file gives it.
+    let column_name = |c: Col| {
+        index
+            .get(&c)
+            .and_then(|i| header.get(*i))
+            .map(|h| h.trim().to_string())
+            .unwrap_or_else(|| c.header().to_string())
+    };
+    // Every resident ID read, with its row, to find one ID on two rows.
+    let mut ids_seen: Vec<(usize, ResidentId)> = Vec::new();
     let mut good = Vec::new();
     let mut errors = Vec::new();
     for (i, cells) in table.iter().enumerate().skip(header_at + 1) {
@@ -306,7 +346,7 @@ fn parse_rows(table: &[Vec<String>], today: NaiveDate) -> Result<Parsed, RosterE
         let mut err = |c: Col, reason: String| {
             errs.push(RowError {
                 row: row_no,
-                column: c.header().to_string(),
+                column: column_name(c),
                 reason,
             })
         };
@@ -336,10 +376,16 @@ fn parse_rows(table: &[Vec<String>], today: NaiveDate) -> Result<Parsed, RosterE
             }
             d
         };
+        // A passport or a Hong Kong, Macao or Taiwan permit is not a resident ID (GB 11643).
+        let resident_id_given = matches!(get(Col::IdType), "" | "居民身份证" | "身份证");
         let rid = match get(Col::ResidentId) {
             "" => None,
+            _ if !resident_id_given => None,
             s => match ResidentId::parse_on(s, today) {
-                Ok(r) => Some(r),
+                Ok(r) => {
+                    ids_seen.push((row_no, r.clone()));
+                    Some(r)
+                }
                 Err(reason) => {
                     err(Col::ResidentId, reason.zh());
                     None
@@ -357,7 +403,8 @@ fn parse_rows(table: &[Vec<String>], today: NaiveDate) -> Result<Parsed, RosterE
             }
         };
         let status = match get(Col::Status) {
-            "" => EnrolmentStatus::InSchool,
+            "" | "在读" => EnrolmentStatus::InSchool,
+            "转出" => EnrolmentStatus::TransferredOut,
             s => match EnrolmentStatus::ALL.iter().find(|x| x.zh() == s) {
                 Some(x) => *x,
                 None => {
@@ -370,6 +417,7 @@ fn parse_rows(table: &[Vec<String>], today: NaiveDate) -> Result<Parsed, RosterE
         for (col, group) in [
             (Col::RegisteredPoor, FocusGroup::RegisteredPoor),
             (Col::LeftBehind, FocusGroup::LeftBehind),
+            (Col::Migrant, FocusGroup::Migrant),
             (Col::Disabled, FocusGroup::Disabled),
         ] {
             match parse_yes(get(col)) {
@@ -397,15 +445,44 @@ fn parse_rows(table: &[Vec<String>], today: NaiveDate) -> Result<Parsed, RosterE
                 Relation::Other
             }),
         };
-        let (Some(sex), Some(birth)) = (sex, birth) else {
+        // Where the household lives: the place columns when the file has them filled, else
+        // the address placed in the county's townships and villages.
+        let area = if has_place_columns && !get(Col::Township).is_empty() {
+            for c in [Col::Township, Col::Village] {
+                if get(c).is_empty() {
+                    err(c, "必填".into());
+                }
+            }
+            let county_division = match get(Col::County) {
+                "" => county.map(|c| c.county.clone()),
+                name => Some(Division::named(name)),
+            };
+            if county_division.is_none() {
+                err(Col::County, "必填".into());
+            }
+            county_division.map(|county| AdminArea {
+                county,
+                township: Division::named(get(Col::Township)),
+                village: Division::named(get(Col::Village)),
+                group: Some(get(Col::Group).to_string()).filter(|g| !g.is_empty()),
+            })
+        } else if let Some(c) = county {
+            match c.place(get(Col::Address)) {
+                Ok(p) => Some(p.area),
+                Err(e) => {
+                    err(Col::Address, e.zh());
+                    None
+                }
+            }
+        } else {
+            for c in [Col::Township, Col::Village] {
+                err(c, "必填".into());
+            }
+            None
+        };
+        let (Some(sex), Some(birth), Some(area)) = (sex, birth, area) else {
             errors.extend(errs);
             continue;
-        };
-        let area = AdminArea {
-            county: Division::named(get(Col::County)),
-            township: Division::named(get(Col::Township)),
-            village: Division::named(get(Col::Village)),
-            group: Some(get(Col::Group).to_string()).filter(|g| !g.is_empty()),
         };
         let household = Household {
             id: HouseholdId::new(),
@@ -468,20 +545,116 @@ fn parse_rows(table: &[Vec<String>], today: NaiveDate) -> Result<Parsed, RosterE
             errors.extend(errs);
         }
     }
-    Ok((good, errors))
+    // A resident ID is one child's: two rows with one ID are both refused, each naming the
+    // other.
+    let mut rows_of: HashMap<&ResidentId, Vec<usize>> = HashMap::new();
+    for (row, id) in &ids_seen {
+        rows_of.entry(id).or_default().push(*row);
+    }
+    let mut duplicated: BTreeSet<usize> = BTreeSet::new();
+    for rows in rows_of.values().filter(|r| r.len() > 1) {
+        for row in rows {
+            let others: Vec<String> = rows
+                .iter()
+                .filter(|r| *r != row)
+                .map(|r| format!("第{r}行"))
+                .collect();
+            errors.push(RowError {
+                row: *row,
+                column: column_name(Col::ResidentId),
+                reason: format!(
+                    "与{}的身份证件号相同，一个身份证件号只属于一名学生",
+                    others.join("、")
+                ),
+            });
+            duplicated.insert(*row);
+        }
+    }
+    good.retain(|(row, _)| !duplicated.contains(row));
+    Ok((good, tidy(errors), column_name(Col::ResidentId)))
 }
 
-/// Import a roster file on behalf of `author` (a system admin). See the module docs.
+/// Errors in row order, each reported once.
+fn tidy(mut errors: Vec<RowError>) -> Vec<RowError> {
+    errors.sort();
+    errors.dedup();
+    errors
+}
+
+/// The county whose divisions place a file's addresses: the one named (by name or code), or
+/// the only one the server knows.
+fn county_for(
+    store: &dyn Store,
+    named: Option<&str>,
+) -> Result<Option<CountyDivisions>, RosterError> {
+    let known = store.divisions()?;
+    match named {
+        Some(n) => {
+            let n = n.trim();
+            known
+                .into_iter()
+                .find(|c| {
+                    c.county.name == n || c.county.code.as_ref().is_some_and(|x| x.as_str() == n)
+                })
+                .map(Some)
+                .ok_or_else(|| RosterError::UnknownCounty(n.to_string()))
+        }
+        None if known.len() == 1 => Ok(known.into_iter().next()),
+        None => Ok(None),
+    }
+}
+
+/// Import a roster file on behalf of `author` (a system admin), its addresses placed in
+/// `county`'s divisions (by name or code; the only county known when not named). See the
+/// module docs.
 pub fn import(
     store: &dyn Store,
     author: &mut Author,
     path: &Path,
     partial: bool,
+    county: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<ImportReport, RosterError> {
     let table = read_table(path)?;
     let today = baoxue_shared::time::china_date(now);
-    let (rows, errors) = parse_rows(&table, today)?;
+    let divisions = county_for(store, county)?;
+    let (mut rows, mut errors, id_column) = parse_rows(&table, today, divisions.as_ref())?;
+    let existing = store.students_by_resident_id(
+        &rows
+            .iter()
+            .filter_map(|(_, r)| r.student.resident_id.clone())
+            .collect::<Vec<_>>(),
+    )?;
+    // An ID the server holds for a child of another name is that child's: never overwritten.
+    let mut taken = BTreeSet::new();
+    for (row_no, row) in &rows {
+        let Some(sid) = row
+            .student
+            .resident_id
+            .as_ref()
+            .and_then(|r| existing.get(r))
+        else {
+            continue;
+        };
+        let mut seen = Replica::new();
+        seen.apply_all(store.ops_about_student(*sid)?)
+            .map_err(StoreError::from)?;
+        if let Some(held) = seen.student(*sid)
+            && held.name != row.student.name
+        {
+            errors.push(RowError {
+                row: *row_no,
+                column: id_column.clone(),
+                reason: format!(
+                    "该身份证件号已属于另一名学生（{}），不能用于“{}”",
+                    held.name, row.student.name
+                ),
+            });
+            taken.insert(*row_no);
+        }
+    }
+    rows.retain(|(row, _)| !taken.contains(row));
+    let errors = tidy(errors);
     if !errors.is_empty() && !partial {
         return Err(RosterError::BadRows(errors));
     }
@@ -494,12 +667,6 @@ pub fn import(
         .into_iter()
         .map(|s| (s.name, s.id))
         .collect();
-    let existing = store.students_by_resident_id(
-        &rows
-            .iter()
-            .filter_map(|(_, r)| r.student.resident_id.clone())
-            .collect::<Vec<_>>(),
-    )?;
     // Households shared by siblings: same head, address and village within this file.
     let mut households: HashMap<(String, String, String), HouseholdId> = HashMap::new();
     let mut ops: Vec<Op> = Vec::new();
@@ -806,7 +973,7 @@ mod tests {
                 h(""),
             ],
         ];
-        let (good, errors) = parse_rows(&table, today).unwrap();
+        let (good, errors, _) = parse_rows(&table, today, None).unwrap();
         assert_eq!(good.len(), 1);
         let at = |row: usize, col: &str| {
             errors
@@ -815,7 +982,7 @@ mod tests {
                 .map(|e| e.reason.clone())
         };
         assert!(at(3, "出生日期").unwrap().contains("2014-13-01"));
-        assert!(at(3, "监护人电话").unwrap().contains("手机号码"));
+        assert!(at(3, "监护人联系电话").unwrap().contains("手机号码"));
         assert_eq!(at(4, "姓名").unwrap(), "必填");
         assert!(at(4, "身份证号").unwrap().contains("校验位"));
         assert!(at(4, "年级").is_some());
@@ -824,7 +991,7 @@ mod tests {
     #[test]
     fn a_sheet_without_required_columns_is_refused_whole() {
         let table = vec![vec!["姓名".to_string(), "性别".to_string()]];
-        let e = parse_rows(&table, NaiveDate::from_ymd_opt(2026, 1, 1).unwrap())
+        let e = parse_rows(&table, NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(), None)
             .err()
             .unwrap();
         assert!(

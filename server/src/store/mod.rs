@@ -12,6 +12,7 @@ pub mod sqlite;
 // Rows the API sends as they are: declared with the protocol, in shared.
 pub use baoxue_shared::api::{AccessAction, AccessEntry, PhotoMeta, StudentRow};
 
+use baoxue_shared::divisions::CountyDivisions;
 use baoxue_shared::ids::{
     BatchId, DeviceId, GuardianId, HouseholdId, OpId, RecordId, StudentId, UserId,
 };
@@ -282,6 +283,10 @@ pub trait Store: Send + Sync + 'static {
     fn save_school(&self, school: &School) -> Result<(), StoreError>;
     /// Every school.
     fn schools(&self) -> Result<Vec<School>, StoreError>;
+    /// Keep a county's known townships and villages (replacing what was kept for it).
+    fn save_divisions(&self, divisions: &CountyDivisions) -> Result<(), StoreError>;
+    /// Every county's known divisions.
+    fn divisions(&self) -> Result<Vec<CountyDivisions>, StoreError>;
     /// Whether any account exists (an empty database gets the demo county).
     fn has_accounts(&self) -> Result<bool, StoreError>;
 

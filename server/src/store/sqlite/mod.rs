@@ -398,6 +398,25 @@ impl Store for SqliteStore {
             .collect()
         })
     }
+    fn save_divisions(&self, divisions: &CountyDivisions) -> Result<(), StoreError> {
+        let doc = serde_json::to_string(divisions).map_err(|e| corrupt("divisions", e))?;
+        let county = divisions.county.name.clone();
+        self.write(move |c| {
+            c.execute(
+                "INSERT INTO divisions(county, doc) VALUES (?1, ?2) ON CONFLICT(county) DO UPDATE SET doc = ?2",
+                (county, doc),
+            )?;
+            Ok(())
+        })
+    }
+    fn divisions(&self) -> Result<Vec<CountyDivisions>, StoreError> {
+        self.read(|c| {
+            let mut st = c.prepare_cached("SELECT doc FROM divisions ORDER BY county")?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+            rows.map(|r| serde_json::from_str(&r?).map_err(|e| corrupt("divisions", e)))
+                .collect()
+        })
+    }
     fn has_accounts(&self) -> Result<bool, StoreError> {
         self.read(|c| Ok(c.query_row("SELECT EXISTS(SELECT 1 FROM users)", [], |r| r.get(0))?))
     }

@@ -161,6 +161,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX access_log_subject ON access_log(subject, seq);
     CREATE INDEX access_log_user ON access_log(user, seq);
     "#,
+    // 5: each county's known divisions (townships and villages, with codes), one JSON document
+    // per county, for placing registry addresses.
+    r#"
+    CREATE TABLE divisions (county TEXT PRIMARY KEY, doc TEXT NOT NULL);
+    "#,
 ];
 
 /// The schema version this build writes.
