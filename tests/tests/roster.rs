@@ -82,9 +82,16 @@ fn rows() -> Vec<[String; 14]> {
 }
 
 fn write_xlsx(path: &std::path::Path, rows: &[[String; 14]]) {
+    let rows: Vec<Vec<String>> = rows.iter().map(|r| r.to_vec()).collect();
+    write_sheet(path, &HEADERS, &rows);
+}
+
+/// An .xlsx whose first sheet has `headers` and `rows`, every cell text (as registries write
+/// IDs and phone numbers).
+fn write_sheet(path: &std::path::Path, headers: &[&str], rows: &[Vec<String>]) {
     let mut wb = rust_xlsxwriter::Workbook::new();
     let ws = wb.add_worksheet();
-    for (c, h) in HEADERS.iter().enumerate() {
+    for (c, h) in headers.iter().enumerate() {
         ws.write_string(0, c as u16, *h).unwrap();
     }
     for (r, row) in rows.iter().enumerate() {
@@ -506,18 +513,7 @@ fn registry_file(taken: &baoxue_shared::people::Student) -> RegistryFile {
 fn write_registry(path: &std::path::Path, rows: &[Vec<String>]) {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap();
     if ext == "xlsx" {
-        let mut wb = rust_xlsxwriter::Workbook::new();
-        let ws = wb.add_worksheet();
-        for (c, h) in REGISTRY.iter().enumerate() {
-            ws.write_string(0, c as u16, *h).unwrap();
-        }
-        for (r, row) in rows.iter().enumerate() {
-            for (c, v) in row.iter().enumerate() {
-                ws.write_string(r as u32 + 1, c as u16, v).unwrap();
-            }
-        }
-        wb.save(path).unwrap();
-        return;
+        return write_sheet(path, &REGISTRY, rows);
     }
     let mut text = REGISTRY.join(",") + "\r\n";
     for row in rows {
