@@ -726,3 +726,88 @@ fn settings_say_how_much_the_phone_stores() {
         .unwrap_or_else(|| panic!("a size in KB: {used}"));
     assert!(kb > 0, "the store is not empty");
 }
+
+#[test]
+fn the_device_check_asks_what_yi_kan_er_wen_san_cha_asks_and_counts_a_working_device() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    let draft = Draft {
+        notes: "入户查看学习设备".into(),
+        ..Default::default()
+    };
+    let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft));
+    // `change` listeners: the kind (0), the photo picker (1), 本次做了学习设备检查 (2); once
+    // ticked: the four devices (3–6), the seven questions (7–13), the seven problems (14–20).
+    s.change(2, chosen("on"));
+    let form = s.html();
+    for asked in [
+        "电视",
+        "智能手机",
+        "二问：家长会操作设备",
+        "三查：作业按时提交并批改",
+        "不会使用",
+    ] {
+        assert!(form.contains(asked), "the check asks {asked}: {form}");
+    }
+    s.change(3, chosen("on")); // a TV
+    s.change(4, chosen("on")); // a smartphone
+    s.change(7, chosen("yes")); // works
+    s.change(8, chosen("yes")); // online
+    s.change(9, chosen("yes")); // can attend
+    s.change(10, chosen("no")); // the family does not know how
+    s.change(19, chosen("on")); // problem: does not know how
+    // Its remedy (21) and whether it was done on the spot (22) appear after it.
+    s.change(21, chosen("taught"));
+    s.change(22, chosen("on"));
+    s.click(SAVE);
+    let file = app.0.borrow().student_file(kid, Utc::now());
+    let visit = file.live_visits().next().cloned().expect("saved");
+    let dc = visit.device_check.expect("the check is on the record");
+    use baoxue_shared::observation::{Answer, LearningDevice, ProblemKind, RemedyKind};
+    assert_eq!(
+        dc.devices_seen,
+        [LearningDevice::Tv, LearningDevice::Smartphone].into()
+    );
+    assert_eq!(
+        (
+            dc.device_works,
+            dc.can_get_online,
+            dc.can_attend_class,
+            dc.family_knows_how
+        ),
+        (Answer::Yes, Answer::Yes, Answer::Yes, Answer::No)
+    );
+    assert_eq!(
+        dc.child_proficient,
+        Answer::Unknown,
+        "not asked stays unknown"
+    );
+    assert!(dc.has_working_device(), "counts for the compliance figure");
+    assert_eq!(dc.problems.len(), 1);
+    assert_eq!(dc.problems[0].kind, ProblemKind::DoesNotKnowHow);
+    let remedy = dc.problems[0].remedy.as_ref().expect("a remedy");
+    assert_eq!((remedy.kind, remedy.done), (RemedyKind::Taught, true));
+}
+
+#[test]
+fn a_subsidy_check_asks_whether_the_family_was_told_and_records_the_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    let draft = Draft {
+        kind: baoxue_shared::observation::VisitKind::SubsidyVerification,
+        subsidy_programme: "营养改善计划".into(),
+        ..Default::default()
+    };
+    let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft));
+    assert!(s.html().contains("已告知家庭资助政策"), "{}", s.html());
+    // `change` listeners: the kind (0), the photo picker (1), 家庭已收到资助 (2), 已告知 (3).
+    s.change(3, chosen("no"));
+    s.click(SAVE);
+    let file = app.0.borrow().student_file(kid, Utc::now());
+    let visit = file.live_visits().next().cloned().expect("saved");
+    let subsidy = visit.subsidy.expect("the subsidy section");
+    assert!(
+        !subsidy.family_informed,
+        "the family was not told, as answered"
+    );
+}

@@ -299,3 +299,67 @@ async fn after_one_login_the_phone_unlocks_offline_with_the_password() {
         .unwrap();
     assert!(e.zh().contains("无法连接服务器"));
 }
+
+#[tokio::test]
+async fn a_device_check_entered_through_the_form_counts_in_the_countys_compliance_figure() {
+    use baoxue_app::core::visit_draft::VisitDraft;
+    use baoxue_shared::observation::{Answer, LearningDevice};
+    use baoxue_shared::op::HouseholdField;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Seeder::open(&dir.path().join("data"));
+    let mut rng = fastrand::Rng::with_seed(31);
+    let (h, students) = s.household_with_students(&mut rng, 1);
+    let world = s.world.clone();
+    let poor = s.admin.set(
+        &world,
+        Target::Household {
+            id: h.id,
+            set: HouseholdField::RegisteredPoor(true),
+        },
+        Utc::now() - Duration::days(20),
+    );
+    s.roster(vec![poor]);
+    s.teacher("t", &students);
+    s.user(
+        "county",
+        baoxue_shared::people::Role::CountySupervisor,
+        vec![baoxue_tests::county_area()],
+    );
+    s.close();
+    let server = TestServer::start(&dir.path().join("data")).await;
+    let mut a = app(&server, "t", dir.path(), DeviceId::new()).await;
+    a.sync().await.unwrap();
+
+    // What the form holds after a teacher answered 一看二问三查 (the screens test drives the
+    // form into this state), saved and synced.
+    let now = Utc::now();
+    let draft = VisitDraft {
+        notes: "电视和手机都能收看网课".into(),
+        device_check: true,
+        devices_seen: [LearningDevice::Tv, LearningDevice::Smartphone].into(),
+        device_works: Answer::Yes,
+        can_get_online: Answer::Yes,
+        can_attend_class: Answer::Yes,
+        ..Default::default()
+    };
+    let visit = draft.to_visit(students[0].id, a.author().user, Some(h.id), now);
+    a.record_visit(visit, now).unwrap();
+    assert_eq!(a.sync().await.unwrap().pushed, 1);
+
+    let b = baoxue_tests::Browser::login(&server, "county").await;
+    let (status, page) = b.get("/console/reports").await;
+    assert_eq!(status, 200);
+    let table = &page[page.find("id=\"coverage\"").expect("the coverage table")..];
+    let cells: Vec<&str> = table
+        .split("<td class=\"num\">")
+        .skip(1)
+        .take(4)
+        .map(|c| c.split('<').next().unwrap())
+        .collect();
+    assert_eq!(
+        cells,
+        ["1", "1", "100%", "1"],
+        "one registered-poor household, checked, with a working device"
+    );
+    server.stop().await;
+}

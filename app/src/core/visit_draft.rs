@@ -6,10 +6,12 @@
 use baoxue_shared::ids::{HouseholdId, RecordId, StudentId, UserId};
 use baoxue_shared::location::Location;
 use baoxue_shared::observation::{
-    Answer, DeviceCheck, DropoutReason, MethodLevel, Notice, NoticeKind, PersuasionAttempt,
-    PersuasionOutcome, PhotoRef, Placement, SubsidyVerification, Visit, VisitKind,
+    Answer, DeviceCheck, DeviceProblem, DropoutReason, LearningDevice, MethodLevel, Notice,
+    NoticeKind, PersuasionAttempt, PersuasionOutcome, PhotoRef, Placement, ProblemKind, Remedy,
+    RemedyKind, SubsidyVerification, Visit, VisitKind,
 };
 use chrono::{DateTime, NaiveDate, Utc};
+use std::collections::{BTreeMap, BTreeSet};
 
 baoxue_shared::coded_enum! {
     /// The outcomes a teacher picks from on a persuasion visit (a return is placed in the
@@ -29,6 +31,19 @@ impl OutcomeChoice {
             OutcomeChoice::NotReturned => PersuasionOutcome::NotReturned,
             OutcomeChoice::Returned => PersuasionOutcome::Returned(Placement::OwnClass),
         }
+    }
+}
+
+baoxue_shared::coded_enum! {
+    /// The answers of 一看二问三查 beyond the devices seen, in the order the check asks them.
+    pub enum DeviceQuestion {
+        Works = "device_works", "一看：设备能正常使用", "Look: the device works";
+        Online = "can_get_online", "一看：能上网或收到电视课程", "Look: it can get online";
+        Attend = "can_attend_class", "二问：孩子能正常上网课", "Ask: the child can attend";
+        FamilyKnows = "family_knows_how", "二问：家长会操作设备", "Ask: the family knows how";
+        Proficient = "child_proficient", "三查：孩子能熟练使用", "Check: the child is proficient";
+        Guidance = "teacher_guidance", "三查：老师指导到位", "Check: guidance is in place";
+        Homework = "homework_on_time", "三查：作业按时提交并批改", "Check: homework handed in and marked";
     }
 }
 
@@ -54,9 +69,22 @@ pub struct VisitDraft {
     /// A position being typed by hand, as typed.
     pub manual_lat: String,
     pub manual_lon: String,
-    /// 一看: a device one can get online with was seen.
+    /// The learning-device check (一看二问三查) was done on this visit.
     pub device_check: bool,
-    pub device_works: bool,
+    /// 一看: the devices seen, whether they work and can get online.
+    pub devices_seen: BTreeSet<LearningDevice>,
+    pub device_works: Answer,
+    pub can_get_online: Answer,
+    /// 二问: can the child attend online classes; does the family know how.
+    pub can_attend_class: Answer,
+    pub family_knows_how: Answer,
+    /// 三查: is the child proficient; is the teacher's guidance in place; is homework handed
+    /// in and marked.
+    pub child_proficient: Answer,
+    pub teacher_guidance: Answer,
+    pub homework_on_time: Answer,
+    /// Problems found, each with its remedy when one was arranged.
+    pub problems: BTreeMap<ProblemKind, ProblemDraft>,
     pub reason: DropoutReason,
     pub method: MethodLevel,
     pub outcome: OutcomeChoice,
@@ -67,6 +95,17 @@ pub struct VisitDraft {
     pub notice_number: String,
     pub subsidy_programme: String,
     pub subsidy_received: bool,
+    /// The family was told of the subsidy (its amount and what it is for).
+    pub family_informed: Answer,
+}
+
+/// A problem found in the device check, as the form takes it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProblemDraft {
+    pub note: String,
+    pub remedy: Option<RemedyKind>,
+    /// The remedy was done on the spot (a device handed over, an antenna fixed).
+    pub remedy_done: bool,
 }
 
 impl Default for VisitDraft {
@@ -79,7 +118,15 @@ impl Default for VisitDraft {
             manual_lat: String::new(),
             manual_lon: String::new(),
             device_check: false,
-            device_works: false,
+            devices_seen: BTreeSet::new(),
+            device_works: Answer::Unknown,
+            can_get_online: Answer::Unknown,
+            can_attend_class: Answer::Unknown,
+            family_knows_how: Answer::Unknown,
+            child_proficient: Answer::Unknown,
+            teacher_guidance: Answer::Unknown,
+            homework_on_time: Answer::Unknown,
+            problems: BTreeMap::new(),
             reason: DropoutReason::DislikesSchool,
             method: MethodLevel::Reasoning,
             outcome: OutcomeChoice::Promised,
@@ -88,11 +135,38 @@ impl Default for VisitDraft {
             notice_number: String::new(),
             subsidy_programme: String::new(),
             subsidy_received: true,
+            family_informed: Answer::Unknown,
         }
     }
 }
 
 impl VisitDraft {
+    /// The answer to one of the check's questions.
+    pub fn answer(&self, q: DeviceQuestion) -> Answer {
+        match q {
+            DeviceQuestion::Works => self.device_works,
+            DeviceQuestion::Online => self.can_get_online,
+            DeviceQuestion::Attend => self.can_attend_class,
+            DeviceQuestion::FamilyKnows => self.family_knows_how,
+            DeviceQuestion::Proficient => self.child_proficient,
+            DeviceQuestion::Guidance => self.teacher_guidance,
+            DeviceQuestion::Homework => self.homework_on_time,
+        }
+    }
+
+    /// Where the answer to one of the check's questions is kept, to write it.
+    pub fn answer_mut(&mut self, q: DeviceQuestion) -> &mut Answer {
+        match q {
+            DeviceQuestion::Works => &mut self.device_works,
+            DeviceQuestion::Online => &mut self.can_get_online,
+            DeviceQuestion::Attend => &mut self.can_attend_class,
+            DeviceQuestion::FamilyKnows => &mut self.family_knows_how,
+            DeviceQuestion::Proficient => &mut self.child_proficient,
+            DeviceQuestion::Guidance => &mut self.teacher_guidance,
+            DeviceQuestion::Homework => &mut self.homework_on_time,
+        }
+    }
+
     /// Whether the form shows the device check (一看二问三查) for this kind.
     pub fn asks_device_check(&self) -> bool {
         matches!(self.kind, VisitKind::HomeVisit | VisitKind::HouseholdVisit)
@@ -127,8 +201,27 @@ impl VisitDraft {
             notes: self.notes.clone(),
             photos: self.photos.clone(),
             device_check: self.device_check.then(|| DeviceCheck {
-                device_works: yes_no(self.device_works),
-                ..Default::default()
+                devices_seen: self.devices_seen.clone(),
+                device_works: self.device_works,
+                can_get_online: self.can_get_online,
+                can_attend_class: self.can_attend_class,
+                family_knows_how: self.family_knows_how,
+                child_proficient: self.child_proficient,
+                teacher_guidance: self.teacher_guidance,
+                homework_on_time: self.homework_on_time,
+                problems: self
+                    .problems
+                    .iter()
+                    .map(|(kind, p)| DeviceProblem {
+                        kind: *kind,
+                        note: p.note.trim().to_string(),
+                        remedy: p.remedy.map(|kind| Remedy {
+                            kind,
+                            done: p.remedy_done,
+                            note: String::new(),
+                        }),
+                    })
+                    .collect(),
             }),
             persuasion: (self.kind == VisitKind::Persuasion).then(|| PersuasionAttempt {
                 reason: self.reason,
@@ -146,8 +239,7 @@ impl VisitDraft {
                 programme: self.subsidy_programme.trim().to_string(),
                 amount_fen: None,
                 received: yes_no(self.subsidy_received),
-                // Not asked yet on the form (the phone's data-path issue adds the question).
-                family_informed: true,
+                family_informed: self.family_informed == Answer::Yes,
                 statement_filed: false,
             }),
         }
@@ -206,15 +298,43 @@ mod tests {
     fn a_home_visit_draft_carries_its_device_answers_and_a_subsidy_check_its_programme() {
         let (kid, me, _) = ids();
         let now = Utc::now();
-        let home = VisitDraft {
+        let mut home = VisitDraft {
             device_check: true,
-            device_works: true,
+            devices_seen: [LearningDevice::Tv, LearningDevice::Smartphone].into(),
+            device_works: Answer::Yes,
+            can_get_online: Answer::Yes,
+            can_attend_class: Answer::Yes,
+            family_knows_how: Answer::No,
+            child_proficient: Answer::Yes,
+            teacher_guidance: Answer::Yes,
+            homework_on_time: Answer::Unknown,
             ..Default::default()
         };
+        home.problems.insert(
+            ProblemKind::DoesNotKnowHow,
+            ProblemDraft {
+                note: " 奶奶不会切换频道 ".into(),
+                remedy: Some(RemedyKind::Taught),
+                remedy_done: true,
+            },
+        );
         assert!(home.asks_device_check());
         let v = home.to_visit(kid, me, None, now);
-        assert_eq!(v.device_check.unwrap().device_works, Answer::Yes);
+        let dc = v.device_check.unwrap();
+        assert!(
+            dc.has_working_device(),
+            "counts as a working device: {dc:?}"
+        );
+        assert_eq!(dc.family_knows_how, Answer::No);
+        assert_eq!(dc.problems.len(), 1);
+        assert_eq!(dc.problems[0].note, "奶奶不会切换频道");
+        assert!(dc.problems[0].remedy.as_ref().is_some_and(|r| r.done));
+        assert_eq!(dc.open_problems().count(), 0, "remedied on the spot");
         assert!(v.persuasion.is_none());
+        // Seen but not online: not a working device.
+        home.can_get_online = Answer::No;
+        let dc = home.to_visit(kid, me, None, now).device_check.unwrap();
+        assert!(!dc.has_working_device());
         let subsidy = VisitDraft {
             kind: VisitKind::SubsidyVerification,
             subsidy_programme: " 生活补助 ".into(),
@@ -224,6 +344,17 @@ mod tests {
         assert!(!subsidy.asks_device_check());
         let s = subsidy.to_visit(kid, me, None, now).subsidy.unwrap();
         assert_eq!((s.programme.as_str(), s.received), ("生活补助", Answer::No));
+        assert!(!s.family_informed, "not asked is not informed");
+        let told = VisitDraft {
+            family_informed: Answer::Yes,
+            ..subsidy
+        };
+        assert!(
+            told.to_visit(kid, me, None, now)
+                .subsidy
+                .unwrap()
+                .family_informed
+        );
     }
 
     #[test]

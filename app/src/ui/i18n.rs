@@ -68,8 +68,6 @@ pub enum Msg {
     Longitude,
     TypeNumbers,
     CannotReadPhoto,
-    DeviceSeen,
-    DeviceWorks,
     DropoutReasonLabel,
     MethodLabel,
     OutcomeLabel,
@@ -82,6 +80,14 @@ pub enum Msg {
     AllVillages,
     AllStatuses,
     AllGroups,
+    DeviceCheckDone,
+    DevicesSeen,
+    ProblemsFound,
+    Remedy,
+    NoRemedyYet,
+    RemedyDone,
+    ProblemNote,
+    FamilyInformed,
 }
 
 impl Msg {
@@ -146,11 +152,6 @@ impl Msg {
                 "Type the latitude and longitude as numbers",
             ),
             CannotReadPhoto => ("无法读取照片文件", "The photo file cannot be read"),
-            DeviceSeen => (
-                "一看：有可上网的学习设备",
-                "Look: a learning device that can get online",
-            ),
-            DeviceWorks => ("设备可正常使用", "The device works"),
             DropoutReasonLabel => ("辍学原因", "Reason for dropping out"),
             MethodLabel => ("劝返方式（四个一批）", "Method (the four levels)"),
             OutcomeLabel => ("结果", "Outcome"),
@@ -163,6 +164,17 @@ impl Msg {
             AllVillages => ("全部村", "All villages"),
             AllStatuses => ("全部状态", "All statuses"),
             AllGroups => ("全部群体", "All groups"),
+            DeviceCheckDone => (
+                "本次做了学习设备检查",
+                "A device check was done on this visit",
+            ),
+            DevicesSeen => ("一看：看到的学习设备", "Look: learning devices seen"),
+            ProblemsFound => ("发现的问题", "Problems found"),
+            Remedy => ("解决办法", "Remedy"),
+            NoRemedyYet => ("尚未落实", "none yet"),
+            RemedyDone => ("已当场解决", "Done on the spot"),
+            ProblemNote => ("问题说明（选填）", "Note (optional)"),
+            FamilyInformed => ("已告知家庭资助政策", "The family was told of the subsidy"),
         };
         match lang {
             Lang::Zh => zh,

@@ -8,11 +8,15 @@ use super::i18n::{Msg, coded};
 use super::{Screen, tr, use_app, use_ui};
 use crate::core::field::EditError;
 use crate::core::location::{Device, FromPhoto, Locator, Manual};
-use crate::core::visit_draft::{FORM_KINDS, OutcomeChoice, VisitDraft};
+use crate::core::visit_draft::{
+    DeviceQuestion, FORM_KINDS, OutcomeChoice, ProblemDraft, VisitDraft,
+};
 use baoxue_shared::exif::PhotoFacts;
 use baoxue_shared::ids::StudentId;
 use baoxue_shared::location::Location;
-use baoxue_shared::observation::{DropoutReason, MethodLevel, VisitKind};
+use baoxue_shared::observation::{
+    Answer, DropoutReason, LearningDevice, MethodLevel, ProblemKind, RemedyKind, VisitKind,
+};
 use baoxue_shared::validation::FieldErrors;
 use dioxus::prelude::*;
 use std::collections::HashMap;
@@ -217,8 +221,42 @@ pub fn NewVisit(student: StudentId) -> Element {
             if draft.asks_device_check() {
                 fieldset { class: "device-check",
                     legend { {tr(&ui, Msg::DeviceCheck)} }
-                    label { input { r#type: "checkbox", checked: draft.device_check, onchange: move |_| cell.edit(|d| d.device_check = !d.device_check) } {tr(&ui, Msg::DeviceSeen)} }
-                    label { input { r#type: "checkbox", checked: draft.device_works, onchange: move |_| cell.edit(|d| d.device_works = !d.device_works) } {tr(&ui, Msg::DeviceWorks)} }
+                    label { input { class: "device-check-done", r#type: "checkbox", checked: draft.device_check, onchange: move |_| cell.edit(|d| d.device_check = !d.device_check) } {tr(&ui, Msg::DeviceCheckDone)} }
+                    if draft.device_check {
+                        p { class: "devices-seen", {tr(&ui, Msg::DevicesSeen)}
+                            for &dev in LearningDevice::ALL {
+                                label { input { class: "device-{dev.code()}", r#type: "checkbox", checked: draft.devices_seen.contains(&dev),
+                                    onchange: move |_| cell.edit(|d| { if !d.devices_seen.remove(&dev) { d.devices_seen.insert(dev); } }) }
+                                    {coded(lang, dev.zh(), dev.en())} }
+                            }
+                        }
+                        for &q in DeviceQuestion::ALL {
+                            label { {coded(lang, q.zh(), q.en())}
+                                select { class: "answer {q.code()}", onchange: move |e| { if let Ok(a) = e.value().parse::<Answer>() { cell.edit(|d| *d.answer_mut(q) = a) } },
+                                    for &a in Answer::ALL { option { value: a.code(), selected: a == draft.answer(q), {coded(lang, a.zh(), a.en())} } }
+                                }
+                            }
+                        }
+                        p { class: "problems", {tr(&ui, Msg::ProblemsFound)} }
+                        for &k in ProblemKind::ALL {
+                            label { input { class: "problem-{k.code()}", r#type: "checkbox", checked: draft.problems.contains_key(&k),
+                                onchange: move |_| cell.edit(|d| { if d.problems.remove(&k).is_none() { d.problems.insert(k, ProblemDraft::default()); } }) }
+                                {coded(lang, k.zh(), k.en())} }
+                            if let Some(p) = draft.problems.get(&k) {
+                                div { class: "remedy",
+                                    label { {tr(&ui, Msg::Remedy)}
+                                        select { class: "remedy-{k.code()}", onchange: move |e| { let r = e.value().parse::<RemedyKind>().ok(); cell.edit(|d| { if let Some(p) = d.problems.get_mut(&k) { p.remedy = r } }) },
+                                            option { value: "", selected: p.remedy.is_none(), {tr(&ui, Msg::NoRemedyYet)} }
+                                            for &r in RemedyKind::ALL { option { value: r.code(), selected: p.remedy == Some(r), {coded(lang, r.zh(), r.en())} } }
+                                        }
+                                    }
+                                    label { input { r#type: "checkbox", checked: p.remedy_done, onchange: move |_| cell.edit(|d| { if let Some(p) = d.problems.get_mut(&k) { p.remedy_done = !p.remedy_done } }) } {tr(&ui, Msg::RemedyDone)} }
+                                    input { class: "problem-note", placeholder: tr(&ui, Msg::ProblemNote), value: "{p.note}",
+                                        oninput: move |e| cell.edit(|d| { if let Some(p) = d.problems.get_mut(&k) { p.note = e.value() } }) }
+                                }
+                            }
+                        }
+                    }
                 }
             }
             if let Some(msg) = check_error {
@@ -269,6 +307,11 @@ pub fn NewVisit(student: StudentId) -> Element {
                         p { class: "field-error", "data-field": "programme", "{msg}" }
                     }
                     label { input { r#type: "checkbox", checked: draft.subsidy_received, onchange: move |_| cell.edit(|d| d.subsidy_received = !d.subsidy_received) } {tr(&ui, Msg::SubsidyReceived)} }
+                    label { {tr(&ui, Msg::FamilyInformed)}
+                        select { class: "family-informed", onchange: move |e| { if let Ok(a) = e.value().parse::<Answer>() { cell.edit(|d| d.family_informed = a) } },
+                            for &a in Answer::ALL { option { value: a.code(), selected: a == draft.family_informed, {coded(lang, a.zh(), a.en())} } }
+                        }
+                    }
                 }
             }
             button { class: "save", r#type: "button", onclick: save, {tr(&ui, Msg::Save)} }
