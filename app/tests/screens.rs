@@ -278,7 +278,7 @@ fn a_half_written_visit_survives_a_look_at_other_screens_and_is_gone_once_saved(
     // 保存 is the form's last button.
     s.click(s.clicks.len() - 1);
     assert_eq!(app.0.borrow().unsynced().unwrap(), 1, "saved");
-    let file = app.0.borrow().student_file(kid, Utc::now());
+    let file = app.0.borrow().student_file(kid, Utc::now()).unwrap();
     let visit = file.live_visits().next().cloned().expect("saved");
     assert_eq!(
         visit.kind,
@@ -540,7 +540,7 @@ fn a_photo_with_gps_gives_the_visit_its_location_and_both_are_saved() {
     );
 
     s.click(SAVE);
-    let file = app.0.borrow().student_file(kid, Utc::now());
+    let file = app.0.borrow().student_file(kid, Utc::now()).unwrap();
     let visit = file
         .live_visits()
         .next()
@@ -652,7 +652,7 @@ async fn a_picked_photo_is_processed_kept_and_saved_with_the_visit() {
     );
     s.click(LOCATE_PHOTO);
     s.click(SAVE);
-    let file = app.0.borrow().student_file(kid, Utc::now());
+    let file = app.0.borrow().student_file(kid, Utc::now()).unwrap();
     let visit = file.live_visits().next().cloned().expect("saved");
     assert_eq!(visit.photos.len(), 1);
     let p = &visit.photos[0];
@@ -760,7 +760,7 @@ fn the_device_check_asks_what_yi_kan_er_wen_san_cha_asks_and_counts_a_working_de
     s.change(21, chosen("taught"));
     s.change(22, chosen("on"));
     s.click(SAVE);
-    let file = app.0.borrow().student_file(kid, Utc::now());
+    let file = app.0.borrow().student_file(kid, Utc::now()).unwrap();
     let visit = file.live_visits().next().cloned().expect("saved");
     let dc = visit.device_check.expect("the check is on the record");
     use baoxue_shared::observation::{Answer, LearningDevice, ProblemKind, RemedyKind};
@@ -803,11 +803,80 @@ fn a_subsidy_check_asks_whether_the_family_was_told_and_records_the_answer() {
     // `change` listeners: the kind (0), the photo picker (1), 家庭已收到资助 (2), 已告知 (3).
     s.change(3, chosen("no"));
     s.click(SAVE);
-    let file = app.0.borrow().student_file(kid, Utc::now());
+    let file = app.0.borrow().student_file(kid, Utc::now()).unwrap();
     let visit = file.live_visits().next().cloned().expect("saved");
     let subsidy = visit.subsidy.expect("the subsidy section");
     assert!(
         !subsidy.family_informed,
         "the family was not told, as answered"
     );
+}
+
+/// A second connection to the phone's encrypted store, as another process would hold it.
+fn second_connection(dir: &std::path::Path) -> rusqlite::Connection {
+    let c = rusqlite::Connection::open(dir.join("phone.db")).unwrap();
+    let hex: String = derive_key("pw-123456", &[3; 16])
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    c.execute_batch(&format!("PRAGMA key = \"x'{hex}'\";"))
+        .unwrap();
+    c
+}
+
+#[test]
+fn a_storage_failure_on_save_is_said_as_one_and_the_answers_stay_in_the_form() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    let draft = Draft {
+        notes: "与奶奶谈了孩子的学习".into(),
+        ..Default::default()
+    };
+    let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft));
+    // Another writer holds the store: the save cannot go through.
+    let other = second_connection(dir.path());
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    s.click(SAVE);
+    let html = s.html();
+    assert!(html.contains("未能保存：手机存储出错"), "{html}");
+    assert!(
+        !html.contains("必填"),
+        "not shown as a missing answer: {html}"
+    );
+    assert!(html.contains("与奶奶谈了孩子的学习"), "the answers stay");
+    assert_eq!(app.0.borrow().unsynced().unwrap(), 0);
+    // Once the store is free, the same form saves.
+    other.execute_batch("COMMIT").unwrap();
+    s.click(SAVE);
+    assert_eq!(app.0.borrow().unsynced().unwrap(), 1, "saved on retry");
+}
+
+#[test]
+fn a_photo_table_that_cannot_be_read_is_said_as_such_not_as_photos_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, kid) = phone(dir.path());
+    let photo = app
+        .0
+        .borrow_mut()
+        .take_photo(&baoxue_app::core::photo::camera_like(
+            800,
+            600,
+            &baoxue_shared::exif::PhotoFacts::default(),
+            3,
+        ))
+        .unwrap();
+    let draft = Draft {
+        notes: "拍了学习设备".into(),
+        photos: vec![photo],
+        ..Default::default()
+    };
+    let mut s = Screens::open(&app, Screen::NewVisit(kid), Some(draft));
+    s.click(SAVE);
+    assert_eq!(app.0.borrow().unsynced().unwrap(), 1);
+    second_connection(dir.path())
+        .execute_batch("DROP TABLE photos")
+        .unwrap();
+    let page = Screens::open(&app, Screen::Student(kid), None).html();
+    assert!(page.contains("手机存储读取失败"), "{page}");
+    assert!(app.0.borrow().student_file(kid, Utc::now()).is_err());
 }

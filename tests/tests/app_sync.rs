@@ -104,8 +104,8 @@ async fn two_phones_with_conflicting_offline_edits_converge_through_the_server()
     a.sync().await.unwrap();
     assert_eq!((a.unsynced().unwrap(), b.unsynced().unwrap()), (0, 0));
 
-    let fa = a.student_file(kid, Utc::now());
-    let fb = b.student_file(kid, Utc::now());
+    let fa = a.student_file(kid, Utc::now()).unwrap();
+    let fb = b.student_file(kid, Utc::now()).unwrap();
     assert_eq!(fa, fb, "both phones show the same file");
     assert_eq!(
         fa.guardians[0].phone.as_ref().unwrap().as_str(),
@@ -195,7 +195,11 @@ async fn a_killed_app_keeps_its_outbox_and_bad_input_is_refused_beside_the_field
     assert!(e.zh().contains("已保存在手机上"));
     assert_eq!(a.unsynced().unwrap(), 2, "nothing lost while offline");
     assert_eq!(
-        a.student_file(kid, Utc::now()).current.unwrap().status,
+        a.student_file(kid, Utc::now())
+            .unwrap()
+            .current
+            .unwrap()
+            .status,
         EnrolmentStatus::Graduated
     );
 

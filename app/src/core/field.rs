@@ -154,17 +154,29 @@ impl FieldApp {
     }
 
     /// A student's file, built as the server builds it; photos are present if this phone
-    /// holds them.
-    pub fn student_file(&self, student: StudentId, now: DateTime<Utc>) -> StudentFile {
-        let store = &self.store;
-        let present = |h: &Sha256| store.has_photo(&h.to_hex()).unwrap_or(false);
+    /// holds them. A storage failure is said as one, never shown as photos missing.
+    pub fn student_file(
+        &self,
+        student: StudentId,
+        now: DateTime<Utc>,
+    ) -> Result<StudentFile, LocalError> {
+        let held = self.store.held_photos()?;
+        Ok(self.build_file(student, now, &|h: &Sha256| held.contains(&h.to_hex())))
+    }
+
+    fn build_file(
+        &self,
+        student: StudentId,
+        now: DateTime<Utc>,
+        photo_present: &dyn Fn(&Sha256) -> bool,
+    ) -> StudentFile {
         StudentFile::build(
-            store.replica(),
+            self.store.replica(),
             student,
             &FileContext {
                 now,
                 terms: &self.terms,
-                photo_present: &present,
+                photo_present,
             },
         )
     }
@@ -177,7 +189,8 @@ impl FieldApp {
             .into_iter()
             .filter_map(|id| {
                 let student = r.student(id)?;
-                let file = self.student_file(id, now);
+                // Due work and conflicts do not depend on which photos the phone holds.
+                let file = self.build_file(id, now, &|_| true);
                 let village = file.household.as_ref().map(|h| h.area.village.name.clone());
                 Some(CaseloadItem {
                     student,

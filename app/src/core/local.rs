@@ -309,6 +309,13 @@ impl LocalStore {
             .optional()?
             .is_some())
     }
+
+    /// Every photo whose bytes the phone holds (hex SHA-256).
+    pub fn held_photos(&self) -> Result<std::collections::HashSet<String>, LocalError> {
+        let mut st = self.conn.prepare_cached("SELECT sha256 FROM photos")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
 }
 
 #[cfg(test)]

@@ -88,6 +88,8 @@ pub enum Msg {
     RemedyDone,
     ProblemNote,
     FamilyInformed,
+    StorageReadFailed,
+    SaveFailed,
 }
 
 impl Msg {
@@ -175,6 +177,14 @@ impl Msg {
             RemedyDone => ("已当场解决", "Done on the spot"),
             ProblemNote => ("问题说明（选填）", "Note (optional)"),
             FamilyInformed => ("已告知家庭资助政策", "The family was told of the subsidy"),
+            StorageReadFailed => (
+                "手机存储读取失败，档案暂时无法显示。数据没有丢失：请重启应用后再看；仍不行请联系学校管理员。",
+                "The phone's storage could not be read. Nothing is lost: restart the app; if it persists, contact the school admin.",
+            ),
+            SaveFailed => (
+                "未能保存：手机存储出错。填写的内容仍在表单中，请再点一次保存；仍不行请联系学校管理员。",
+                "Not saved: the phone's storage failed. Your answers are still in the form; tap Save again, and contact the school admin if it persists.",
+            ),
         };
         match lang {
             Lang::Zh => zh,

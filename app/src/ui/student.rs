@@ -13,8 +13,20 @@ pub fn StudentScreen(id: StudentId) -> Element {
     let app = use_app();
     let ui = use_ui();
     let _ = ui.revision.read();
-    let file = app.0.borrow().student_file(id, chrono::Utc::now());
     let mut nav = ui.screen;
+    let file = match app.0.borrow().student_file(id, chrono::Utc::now()) {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(error = %e, "reading the student's file failed");
+            return rsx! {
+                section { class: "student-file",
+                    button { class: "back", onclick: move |_| nav.set(Screen::Caseload), {tr(&ui, Msg::Back)} }
+                    p { class: "storage-error", {tr(&ui, Msg::StorageReadFailed)} }
+                    p { class: "muted", "{e}" }
+                }
+            };
+        }
+    };
     let Some(s) = file.current.clone() else {
         return rsx! { p { {tr(&ui, Msg::NoStudents)} } };
     };

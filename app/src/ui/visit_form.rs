@@ -61,6 +61,7 @@ pub fn NewVisit(student: StudentId) -> Element {
     let mut location_error = use_signal(|| None::<&'static str>);
     let mut errors = use_signal(FieldErrors::new);
     let mut saved = use_signal(|| false);
+    let mut save_error = use_signal(|| None::<String>);
     let mut revision = ui.revision;
     let mut nav = ui.screen;
     let error_for = |field: &str| errors.read().for_field(field).map(|e| e.reason.zh());
@@ -121,20 +122,21 @@ pub fn NewVisit(student: StudentId) -> Element {
         match result {
             Ok(()) => {
                 errors.set(FieldErrors::new());
+                save_error.set(None);
                 saved.set(true);
                 cell.clear();
                 revision += 1;
                 nav.set(Screen::Student(student));
             }
-            Err(EditError::Invalid(e)) => errors.set(e),
+            Err(EditError::Invalid(e)) => {
+                save_error.set(None);
+                errors.set(e)
+            }
             Err(EditError::Local(e)) => {
+                // The storage failed, not the teacher: say so, keep every answer in the form.
                 tracing::error!(error = %e, "saving a visit failed");
-                errors.set(FieldErrors(vec![
-                    baoxue_shared::validation::FieldError::new(
-                        "visit",
-                        baoxue_shared::validation::Reason::Required,
-                    ),
-                ]));
+                errors.set(FieldErrors::new());
+                save_error.set(Some(e.to_string()));
             }
         }
     };
@@ -315,6 +317,10 @@ pub fn NewVisit(student: StudentId) -> Element {
                 }
             }
             button { class: "save", r#type: "button", onclick: save, {tr(&ui, Msg::Save)} }
+            if let Some(e) = save_error() {
+                p { class: "save-error", {tr(&ui, Msg::SaveFailed)} }
+                p { class: "muted", "{e}" }
+            }
             if saved() {
                 p { class: "saved", {tr(&ui, Msg::Saved)} }
             }
