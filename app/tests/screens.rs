@@ -357,8 +357,17 @@ async fn sync_without_a_network_says_why_and_offers_a_retry() {
         html.contains("1 条记录尚未同步") && html.contains("从未同步"),
         "{html}"
     );
-    s.click(3); // 立即同步
-    let html = settle(&mut s.dom, "sync-error").await;
+    // The phone tries by itself as soon as it opens, fails, and backs off for a minute.
+    let html = settle(&mut s.dom, r#"class="sync-error""#).await;
+    assert!(html.contains("重试"), "{html}");
+    // 立即同步 (重试) starts a sync of its own at once: the old error goes, the button waits.
+    s.click(3);
+    let html = s.html();
+    assert!(
+        !html.contains(r#"class="sync-error""#) && html.contains("disabled=true"),
+        "the button started a sync: {html}"
+    );
+    let html = settle(&mut s.dom, r#"class="sync-error""#).await;
     assert!(
         html.contains("无法连接服务器，记录已保存在手机上"),
         "{html}"
