@@ -489,3 +489,78 @@ async fn answer(r: reqwest::Response) -> Result<Value, Refusal> {
         Err(Refusal { status, body })
     }
 }
+
+/// A TCP proxy in front of a test server that cuts the connection carrying photo uploads
+/// (`PUT` or `PATCH /api/photos/…`) once `cut_after` bytes of them have gone through — a weak signal
+/// dropping mid-photo. Only the first such connection is cut; later ones pass untouched.
+pub struct CuttingProxy {
+    pub url: String,
+    /// Bytes of photo uploads forwarded to the server, in all connections.
+    pub upload_bytes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl CuttingProxy {
+    pub async fn start(server: &TestServer, cut_after: u64) -> CuttingProxy {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let target = server.addr;
+        let upload_bytes = Arc::new(AtomicU64::new(0));
+        let armed = Arc::new(AtomicBool::new(true));
+        let counted = upload_bytes.clone();
+        tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                let Ok(upstream) = tokio::net::TcpStream::connect(target).await else {
+                    continue;
+                };
+                let (counted, armed) = (counted.clone(), armed.clone());
+                tokio::spawn(async move {
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut sr, mut sw) = upstream.into_split();
+                    let back = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut sr, &mut cw).await;
+                    });
+                    let mut buf = vec![0u8; 16 * 1024];
+                    let mut in_upload = false;
+                    let mut mine = 0u64;
+                    loop {
+                        let n = match cr.read(&mut buf).await {
+                            Ok(0) | Err(_) => break,
+                            Ok(n) => n,
+                        };
+                        let piece = &buf[..n];
+                        if piece.starts_with(b"PATCH /api/photos/")
+                            || piece.starts_with(b"PUT /api/photos/")
+                        {
+                            in_upload = true;
+                        } else if piece.starts_with(b"GET ")
+                            || piece.starts_with(b"POST ")
+                            || piece.starts_with(b"HEAD ")
+                        {
+                            in_upload = false;
+                        }
+                        if in_upload {
+                            mine += n as u64;
+                            if mine > cut_after && armed.swap(false, Ordering::SeqCst) {
+                                // Forward part of this read, then drop the line.
+                                let _ = sw.write_all(&piece[..n / 2]).await;
+                                counted.fetch_add((n / 2) as u64, Ordering::SeqCst);
+                                back.abort();
+                                return;
+                            }
+                            counted.fetch_add(n as u64, Ordering::SeqCst);
+                        }
+                        if sw.write_all(piece).await.is_err() {
+                            break;
+                        }
+                    }
+                    let _ = sw.shutdown().await;
+                    let _ = back.await;
+                });
+            }
+        });
+        CuttingProxy { url, upload_bytes }
+    }
+}

@@ -17,7 +17,12 @@ use chrono::{Duration, Utc};
 use std::path::Path;
 
 async fn app(server: &TestServer, account: &str, dir: &Path, device: DeviceId) -> FieldApp {
-    let engine = SyncEngine::login(&server.url(""), account, PASSWORD, device)
+    app_via(&server.url(""), account, dir, device).await
+}
+
+/// A phone that reaches the server at `url` (through a proxy, say).
+async fn app_via(url: &str, account: &str, dir: &Path, device: DeviceId) -> FieldApp {
+    let engine = SyncEngine::login(url, account, PASSWORD, device)
         .await
         .expect("login");
     let key = derive_key(PASSWORD, &[9u8; 16]);
@@ -364,6 +369,96 @@ async fn a_device_check_entered_through_the_form_counts_in_the_countys_complianc
         cells,
         ["1", "1", "100%", "1"],
         "one registered-poor household, checked, with a working device"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_photo_cut_off_mid_upload_goes_on_from_where_it_broke_after_the_app_restarts() {
+    use baoxue_app::core::sync::PHOTO_CHUNK;
+    use std::sync::atomic::Ordering;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Seeder::open(&dir.path().join("data"));
+    let mut rng = fastrand::Rng::with_seed(41);
+    let (h, students) = s.household_with_students(&mut rng, 1);
+    s.teacher("t", &students);
+    s.close();
+    let server = TestServer::start(&dir.path().join("data")).await;
+    // The signal drops after 90 KB of the photo.
+    let proxy = baoxue_tests::CuttingProxy::start(&server, 90 * 1024).await;
+    let device = DeviceId::new();
+    let mut a = app_via(&proxy.url, "t", dir.path(), device).await;
+    a.sync().await.unwrap();
+    let facts = baoxue_shared::exif::PhotoFacts {
+        captured_at: Some(Utc::now() - Duration::minutes(30)),
+        gps: h.location,
+        orientation: Some(1),
+    };
+    let photo = a
+        .take_photo(&baoxue_app::core::photo::camera_like(2400, 1800, &facts, 5))
+        .unwrap();
+    assert!(
+        photo.bytes > 2 * PHOTO_CHUNK,
+        "a photo of several pieces ({} bytes)",
+        photo.bytes
+    );
+    let mut v = sample::visit(
+        &mut rng,
+        VisitKind::HouseholdVisit,
+        a.author().user,
+        students[0].id,
+        &h,
+        Utc::now() - Duration::hours(1),
+    );
+    v.photos = vec![photo.clone()];
+    a.record_visit(v, Utc::now()).unwrap();
+    let e = a.sync().await.unwrap_err();
+    assert!(matches!(e, SyncError::Offline(_)), "{e}");
+
+    // The server kept the pieces that arrived whole.
+    let t = baoxue_tests::Phone::login(&server, "t").await;
+    let url = server.url(&format!("/api/photos/{}", photo.sha256));
+    let head = t
+        .http
+        .head(&url)
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status().as_u16(), 404, "not complete yet");
+    let held: u64 = head.headers()["upload-offset"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(held >= PHOTO_CHUNK && held.is_multiple_of(PHOTO_CHUNK), "{held}");
+
+    // The app is killed and started again on the same store; its next sync sends the rest.
+    drop(a);
+    let mut b = app_via(&proxy.url, "t", dir.path(), device).await;
+    let before = proxy.upload_bytes.load(Ordering::SeqCst);
+    let r = b.sync().await.unwrap();
+    assert_eq!((r.photos, r.photo_bytes), (1, photo.bytes - held));
+    let again = proxy.upload_bytes.load(Ordering::SeqCst) - before;
+    assert!(
+        again < photo.bytes,
+        "only the rest went over the line ({again} of {} bytes)",
+        photo.bytes
+    );
+    let got = t
+        .http
+        .get(&url)
+        .bearer_auth(&t.token)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(
+        baoxue_shared::observation::Sha256::of(&got),
+        photo.sha256,
+        "the server ends with the right bytes"
     );
     server.stop().await;
 }
