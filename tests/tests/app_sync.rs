@@ -431,7 +431,10 @@ async fn a_photo_cut_off_mid_upload_goes_on_from_where_it_broke_after_the_app_re
         .unwrap()
         .parse()
         .unwrap();
-    assert!(held >= PHOTO_CHUNK && held.is_multiple_of(PHOTO_CHUNK), "{held}");
+    assert!(
+        held >= PHOTO_CHUNK && held.is_multiple_of(PHOTO_CHUNK),
+        "{held}"
+    );
 
     // The app is killed and started again on the same store; its next sync sends the rest.
     drop(a);
@@ -461,4 +464,99 @@ async fn a_photo_cut_off_mid_upload_goes_on_from_where_it_broke_after_the_app_re
         "the server ends with the right bytes"
     );
     server.stop().await;
+}
+
+#[tokio::test]
+async fn after_a_password_reset_the_old_password_asked_once_moves_the_phones_data_over() {
+    use baoxue_app::core::install::{Installation, LoginError};
+    use baoxue_app::core::local::LocalError;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut s = Seeder::open(&data);
+    let mut rng = fastrand::Rng::with_seed(25);
+    let (_, students) = s.household_with_students(&mut rng, 1);
+    s.teacher("t", &students);
+    s.close();
+    let server = TestServer::start(&data).await;
+    let phone_dir = dir.path().join("phone");
+    let inst = Installation::open(&phone_dir).unwrap();
+    let mut a = inst.log_in(&server.url(""), "t", PASSWORD).await.unwrap();
+    a.sync().await.unwrap();
+    // A change made offline, not yet synced.
+    a.set_status(
+        students[0].id,
+        EnrolmentStatus::SuspectedDropout,
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(a.unsynced().unwrap(), 1);
+    drop(a);
+
+    // The school admin resets the teacher's password.
+    let new = "新密码-2026-winter";
+    baoxue_server::admin::user(
+        &data,
+        baoxue_server::admin::UserCommand::ResetPassword {
+            account: "t".into(),
+            password: new.into(),
+        },
+    )
+    .unwrap();
+    // The new password logs in, and the phone says its data is still under the old one.
+    let e = inst.log_in(&server.url(""), "t", new).await.err().unwrap();
+    assert!(matches!(e, LoginError::PasswordChanged), "{e}");
+    assert!(e.zh().contains("旧密码"), "{}", e.zh());
+    // The old password, asked once: the data, the outbox with it, is under the new one now.
+    let mut a = inst
+        .change_password(&server.url(""), "t", PASSWORD, new)
+        .await
+        .unwrap();
+    assert_eq!(a.unsynced().unwrap(), 1, "nothing lost");
+    assert_eq!(a.sync().await.unwrap().pushed, 1);
+    drop(a);
+    assert!(
+        inst.unlock("t", new).is_ok(),
+        "offline with the new password"
+    );
+    assert!(matches!(
+        inst.unlock("t", PASSWORD).err().unwrap(),
+        LoginError::Local(LocalError::WrongKey)
+    ));
+    server.stop().await;
+}
+
+#[test]
+fn a_damaged_key_salt_is_reported_and_never_replaced() {
+    use baoxue_app::core::install::{Installation, LoginError};
+    let dir = tempfile::tempdir().unwrap();
+    let inst = Installation::open(dir.path()).unwrap();
+    let device = inst.device();
+    std::fs::write(dir.path().join("key-salt"), b"abc").unwrap();
+    let e = Installation::open(dir.path()).err().unwrap();
+    assert!(
+        matches!(
+            e,
+            LoginError::DamagedInstallation {
+                file: "key-salt",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(e.zh().contains("key-salt"), "{}", e.zh());
+    assert_eq!(
+        std::fs::read(dir.path().join("key-salt")).unwrap(),
+        b"abc",
+        "the damaged file is left for whoever can repair it"
+    );
+    std::fs::write(dir.path().join("device-id"), b"not an id").unwrap();
+    std::fs::write(dir.path().join("key-salt"), [7u8; 16]).unwrap();
+    assert!(matches!(
+        Installation::open(dir.path()).err().unwrap(),
+        LoginError::DamagedInstallation {
+            file: "device-id",
+            ..
+        }
+    ));
+    assert_ne!(device.to_string(), "not an id");
 }

@@ -21,6 +21,14 @@ pub enum LoginError {
     NeverLoggedIn,
     #[error("the app's folder cannot be used: {0}")]
     Io(#[from] std::io::Error),
+    /// The password changed on the server (a reset) since this phone's data was locked with
+    /// the old one: the old password, asked once, unlocks it and the new one locks it again.
+    #[error("the password was changed; the phone's data is still locked with the old password")]
+    PasswordChanged,
+    /// The file that names this phone or salts its keys is damaged. A new one would make every
+    /// store on the phone unreadable, so nothing is made up.
+    #[error("{file} in the app's folder is damaged ({reason}); the phone's data cannot be opened")]
+    DamagedInstallation { file: &'static str, reason: String },
 }
 
 impl LoginError {
@@ -29,9 +37,13 @@ impl LoginError {
         match self {
             LoginError::Sync(e) => e.zh(),
             LoginError::Local(LocalError::WrongKey) => "密码错误".into(),
-            LoginError::Local(_) => "手机本地数据出错".into(),
+            LoginError::Local(e) => format!("手机本地数据出错：{e}"),
             LoginError::NeverLoggedIn => "该账号尚未在本机登录过，请连接网络后登录".into(),
             LoginError::Io(_) => "无法使用应用的存储空间".into(),
+            LoginError::PasswordChanged => "密码已更改。手机上的数据仍用旧密码保护：请输入旧密码一次，数据（包括未同步的记录）将改用新密码保护。".into(),
+            LoginError::DamagedInstallation { file, .. } => format!(
+                "应用文件 {file} 已损坏，无法打开手机上的数据。请勿卸载应用，请联系学校管理员处理（未同步的记录仍在手机上）。"
+            ),
         }
     }
 }
@@ -48,30 +60,28 @@ impl Installation {
     /// Open (or set up) the installation in `dir`.
     pub fn open(dir: &Path) -> Result<Installation, LoginError> {
         std::fs::create_dir_all(dir)?;
-        let id_path = dir.join("device-id");
-        let device = match std::fs::read_to_string(&id_path)
+        // Made once, on first use; if either exists but cannot be read it is reported, never
+        // replaced (a new salt would lock every store on the phone for good).
+        let id = read_or_create(&dir.join("device-id"), || {
+            DeviceId::new().to_string().into_bytes()
+        })?;
+        let device = std::str::from_utf8(&id)
             .ok()
             .and_then(|s| s.trim().parse().ok())
-        {
-            Some(d) => d,
-            None => {
-                let d = DeviceId::new();
-                std::fs::write(&id_path, d.to_string())?;
-                d
-            }
-        };
-        let salt_path = dir.join("key-salt");
-        let salt = match std::fs::read(&salt_path)
-            .ok()
-            .and_then(|b| <[u8; 16]>::try_from(b.as_slice()).ok())
-        {
-            Some(s) => s,
-            None => {
-                let s = *DeviceId::new().as_uuid().as_bytes();
-                std::fs::write(&salt_path, s)?;
-                s
-            }
-        };
+            .ok_or_else(|| LoginError::DamagedInstallation {
+                file: "device-id",
+                reason: "not a device id".into(),
+            })?;
+        let salt = <[u8; 16]>::try_from(
+            read_or_create(&dir.join("key-salt"), || {
+                DeviceId::new().as_uuid().as_bytes().to_vec()
+            })?
+            .as_slice(),
+        )
+        .map_err(|_| LoginError::DamagedInstallation {
+            file: "key-salt",
+            reason: "not 16 bytes".into(),
+        })?;
         Ok(Installation {
             dir: dir.to_path_buf(),
             device,
@@ -101,7 +111,35 @@ impl Installation {
         password: &str,
     ) -> Result<FieldApp, LoginError> {
         let engine = SyncEngine::login(server, account, password, self.device).await?;
-        let store = LocalStore::open(&self.store_path(account), &derive_key(password, &self.salt))?;
+        let path = self.store_path(account);
+        let store = match LocalStore::open(&path, &derive_key(password, &self.salt)) {
+            // The server took this password, the phone's data does not: it was reset.
+            Err(LocalError::WrongKey) => return Err(LoginError::PasswordChanged),
+            other => other?,
+        };
+        store.set(
+            "session",
+            &serde_json::to_string(&engine.session).expect("sessions serialize"),
+        )?;
+        Ok(FieldApp::new(store, engine)?)
+    }
+
+    /// After a password reset: log in online with the new password (which proves it), open the
+    /// phone's data with the old one, and lock it with the new one from now on. Nothing is lost:
+    /// the store, its outbox included, is re-encrypted in place.
+    pub async fn change_password(
+        &self,
+        server: &str,
+        account: &str,
+        old_password: &str,
+        new_password: &str,
+    ) -> Result<FieldApp, LoginError> {
+        let engine = SyncEngine::login(server, account, new_password, self.device).await?;
+        let store = LocalStore::open(
+            &self.store_path(account),
+            &derive_key(old_password, &self.salt),
+        )?;
+        store.rekey(&derive_key(new_password, &self.salt))?;
         store.set(
             "session",
             &serde_json::to_string(&engine.session).expect("sessions serialize"),
@@ -121,5 +159,26 @@ impl Installation {
             .and_then(|s| serde_json::from_str(&s).ok())
             .ok_or(LoginError::NeverLoggedIn)?;
         Ok(FieldApp::new(store, SyncEngine::resume(session))?)
+    }
+}
+
+/// The file's bytes; made with `make` when there is no file yet. A file that exists but cannot
+/// be read is an error, not a reason to make a new one.
+fn read_or_create(path: &Path, make: impl FnOnce() -> Vec<u8>) -> Result<Vec<u8>, LoginError> {
+    match std::fs::read(path) {
+        Ok(bytes) => Ok(bytes),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let bytes = make();
+            std::fs::write(path, &bytes)?;
+            Ok(bytes)
+        }
+        Err(e) => Err(LoginError::DamagedInstallation {
+            file: if path.ends_with("key-salt") {
+                "key-salt"
+            } else {
+                "device-id"
+            },
+            reason: e.to_string(),
+        }),
     }
 }

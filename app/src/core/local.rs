@@ -108,14 +108,18 @@ impl LocalStore {
         let mut conn = Connection::open(path)?;
         let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
         conn.execute_batch(&format!("PRAGMA key = \"x'{hex}'\";"))?;
-        // SQLCipher only notices a wrong key on the first read.
-        if conn
-            .query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .is_err()
-        {
-            return Err(LocalError::WrongKey);
+        // SQLCipher only notices a wrong key on the first read, as "not a database"; any other
+        // failure there (a locked or unreadable file) is said as what it is.
+        match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
+            r.get::<_, i64>(0)
+        }) {
+            Ok(_) => {}
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::NotADatabase =>
+            {
+                return Err(LocalError::WrongKey);
+            }
+            Err(e) => return Err(LocalError::Database(e)),
         }
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "synchronous", "FULL")?;
@@ -299,6 +303,15 @@ impl LocalStore {
         Ok((db.max(0) as u64, kept as usize, waiting as usize))
     }
 
+    /// Encrypt the store under `key` from now on (SQLCipher re-encrypts every page in place,
+    /// in one transaction: the outbox goes along).
+    pub fn rekey(&self, key: &[u8; 32]) -> Result<(), LocalError> {
+        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        self.conn
+            .execute_batch(&format!("PRAGMA rekey = \"x'{hex}'\";"))?;
+        Ok(())
+    }
+
     /// Whether the phone holds a photo's bytes.
     pub fn has_photo(&self, sha256: &str) -> Result<bool, LocalError> {
         Ok(self
@@ -324,6 +337,33 @@ mod tests {
     use baoxue_shared::author::Author;
     use baoxue_shared::ids::{DeviceId, RecordId, UserId};
     use chrono::Utc;
+
+    #[test]
+    fn a_first_read_that_fails_for_another_reason_says_so_and_not_wrong_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("local.db");
+        let key = derive_key("teacher-password", &[7u8; 16]);
+        drop(LocalStore::open(&path, &key).unwrap());
+        // Another process holds the file exclusively.
+        let other = Connection::open(&path).unwrap();
+        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
+        other
+            .execute_batch(&format!(
+                "PRAGMA key = \"x'{hex}'\"; PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;"
+            ))
+            .unwrap();
+        let mut lock = Connection::open(&path).unwrap();
+        lock.busy_timeout(std::time::Duration::from_millis(10))
+            .unwrap();
+        drop(lock);
+        match LocalStore::open(&path, &key) {
+            Err(LocalError::Database(e)) => {
+                assert!(e.to_string().contains("locked"), "{e}")
+            }
+            Err(e) => panic!("said {e:?}, not what failed"),
+            Ok(_) => panic!("opened a store another process holds exclusively"),
+        }
+    }
 
     #[test]
     fn saved_ops_survive_a_restart_and_a_wrong_password_is_refused() {

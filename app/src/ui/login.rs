@@ -2,7 +2,7 @@
 //! "离线解锁" opens the phone's data with the password alone.
 
 use super::AppHandle;
-use crate::core::install::Installation;
+use crate::core::install::{Installation, LoginError};
 use dioxus::prelude::*;
 use std::rc::Rc;
 
@@ -28,6 +28,8 @@ pub fn Login(
     let mut password = use_signal(String::new);
     let mut error = use_signal(|| None::<String>);
     let mut busy = use_signal(|| false);
+    // After a password reset: the old password, asked once to move the phone's data over.
+    let mut old_password = use_signal(|| None::<String>);
     let online = {
         let install = install.clone();
         move |_| {
@@ -38,6 +40,31 @@ pub fn Login(
                 let r = install
                     .0
                     .log_in(&server(), account().trim(), &password())
+                    .await;
+                busy.set(false);
+                match r {
+                    Ok(app) => on_login.call(AppHandle::new(app)),
+                    Err(e) => {
+                        if matches!(e, LoginError::PasswordChanged) {
+                            old_password.set(Some(String::new()));
+                        }
+                        error.set(Some(e.zh()))
+                    }
+                }
+            });
+        }
+    };
+    let change = {
+        let install = install.clone();
+        move |_| {
+            let install = install.clone();
+            let old = old_password().unwrap_or_default();
+            busy.set(true);
+            error.set(None);
+            spawn(async move {
+                let r = install
+                    .0
+                    .change_password(&server(), account().trim(), &old, &password())
                     .await;
                 busy.set(false);
                 match r {
@@ -66,6 +93,12 @@ pub fn Login(
             }
             if let Some(msg) = error.read().clone() {
                 p { class: "login-error", role: "alert", "{msg}" }
+            }
+            if let Some(old) = old_password() {
+                label { "旧密码"
+                    input { class: "old-password", r#type: "password", value: "{old}", oninput: move |e| old_password.set(Some(e.value())) }
+                }
+                button { class: "change-password", disabled: busy(), onclick: change, "用旧密码解锁并改用新密码" }
             }
             button { class: "log-in", disabled: busy(), onclick: online, "登录" }
             button { class: "unlock", onclick: offline, "离线解锁" }
