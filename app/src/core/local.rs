@@ -352,10 +352,6 @@ mod tests {
                 "PRAGMA key = \"x'{hex}'\"; PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;"
             ))
             .unwrap();
-        let mut lock = Connection::open(&path).unwrap();
-        lock.busy_timeout(std::time::Duration::from_millis(10))
-            .unwrap();
-        drop(lock);
         match LocalStore::open(&path, &key) {
             Err(LocalError::Database(e)) => {
                 assert!(e.to_string().contains("locked"), "{e}")
