@@ -889,3 +889,40 @@ fn a_photo_table_that_cannot_be_read_is_said_as_such_not_as_photos_missing() {
     assert!(page.contains("手机存储读取失败"), "{page}");
     assert!(app.0.borrow().student_file(kid, Utc::now()).is_err());
 }
+
+#[tokio::test]
+async fn a_refused_record_shows_its_reason_on_the_sync_screen_and_the_student_and_can_be_retried() {
+    use baoxue_app::core::sync::{SyncHost, set_aside_zh};
+    let dir = tempfile::tempdir().unwrap();
+    let app = phone_with_one_unsynced_change(dir.path());
+    let op = app.0.borrow().store().outbox(10).unwrap()[0].id;
+    let kid = app.0.borrow().caseload(Utc::now())[0].student.id;
+    // As a sync does when the server refuses the op.
+    let reason = set_aside_zh("out_of_scope", "超出您的负责范围，整批未保存");
+    (*app.0)
+        .with_store(|s, _| s.set_aside(op, "out_of_scope", &reason, Utc::now()))
+        .unwrap();
+    assert_eq!(app.0.borrow().pushable().unwrap(), 0);
+    let mut s = Screens::open(&app, Screen::Sync, None);
+    let html = s.html();
+    assert!(
+        html.contains("未被服务器接收的记录")
+            && html.contains("学籍状态改为疑似辍学")
+            && html.contains("已不在您的负责范围内"),
+        "{html}"
+    );
+    assert!(
+        html.contains("1 条记录尚未同步"),
+        "still counted as unsynced"
+    );
+    let student = Screens::open(&app, Screen::Student(kid), None).html();
+    assert!(
+        student.contains("有记录未上传") && student.contains("已不在您的负责范围内"),
+        "{student}"
+    );
+    // 0–2: bottom bar; 3: 立即同步; 4: 重新提交 (the list's buttons are attached after the
+    // page's own).
+    s.click(4);
+    assert_eq!(app.0.borrow().pushable().unwrap(), 1, "back in line");
+    assert!(!s.html().contains("未被服务器接收的记录"));
+}

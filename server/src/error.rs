@@ -23,6 +23,8 @@ pub struct ApiError {
     pub zh: &'static str,
     pub fields: Vec<FieldErrorBody>,
     pub retry_after: Option<i64>,
+    /// The op of a pushed batch the refusal is about.
+    pub refused_op: Option<baoxue_shared::ids::OpId>,
 }
 
 impl ApiError {
@@ -40,6 +42,7 @@ impl ApiError {
             zh,
             fields: vec![],
             retry_after: None,
+            refused_op: None,
         }
     }
 
@@ -87,6 +90,7 @@ impl IntoResponse for ApiError {
                 message: self.message,
                 zh: self.zh.to_string(),
                 fields: self.fields,
+                refused_op: self.refused_op,
             },
         };
         let shown = ShownError(body.error.clone());
@@ -292,6 +296,10 @@ impl From<SyncError> for ApiError {
                 "同步位置无效，请重新同步",
             ),
             SyncError::Store(s) => s.into(),
+            SyncError::OpRefused { op, cause } => Self {
+                refused_op: Some(op),
+                ..(*cause).into()
+            },
         }
     }
 }

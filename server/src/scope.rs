@@ -43,6 +43,23 @@ pub enum ScopeError {
     Store(#[from] StoreError),
 }
 
+impl ScopeError {
+    /// The index in the batch of the op refused.
+    pub fn index(&self) -> Option<usize> {
+        match self {
+            ScopeError::StudentNotInCaseload { index, .. }
+            | ScopeError::HouseholdNotInCaseload { index, .. }
+            | ScopeError::UnknownGuardian { index, .. }
+            | ScopeError::UnknownRecord { index, .. }
+            | ScopeError::MayNotVoid { index }
+            | ScopeError::MayNotCorrect { index, .. }
+            | ScopeError::MayNotWriteResidentId { index }
+            | ScopeError::NoSubject { index } => Some(*index),
+            ScopeError::Store(_) => None,
+        }
+    }
+}
+
 /// What each op of a batch concerns, as the entities stand before the op (earlier ops of the
 /// same batch first, then the store). A write that moves an entity — a student into another
 /// household, a guardian to another student — concerns both where it was and where it goes,

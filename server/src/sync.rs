@@ -41,6 +41,40 @@ pub enum SyncError {
     BadCursor,
     #[error(transparent)]
     Store(StoreError),
+    /// One op of a pushed batch is refused for `cause`; the rest may go without it.
+    #[error("operation {op}: {cause}")]
+    OpRefused {
+        op: baoxue_shared::ids::OpId,
+        cause: Box<SyncError>,
+    },
+}
+
+impl SyncError {
+    /// The op of `ops` this refusal is about, when it is about one.
+    fn op_in(&self, ops: &[baoxue_shared::op::Op]) -> Option<baoxue_shared::ids::OpId> {
+        let at = |i: &usize| ops.get(*i).map(|o| o.id);
+        match self {
+            SyncError::ForeignAuthor { index } | SyncError::Invalid { index, .. } => at(index),
+            SyncError::Conflict(op) => Some(*op),
+            SyncError::RecordTaken(record) => ops
+                .iter()
+                .find(|o| matches!(&o.body, OpBody::Record(v) if v.id == *record))
+                .map(|o| o.id),
+            SyncError::Scope(e) => e.index().and_then(|i| at(&i)),
+            _ => None,
+        }
+    }
+
+    /// Name the op a refusal is about, so the phone can set it aside.
+    fn naming_op(self, ops: &[baoxue_shared::op::Op]) -> SyncError {
+        match self.op_in(ops) {
+            Some(op) => SyncError::OpRefused {
+                op,
+                cause: Box::new(self),
+            },
+            None => self,
+        }
+    }
 }
 
 impl From<StoreError> for SyncError {
@@ -69,12 +103,13 @@ pub fn push(
         });
     }
     if let Some(index) = batch.ops.iter().position(|o| o.author != session.user.id) {
-        return Err(SyncError::ForeignAuthor { index });
+        return Err(SyncError::ForeignAuthor { index }.naming_op(&batch.ops));
     }
     if let Some(receipt) = store.batch_receipt(batch.batch, batch.device)? {
         return Ok(receipt);
     }
-    push_checked(store, session, batch.batch, batch.ops, now)
+    let ops = batch.ops.clone();
+    push_checked(store, session, batch.batch, batch.ops, now).map_err(|e| e.naming_op(&ops))
 }
 
 /// Scope-check and store ops `session` made (a phone's batch, or a reviewer's action in the

@@ -101,6 +101,10 @@ pub struct ErrorDetail {
     /// Each bad field, when the refusal is about fields.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldErrorBody>,
+    /// The operation of a pushed batch the refusal is about, when it is one op's: the phone
+    /// sets that op aside and pushes the rest.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused_op: Option<OpId>,
 }
 
 /// A photo a student's file cites, with where to fetch it.

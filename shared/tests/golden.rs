@@ -222,6 +222,14 @@ fn golden_api() -> serde_json::Value {
             message: "operation 0 is refused".into(),
             zh: "记录内容有误，整批未保存".into(),
             fields: vec![FieldErrorBody { field: "ops[0].visit.visitors".into(), code: "author_not_visitor".into(), zh: "走访人中须有录入本记录的本人".into(), en: "the visitors must include the user who entered the visit".into() }],
+            refused_op: None,
+        } },
+        "op_refused_body": ErrorBody { error: ErrorDetail {
+            code: "out_of_scope".into(),
+            message: "operation 1 concerns student 01930000-0000-7000-8000-000000000003, who is not in your caseload".into(),
+            zh: "超出您的负责范围，整批未保存".into(),
+            fields: vec![],
+            refused_op: Some(id(101)),
         } },
     })
 }
@@ -255,6 +263,7 @@ fn version_1_api_bodies_keep_their_shape() {
     round::<MissingPhotosRequest>(&stored["missing_photos_request"]);
     round::<MissingPhotosResponse>(&stored["missing_photos_response"]);
     round::<ErrorBody>(&stored["error_body"]);
+    round::<ErrorBody>(&stored["op_refused_body"]);
     round::<FileResponse>(&stored["file_response"]);
     round::<StudentRow>(&stored["student_row"]);
     round::<PhotoMeta>(&stored["photo_meta"]);

@@ -560,3 +560,116 @@ fn a_damaged_key_salt_is_reported_and_never_replaced() {
     ));
     assert_ne!(device.to_string(), "not an id");
 }
+
+/// Put `student` in or out of `account`'s care, as the school admin does on the server.
+fn assign(data: &Path, account: &str, student: baoxue_shared::ids::StudentId, remove: bool) {
+    baoxue_server::admin::user(
+        data,
+        baoxue_server::admin::UserCommand::Assign {
+            account: account.into(),
+            student: vec![student],
+            household: vec![],
+            school: None,
+            county: None,
+            township: None,
+            remove,
+        },
+    )
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_record_the_server_refuses_is_set_aside_with_its_reason_and_the_rest_syncs() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut s = Seeder::open(&data);
+    let mut rng = fastrand::Rng::with_seed(51);
+    let (h, students) = s.household_with_students(&mut rng, 2);
+    let (moved, stays) = (students[0].id, students[1].id);
+    s.teacher("t", &students);
+    s.teacher("colleague", &students[1..]);
+    s.close();
+    let server = TestServer::start(&data).await;
+    let mut a = app(&server, "t", dir.path(), DeviceId::new()).await;
+    a.sync().await.unwrap();
+
+    // Offline on the mountain: a visit to the first child, a status change for the second.
+    let now = Utc::now();
+    let v = sample::visit(
+        &mut rng,
+        VisitKind::HomeVisit,
+        a.author().user,
+        moved,
+        &h,
+        now - Duration::hours(2),
+    );
+    let visit_id = v.id;
+    a.record_visit(v, now).unwrap();
+    a.set_status(stays, EnrolmentStatus::SuspectedDropout, now)
+        .unwrap();
+    // Meanwhile the first child is paired with someone else, and a colleague records a visit
+    // to the second.
+    assign(&data, "t", moved, true);
+    let mut colleague = baoxue_tests::Phone::login(&server, "colleague").await;
+    colleague.pull().await;
+    let theirs = colleague.make(|au, _| {
+        au.record(
+            sample::visit(
+                &mut rng,
+                VisitKind::HomeVisit,
+                au.user,
+                stays,
+                &h,
+                now - Duration::hours(1),
+            ),
+            now,
+        )
+    });
+    colleague.push(vec![theirs]).await.unwrap();
+
+    // The sync goes through: the refused visit is set aside, the rest pushed, news pulled.
+    let r = a.sync().await.unwrap();
+    assert_eq!((r.pushed, r.set_aside), (1, 1));
+    let held = a.set_aside().unwrap();
+    assert_eq!(held.len(), 1);
+    assert!(matches!(&held[0].op.body, baoxue_shared::op::OpBody::Record(v) if v.id == visit_id));
+    assert!(
+        held[0].reason.contains("已不在您的负责范围内") && held[0].reason.contains("重新提交"),
+        "{}",
+        held[0].reason
+    );
+    assert_eq!(
+        a.unsynced().unwrap(),
+        1,
+        "still on the phone, still unsynced"
+    );
+    let file = a.student_file(stays, Utc::now()).unwrap();
+    assert_eq!(
+        file.live_visits().count(),
+        1,
+        "the colleague's visit arrived"
+    );
+    // Syncing again does not send it again and does not stop.
+    let r = a.sync().await.unwrap();
+    assert_eq!((r.pushed, r.set_aside), (0, 0));
+
+    // It can be handed to the school admin as a batch file.
+    let out = dir.path().join("set-aside.json");
+    assert_eq!(a.export_set_aside(&out).unwrap(), 1);
+    let batch = baoxue_shared::wire::decode_batch(&std::fs::read(&out).unwrap()).unwrap();
+    assert_eq!(batch.ops[0].id, held[0].op.id);
+
+    // The pairing is put right; the teacher submits it again and it goes up.
+    assign(&data, "t", moved, false);
+    a.retry_set_aside(held[0].op.id).unwrap();
+    let r = a.sync().await.unwrap();
+    assert_eq!((r.pushed, r.set_aside), (1, 0));
+    assert_eq!(a.unsynced().unwrap(), 0);
+    let t = baoxue_tests::Phone::login(&server, "t").await;
+    let file = t.file(moved).await.unwrap();
+    assert!(
+        file.file.live_visits().any(|v| v.id == visit_id),
+        "nothing was dropped"
+    );
+    server.stop().await;
+}

@@ -281,8 +281,14 @@ async fn out_of_scope_reads_and_writes_are_refused_and_nothing_is_applied() {
             Utc::now(),
         )
     });
+    let bad_id = bad.id;
     let e = a.push(vec![good, bad]).await.unwrap_err();
     assert_eq!((e.status, e.code()), (403, "out_of_scope"));
+    assert_eq!(
+        e.body["error"]["refused_op"],
+        bad_id.to_string(),
+        "the refusal names the op, so the phone can set it aside and push the rest"
+    );
     assert!(
         e.body["error"]["message"]
             .as_str()

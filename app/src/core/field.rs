@@ -3,11 +3,11 @@
 //! saves it locally at once, and builds the caseload and student files with the shared
 //! function — the same file the supervisor sees in the browser.
 
-use super::local::{LocalError, LocalStore};
+use super::local::{LocalError, LocalStore, SetAside};
 use super::sync::{SyncEngine, SyncError, SyncReport};
 use baoxue_shared::author::Author;
 use baoxue_shared::file::{DueWork, FileContext, StudentFile};
-use baoxue_shared::ids::StudentId;
+use baoxue_shared::ids::{OpId, StudentId};
 use baoxue_shared::observation::{PhotoRef, Sha256, Visit};
 use baoxue_shared::op::{Op, OpBody, StudentField, Target};
 use baoxue_shared::people::Student;
@@ -47,6 +47,15 @@ impl PhotoTakeError {
 }
 
 /// Why logging out did not happen.
+/// Why refused records could not be written out.
+#[derive(Debug, Error)]
+pub enum ExportError {
+    #[error(transparent)]
+    Local(#[from] LocalError),
+    #[error("the file cannot be written: {0}")]
+    Io(#[from] std::io::Error),
+}
+
 #[derive(Debug, Error)]
 pub enum LogoutError {
     /// Records would be lost; ask, showing the number.
@@ -213,6 +222,68 @@ impl FieldApp {
     /// Storage on the phone: (bytes used, photos kept, photos awaiting upload).
     pub fn usage(&self) -> Result<(u64, usize, usize), LocalError> {
         self.store.usage()
+    }
+
+    /// Records the server refused, kept on the phone with the reason.
+    pub fn set_aside(&self) -> Result<Vec<SetAside>, LocalError> {
+        self.store.set_aside_ops()
+    }
+
+    /// What a set-aside record is, in a line for the teacher ("张三：家访记录（12月1日）").
+    pub fn describe(&self, op: &Op) -> String {
+        let r = self.store.replica();
+        let name = |id: StudentId| r.student(id).map(|s| s.name).unwrap_or_default();
+        match &op.body {
+            OpBody::Record(v) => {
+                let who: Vec<String> = v.students.iter().map(|s| name(*s)).collect();
+                format!(
+                    "{}：{}记录（{}）",
+                    who.join("、"),
+                    v.kind.zh(),
+                    baoxue_shared::time::china_date(v.started_at).format("%-m月%-d日")
+                )
+            }
+            OpBody::Set(w) => match &w.target {
+                Target::Student {
+                    id,
+                    set: StudentField::Status(s),
+                } => format!("{}：学籍状态改为{}", name(*id), s.zh()),
+                Target::Student { id, .. } => format!("{}：学生信息修改", name(*id)),
+                Target::Household { .. } => "家庭信息修改".into(),
+                Target::Guardian { .. } => "监护人信息修改".into(),
+            },
+            OpBody::Void { .. } => "作废记录".into(),
+            OpBody::Review { .. } => "审核意见".into(),
+        }
+    }
+
+    /// Whether `op` is about `student` (names them, or is a write to them).
+    pub fn concerns(op: &Op, student: StudentId) -> bool {
+        match &op.body {
+            OpBody::Record(v) => v.students.contains(&student),
+            OpBody::Set(w) => matches!(w.target, Target::Student { id, .. } if id == student),
+            _ => false,
+        }
+    }
+
+    /// Put a refused record back in line for the next sync (after its scope was fixed).
+    pub fn retry_set_aside(&mut self, op: OpId) -> Result<(), LocalError> {
+        self.store.retry(op)
+    }
+
+    /// Write the refused records to `path` as a batch in the sync format (what the phone would
+    /// have pushed), for the school admin. Returns how many.
+    pub fn export_set_aside(&self, path: &std::path::Path) -> Result<usize, ExportError> {
+        let ops: Vec<Op> = self.set_aside()?.into_iter().map(|s| s.op).collect();
+        let n = ops.len();
+        let batch = baoxue_shared::wire::Batch::new(self.author.device, ops);
+        std::fs::write(path, batch.encode())?;
+        Ok(n)
+    }
+
+    /// How many records a sync would push now (refused ones wait for a retry).
+    pub fn pushable(&self) -> Result<usize, LocalError> {
+        self.store.pushable_len()
     }
 
     /// How many records would be lost by logging out now.

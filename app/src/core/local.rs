@@ -11,6 +11,7 @@ use baoxue_shared::hlc::{Clock, Hlc};
 use baoxue_shared::ids::OpId;
 use baoxue_shared::op::Op;
 use baoxue_shared::replica::{MergeError, Replica};
+use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension};
 use std::path::Path;
 use thiserror::Error;
@@ -77,7 +78,7 @@ impl std::fmt::Debug for LocalStore {
 /// `i + 1` (SQLite's `user_version`). Only ever appended: a phone that updates the app a
 /// semester later opens its old store, outbox and all. Version 1 is the first schema; stores
 /// made before versions were kept are at 0 and take it as a no-op (`IF NOT EXISTS`).
-const MIGRATIONS: &[&str] = &[SCHEMA_1];
+const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2];
 
 const SCHEMA_1: &str = "
 CREATE TABLE IF NOT EXISTS ops (
@@ -96,6 +97,26 @@ CREATE TABLE IF NOT EXISTS photos (
     uploaded INTEGER NOT NULL DEFAULT 0
 );
 ";
+
+/// 2: ops the server refused, set aside with its reason until the teacher retries them.
+const SCHEMA_2: &str = "
+CREATE TABLE set_aside (
+    op_id TEXT PRIMARY KEY,
+    code TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    at TEXT NOT NULL
+);
+";
+
+/// An op the server refused, kept on the phone with the reason.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SetAside {
+    pub op: Op,
+    pub code: String,
+    /// What the teacher reads: why, and what can be done.
+    pub reason: String,
+    pub at: DateTime<Utc>,
+}
 
 impl LocalStore {
     /// Open (or create) the encrypted store at `path` with `key`. A wrong key is refused with
@@ -185,9 +206,9 @@ impl LocalStore {
 
     /// Up to `limit` ops waiting to be pushed, oldest first.
     pub fn outbox(&self, limit: usize) -> Result<Vec<Op>, LocalError> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT body FROM ops WHERE pending = 1 ORDER BY seq LIMIT ?1")?;
+        let mut st = self.conn.prepare_cached(
+            "SELECT body FROM ops WHERE pending = 1 AND id NOT IN (SELECT op_id FROM set_aside) ORDER BY seq LIMIT ?1",
+        )?;
         let rows = st.query_map([limit as i64], |r| r.get::<_, String>(0))?;
         rows.map(|b| serde_json::from_str(&b?).map_err(|e| LocalError::Corrupt(e.to_string())))
             .collect()
@@ -200,6 +221,67 @@ impl LocalStore {
             .query_row("SELECT count(*) FROM ops WHERE pending = 1", [], |r| {
                 r.get::<_, i64>(0)
             })? as usize)
+    }
+
+    /// How many ops a sync would push now (the outbox less what is set aside).
+    pub fn pushable_len(&self) -> Result<usize, LocalError> {
+        Ok(self.conn.query_row(
+            "SELECT count(*) FROM ops WHERE pending = 1 AND id NOT IN (SELECT op_id FROM set_aside)",
+            [],
+            |r| r.get::<_, i64>(0),
+        )? as usize)
+    }
+
+    /// Keep `op` out of pushes: the server refused it for `code`; `reason` says why to the
+    /// teacher. It stays in the outbox (unsynced) until retried and accepted.
+    pub fn set_aside(
+        &mut self,
+        op: OpId,
+        code: &str,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(), LocalError> {
+        self.conn.execute(
+            "INSERT INTO set_aside(op_id, code, reason, at) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT(op_id) DO UPDATE SET code = ?2, reason = ?3, at = ?4",
+            (op.to_string(), code, reason, at.to_rfc3339()),
+        )?;
+        Ok(())
+    }
+
+    /// Every op set aside, oldest first.
+    pub fn set_aside_ops(&self) -> Result<Vec<SetAside>, LocalError> {
+        let mut st = self.conn.prepare_cached(
+            "SELECT o.body, s.code, s.reason, s.at FROM set_aside s JOIN ops o ON o.id = s.op_id
+             WHERE o.pending = 1 ORDER BY o.seq",
+        )?;
+        let rows = st.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })?;
+        rows.map(|row| {
+            let (body, code, reason, at) = row?;
+            Ok(SetAside {
+                op: serde_json::from_str(&body).map_err(|e| LocalError::Corrupt(e.to_string()))?,
+                code,
+                reason,
+                at: DateTime::parse_from_rfc3339(&at)
+                    .map_err(|e| LocalError::Corrupt(e.to_string()))?
+                    .with_timezone(&Utc),
+            })
+        })
+        .collect()
+    }
+
+    /// Put a set-aside op back in line for the next push.
+    pub fn retry(&mut self, op: OpId) -> Result<(), LocalError> {
+        self.conn
+            .execute("DELETE FROM set_aside WHERE op_id = ?1", [op.to_string()])?;
+        Ok(())
     }
 
     /// The server acknowledged these ops: they leave the outbox.
@@ -406,7 +488,7 @@ mod tests {
         let later: Vec<&str> = MIGRATIONS
             .iter()
             .copied()
-            .chain(["CREATE TABLE set_aside (op TEXT PRIMARY KEY, reason TEXT NOT NULL);"])
+            .chain(["CREATE TABLE a_later_table (id TEXT PRIMARY KEY, note TEXT NOT NULL);"])
             .collect();
         let s = LocalStore::open_with(&path, &key, &later).unwrap();
         assert_eq!(s.outbox_len().unwrap(), 1);
@@ -421,7 +503,8 @@ mod tests {
         // This app, given the newer store, refuses it instead of guessing.
         assert!(matches!(
             LocalStore::open(&path, &key),
-            Err(LocalError::SchemaTooNew { found: 2, known: 1 })
+            Err(LocalError::SchemaTooNew { found, known })
+                if found == later.len() as i64 && known == MIGRATIONS.len() as i64
         ));
     }
 

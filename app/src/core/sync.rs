@@ -35,6 +35,15 @@ pub enum SyncError {
         message: String,
         zh: String,
     },
+    /// The server refused one op of a pushed batch (out of the user's scope now, say); the
+    /// sync sets it aside and goes on with the rest.
+    #[error("the server refused operation {op} ({status} {code})")]
+    OpRefused {
+        op: OpId,
+        status: u16,
+        code: String,
+        zh: String,
+    },
     #[error("unexpected answer from the server: {0}")]
     Protocol(String),
     #[error(transparent)]
@@ -50,10 +59,30 @@ impl SyncError {
             }
             SyncError::SessionExpired => "登录已过期，请在有网络时重新登录".into(),
             SyncError::Refused { zh, .. } => zh.clone(),
+            SyncError::OpRefused { code, zh, .. } => set_aside_zh(code, zh),
             SyncError::Protocol(_) => "服务器返回了无法识别的数据".into(),
             SyncError::Local(_) => "手机本地数据出错".into(),
         }
     }
+}
+
+/// Why the server refused one record, and what the teacher can do, in Chinese.
+pub fn set_aside_zh(code: &str, server_zh: &str) -> String {
+    let why = match code {
+        "out_of_scope" => "这名学生（或家庭）已不在您的负责范围内，可能结对已调整",
+        "may_not_correct" => "这条记录是别人录入的，只有录入人或督导可以更正",
+        "may_not_void" => "只有督导和学校管理员可以作废或审核记录",
+        "may_not_write_resident_id" => "身份证号只能由学校管理员或县级录入",
+        "unknown_guardian" | "unknown_record" | "no_subject" => {
+            "服务器上没有这条记录所指的学生、家庭或记录"
+        }
+        "record_id_taken" | "conflicting_duplicate" => "服务器上已有编号相同而内容不同的记录",
+        "invalid_operation" => "记录内容不符合要求",
+        _ => server_zh.trim_end_matches("，整批未保存"),
+    };
+    format!(
+        "服务器未接收这条记录：{why}。记录仍保存在手机上，其他记录已照常同步。请联系学校管理员调整后点“重新提交”，或导出交给管理员。"
+    )
 }
 
 /// A logged-in session with the server.
@@ -74,6 +103,8 @@ pub struct SyncReport {
     pub photos: usize,
     /// Photo bytes sent in this sync (a resumed photo counts only the rest).
     pub photo_bytes: u64,
+    /// Records the server refused in this sync, set aside on the phone.
+    pub set_aside: usize,
 }
 
 /// Talks to one server for one session. Knows nothing of Dioxus.
@@ -93,11 +124,19 @@ async fn refusal(r: reqwest::Response) -> SyncError {
         return SyncError::SessionExpired;
     }
     match r.json::<ErrorBody>().await {
-        Ok(ErrorBody { error }) => SyncError::Refused {
-            status,
-            code: error.code,
-            message: error.message,
-            zh: error.zh,
+        Ok(ErrorBody { error }) => match error.refused_op {
+            Some(op) => SyncError::OpRefused {
+                op,
+                status,
+                code: error.code,
+                zh: error.zh,
+            },
+            None => SyncError::Refused {
+                status,
+                code: error.code,
+                message: error.message,
+                zh: error.zh,
+            },
         },
         // Not the server's body (a proxy's page, a cut connection): say what little is known.
         Err(e) => SyncError::Protocol(format!("{status}: {e}")),
@@ -342,13 +381,30 @@ pub async fn run(
     mut progress: impl FnMut(Progress),
 ) -> Result<SyncReport, SyncError> {
     let mut report = SyncReport::default();
-    let total = host.with_store(|s, _| s.outbox_len())?;
+    let total = host.with_store(|s, _| s.pushable_len())?;
     loop {
         let ops = host.with_store(|s, _| s.outbox(PUSH_BATCH))?;
         if ops.is_empty() {
             break;
         }
-        let stored = engine.push(ops).await?;
+        let ids: Vec<OpId> = ops.iter().map(|o| o.id).collect();
+        let stored = match engine.push(ops).await {
+            Ok(stored) => stored,
+            // One record refused (its student reassigned meanwhile, say): set it aside with the
+            // reason and push the rest; the sync goes on to pull.
+            Err(SyncError::OpRefused {
+                op,
+                status: 403 | 409 | 422,
+                code,
+                zh,
+            }) if ids.contains(&op) => {
+                let reason = set_aside_zh(&code, &zh);
+                host.with_store(|s, _| s.set_aside(op, &code, &reason, Utc::now()))?;
+                report.set_aside += 1;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
         host.with_store(|s, _| s.acknowledge(&stored))?;
         report.pushed += stored.len();
         progress(Progress {

@@ -90,6 +90,9 @@ pub enum Msg {
     FamilyInformed,
     StorageReadFailed,
     SaveFailed,
+    SetAside,
+    RetryOne,
+    NotUploaded,
 }
 
 impl Msg {
@@ -181,6 +184,9 @@ impl Msg {
                 "手机存储读取失败，档案暂时无法显示。数据没有丢失：请重启应用后再看；仍不行请联系学校管理员。",
                 "The phone's storage could not be read. Nothing is lost: restart the app; if it persists, contact the school admin.",
             ),
+            SetAside => ("未被服务器接收的记录", "Records the server did not accept"),
+            RetryOne => ("重新提交", "Submit again"),
+            NotUploaded => ("有记录未上传", "A record was not uploaded"),
             SaveFailed => (
                 "未能保存：手机存储出错。填写的内容仍在表单中，请再点一次保存；仍不行请联系学校管理员。",
                 "Not saved: the phone's storage failed. Your answers are still in the form; tap Save again, and contact the school admin if it persists.",

@@ -133,7 +133,8 @@ pub fn Root(start: Screen, draft: Option<VisitDraft>) -> Element {
                 let (pending, expired) = {
                     let a = app.0.borrow();
                     let waiting = a.usage().map(|(_, _, w)| w).unwrap_or(0);
-                    (a.unsynced().unwrap_or(0) + waiting > 0, a.needs_login(now))
+                    // Records set aside wait for a retry, not for the next automatic sync.
+                    (a.pushable().unwrap_or(0) + waiting > 0, a.needs_login(now))
                 };
                 if !expired && policy.borrow().due(now, pending) {
                     let p = policy.clone();

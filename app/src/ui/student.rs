@@ -27,6 +27,16 @@ pub fn StudentScreen(id: StudentId) -> Element {
             };
         }
     };
+    // Records about this child the server refused, with why.
+    let refused: Vec<String> = app
+        .0
+        .borrow()
+        .set_aside()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| crate::core::field::FieldApp::concerns(&s.op, id))
+        .map(|s| s.reason)
+        .collect();
     let Some(s) = file.current.clone() else {
         return rsx! { p { {tr(&ui, Msg::NoStudents)} } };
     };
@@ -34,6 +44,9 @@ pub fn StudentScreen(id: StudentId) -> Element {
         section { class: "student-file",
             button { class: "back", onclick: move |_| nav.set(Screen::Caseload), {tr(&ui, Msg::Back)} }
             h1 { "{s.name}" }
+            for reason in refused {
+                p { class: "set-aside-note", role: "alert", {tr(&ui, Msg::NotUploaded)} "：{reason}" }
+            }
             p { class: "status", {tr(&ui, Msg::Status)} "：" {s.status.zh()} }
             for g in file.guardians.iter() {
                 p { class: "guardian",

@@ -79,6 +79,16 @@ pub fn SyncScreen() -> Element {
             a.usage().map(|(_, _, waiting)| waiting).unwrap_or(0),
         )
     };
+    let set_aside: Vec<(baoxue_shared::ids::OpId, String, String)> = {
+        let a = app.0.borrow();
+        a.set_aside()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|s| (s.op.id, a.describe(&s.op), s.reason))
+            .collect()
+    };
+    let retry_app = app.clone();
+    let mut rev = ui.revision;
     let start = move |_| state.start(app.clone(), revision, |_| {});
     let bar = (*progress.read()).map(|p| {
         let label = match p.phase {
@@ -109,6 +119,29 @@ pub fn SyncScreen() -> Element {
             }
             if let Some(msg) = error.read().clone() {
                 p { class: "sync-error", role: "alert", "{msg}" }
+            }
+            if !set_aside.is_empty() {
+                h2 { {tr(&ui, Msg::SetAside)} }
+                ul { class: "set-aside",
+                    for (id, what, reason) in set_aside {
+                        li { key: "{id}",
+                            p { class: "what", "{what}" }
+                            p { class: "reason", "{reason}" }
+                            button { class: "retry-one",
+                                onclick: {
+                                    let app = retry_app.clone();
+                                    move |_| {
+                                        if let Err(e) = app.0.borrow_mut().retry_set_aside(id) {
+                                            tracing::error!(error = %e, "putting a record back failed");
+                                        }
+                                        rev += 1;
+                                    }
+                                },
+                                {tr(&ui, Msg::RetryOne)}
+                            }
+                        }
+                    }
+                }
             }
             button { class: "sync-now", disabled: running(), onclick: start,
                 if error.read().is_some() { "重试" } else { "立即同步" }
