@@ -102,6 +102,16 @@ fn write_sheet(path: &std::path::Path, headers: &[&str], rows: &[Vec<String>]) {
     wb.save(path).unwrap();
 }
 
+/// Import `file` as the admin, the county's divisions being the only ones known.
+fn import_as_admin(
+    s: &Seeder,
+    author: &mut Author,
+    file: &std::path::Path,
+    partial: bool,
+) -> Result<baoxue_server::roster::ImportReport, RosterError> {
+    import(s.store.as_ref(), author, file, partial, None, Utc::now())
+}
+
 fn admin(s: &Seeder) -> Author {
     let u = s.store.account("admin").unwrap().unwrap().user;
     Author::new(u.id, DeviceId::new())
@@ -114,15 +124,7 @@ fn a_registry_export_imports_and_a_second_import_updates_in_place() {
     let mut author = admin(&s);
     let file = dir.path().join("名册.xlsx");
     write_xlsx(&file, &rows());
-    let r = import(
-        s.store.as_ref(),
-        &mut author,
-        &file,
-        false,
-        None,
-        Utc::now(),
-    )
-    .unwrap();
+    let r = import_as_admin(&s, &mut author, &file, false).unwrap();
     assert_eq!((r.added, r.updated, r.unchanged), (3, 0, 0));
     let ids = s.store.all_student_ids().unwrap();
     assert_eq!(ids.len(), 3);
@@ -141,15 +143,7 @@ fn a_registry_export_imports_and_a_second_import_updates_in_place() {
     let mut next = rows();
     next[0][6] = "3班".into();
     write_xlsx(&file, &next);
-    let r = import(
-        s.store.as_ref(),
-        &mut author,
-        &file,
-        false,
-        None,
-        Utc::now(),
-    )
-    .unwrap();
+    let r = import_as_admin(&s, &mut author, &file, false).unwrap();
     assert_eq!(
         (r.added, r.updated),
         (1, 1),
@@ -223,15 +217,7 @@ fn bad_rows_are_all_reported_and_nothing_is_imported_unless_asked() {
     bad[2][13] = "12345".into();
     let file = dir.path().join("名册.xlsx");
     write_xlsx(&file, &bad);
-    let e = import(
-        s.store.as_ref(),
-        &mut author,
-        &file,
-        false,
-        None,
-        Utc::now(),
-    )
-    .unwrap_err();
+    let e = import_as_admin(&s, &mut author, &file, false).unwrap_err();
     let RosterError::BadRows(errors) = e else {
         panic!("{e}")
     };
@@ -245,7 +231,7 @@ fn bad_rows_are_all_reported_and_nothing_is_imported_unless_asked() {
         s.store.all_student_ids().unwrap().is_empty(),
         "nothing partial"
     );
-    let r = import(s.store.as_ref(), &mut author, &file, true, None, Utc::now()).unwrap();
+    let r = import_as_admin(&s, &mut author, &file, true).unwrap();
     assert_eq!((r.added, r.refused.len()), (1, 2));
     s.close();
 }
@@ -263,15 +249,7 @@ fn a_gbk_csv_from_excel_on_windows_imports() {
     assert!(!unmappable);
     let file = dir.path().join("名册.csv");
     std::fs::write(&file, &gbk).unwrap();
-    let r = import(
-        s.store.as_ref(),
-        &mut author,
-        &file,
-        false,
-        None,
-        Utc::now(),
-    )
-    .unwrap();
+    let r = import_as_admin(&s, &mut author, &file, false).unwrap();
     assert_eq!(r.added, 3);
     let names: Vec<String> = s
         .store
@@ -545,15 +523,7 @@ fn a_registry_export_with_addresses_is_placed_and_exactly_its_bad_rows_are_repor
         let before = s.store.all_student_ids().unwrap().len();
 
         // Refused whole, naming exactly the bad rows, each cause once.
-        let e = import(
-            s.store.as_ref(),
-            &mut author,
-            &file,
-            false,
-            None,
-            Utc::now(),
-        )
-        .unwrap_err();
+        let e = import_as_admin(&s, &mut author, &file, false).unwrap_err();
         let RosterError::BadRows(errors) = e else {
             panic!("{kind}: {e}")
         };
@@ -582,7 +552,7 @@ fn a_registry_export_with_addresses_is_placed_and_exactly_its_bad_rows_are_repor
         );
 
         // With --partial, exactly the good rows.
-        let r = import(s.store.as_ref(), &mut author, &file, true, None, Utc::now()).unwrap();
+        let r = import_as_admin(&s, &mut author, &file, true).unwrap();
         assert_eq!(
             (r.added, r.updated, r.refused.len()),
             (300 - 8, 0, 8),
@@ -624,7 +594,7 @@ fn a_registry_export_with_addresses_is_placed_and_exactly_its_bad_rows_are_repor
         );
 
         // Again: nothing changes.
-        let r = import(s.store.as_ref(), &mut author, &file, true, None, Utc::now()).unwrap();
+        let r = import_as_admin(&s, &mut author, &file, true).unwrap();
         assert_eq!((r.added, r.updated, r.unchanged), (0, 0, 292), "{kind}");
         s.close();
     }
