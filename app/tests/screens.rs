@@ -81,7 +81,10 @@ fn phone_with(
         device: DeviceId::new(),
         expires_at: Utc::now() + Duration::days(20),
     });
-    (AppHandle::new(FieldApp::new(store, engine).unwrap()), s.id)
+    (
+        AppHandle::new(FieldApp::new(store, engine).unwrap().with_export_dir(dir)),
+        s.id,
+    )
 }
 
 /// The new-visit form's buttons: after the bottom bar (0–2) come the location buttons —
@@ -920,9 +923,20 @@ async fn a_refused_record_shows_its_reason_on_the_sync_screen_and_the_student_an
         student.contains("有记录未上传") && student.contains("已不在您的负责范围内"),
         "{student}"
     );
-    // 0–2: bottom bar; 3: 立即同步; 4: 重新提交 (the list's buttons are attached after the
-    // page's own).
+    // 0–2: bottom bar; 3: 立即同步; then the list's: 导出给学校管理员 (4), 重新提交 (5).
     s.click(4);
+    let html = s.html();
+    assert!(html.contains("已导出到"), "{html}");
+    let exported: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("未上传记录-"))
+        .collect();
+    assert_eq!(exported.len(), 1, "one file for the admin");
+    let batch =
+        baoxue_shared::wire::decode_batch(&std::fs::read(exported[0].path()).unwrap()).unwrap();
+    assert_eq!(batch.ops[0].id, op);
+    s.click(5);
     assert_eq!(app.0.borrow().pushable().unwrap(), 1, "back in line");
     assert!(!s.html().contains("未被服务器接收的记录"));
 }

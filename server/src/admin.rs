@@ -78,6 +78,59 @@ pub enum RosterCommand {
     },
 }
 
+/// Records from phones.
+#[derive(Debug, Subcommand)]
+pub enum OpsCommand {
+    /// Take in the records a phone set aside and exported (a batch file), as if their author
+    /// had pushed them now: each is checked against the author's scope as it stands, so a file
+    /// carries nothing its author could not have written.
+    Import {
+        file: PathBuf,
+        /// The system admin doing it.
+        #[arg(long = "as", default_value = "admin")]
+        account: String,
+    },
+}
+
+/// Run a records command.
+pub fn ops(data_dir: &Path, cmd: OpsCommand) -> Result<(), Box<dyn std::error::Error>> {
+    let (store, _) = crate::open(data_dir)?;
+    let result = (|| -> Result<(), Box<dyn std::error::Error>> {
+        let OpsCommand::Import { file, account } = cmd;
+        system_admin(store.as_ref(), &account)?;
+        let batch = baoxue_shared::wire::decode_batch(&std::fs::read(&file)?)?;
+        let authors: std::collections::BTreeSet<_> = batch.ops.iter().map(|o| o.author).collect();
+        let [author] = authors.into_iter().collect::<Vec<_>>()[..] else {
+            return Err("the file must hold one author's records".into());
+        };
+        let user = store
+            .user(author)?
+            .ok_or_else(|| format!("no account for the author {author}"))?;
+        let session = crate::store::Session {
+            user,
+            device: batch.device,
+            expires_at: chrono::Utc::now(),
+        };
+        let n = batch.ops.len();
+        let receipt = crate::sync::push_checked(
+            store.as_ref(),
+            &session,
+            batch.batch,
+            batch.ops,
+            chrono::Utc::now(),
+        )?;
+        println!(
+            "已接收 {} 条记录（新 {} 条） took {n} records, {} new",
+            receipt.stored.len(),
+            receipt.new,
+            receipt.new
+        );
+        Ok(())
+    })();
+    store.close();
+    result
+}
+
 /// A county's divisions.
 #[derive(Debug, Subcommand)]
 pub enum DivisionsCommand {

@@ -39,6 +39,9 @@ enum Command {
     /// A county's townships and villages, for placing addresses in rosters.
     #[command(subcommand)]
     Divisions(admin::DivisionsCommand),
+    /// Records a phone set aside and exported for the admin.
+    #[command(subcommand)]
+    Ops(admin::OpsCommand),
     /// Verify every student's audit hash chain.
     VerifyAudit,
 }
@@ -93,6 +96,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::User(cmd) => admin::user(&cli.data_dir, cmd)?,
         Command::Roster(cmd) => admin::roster(&cli.data_dir, cmd)?,
         Command::Divisions(cmd) => admin::divisions(&cli.data_dir, cmd)?,
+        Command::Ops(cmd) => admin::ops(&cli.data_dir, cmd)?,
         Command::VerifyAudit => {
             let ok = admin::verify_audit(&cli.data_dir)?;
             if !ok {

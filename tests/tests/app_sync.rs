@@ -659,8 +659,23 @@ async fn a_record_the_server_refuses_is_set_aside_with_its_reason_and_the_rest_s
     let batch = baoxue_shared::wire::decode_batch(&std::fs::read(&out).unwrap()).unwrap();
     assert_eq!(batch.ops[0].id, held[0].op.id);
 
-    // The pairing is put right; the teacher submits it again and it goes up.
+    // The admin cannot take the file in while the child is outside the author's care: a file
+    // carries nothing its author could not have written.
+    let import = || {
+        baoxue_server::admin::ops(
+            &data,
+            baoxue_server::admin::OpsCommand::Import {
+                file: out.clone(),
+                account: "admin".into(),
+            },
+        )
+    };
+    let e = import().unwrap_err();
+    assert!(e.to_string().contains("not in your caseload"), "{e}");
+    // The pairing is put right: the admin takes the file in, and the teacher's retry finds the
+    // record already there.
     assign(&data, "t", moved, false);
+    import().unwrap();
     a.retry_set_aside(held[0].op.id).unwrap();
     let r = a.sync().await.unwrap();
     assert_eq!((r.pushed, r.set_aside), (1, 0));

@@ -54,6 +54,8 @@ pub enum ExportError {
     Local(#[from] LocalError),
     #[error("the file cannot be written: {0}")]
     Io(#[from] std::io::Error),
+    #[error("this app has no folder to export into")]
+    NoFolder,
 }
 
 #[derive(Debug, Error)]
@@ -80,6 +82,8 @@ pub struct FieldApp {
     author: Author,
     terms: TermCalendar,
     sync: SyncEngine,
+    /// Where exported files go, when the shell gave a folder.
+    export_dir: Option<std::path::PathBuf>,
 }
 
 impl FieldApp {
@@ -97,7 +101,28 @@ impl FieldApp {
             author,
             terms: TermCalendar::typical(year - 2..=year),
             sync,
+            export_dir: None,
         })
+    }
+
+    /// Where exported files go (the app's folder on the phone).
+    pub fn with_export_dir(mut self, dir: &std::path::Path) -> Self {
+        self.export_dir = Some(dir.to_path_buf());
+        self
+    }
+
+    /// Export the refused records into the app's folder, named by the time; the file's path.
+    pub fn export_set_aside_here(
+        &self,
+        now: DateTime<Utc>,
+    ) -> Result<std::path::PathBuf, ExportError> {
+        let dir = self.export_dir.clone().ok_or(ExportError::NoFolder)?;
+        let path = dir.join(format!(
+            "未上传记录-{}.json",
+            baoxue_shared::time::in_china(now).format("%Y%m%d-%H%M%S")
+        ));
+        self.export_set_aside(&path)?;
+        Ok(path)
     }
 
     /// The local store (read-only access for screens that list settings and storage).

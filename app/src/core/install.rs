@@ -121,7 +121,7 @@ impl Installation {
             "session",
             &serde_json::to_string(&engine.session).expect("sessions serialize"),
         )?;
-        Ok(FieldApp::new(store, engine)?)
+        Ok(FieldApp::new(store, engine)?.with_export_dir(&self.dir))
     }
 
     /// After a password reset: log in online with the new password (which proves it), open the
@@ -144,7 +144,7 @@ impl Installation {
             "session",
             &serde_json::to_string(&engine.session).expect("sessions serialize"),
         )?;
-        Ok(FieldApp::new(store, engine)?)
+        Ok(FieldApp::new(store, engine)?.with_export_dir(&self.dir))
     }
 
     /// Unlock this account's data with its password, without the network.
@@ -158,7 +158,7 @@ impl Installation {
             .get("session")?
             .and_then(|s| serde_json::from_str(&s).ok())
             .ok_or(LoginError::NeverLoggedIn)?;
-        Ok(FieldApp::new(store, SyncEngine::resume(session))?)
+        Ok(FieldApp::new(store, SyncEngine::resume(session))?.with_export_dir(&self.dir))
     }
 }
 

@@ -93,6 +93,9 @@ pub enum Msg {
     SetAside,
     RetryOne,
     NotUploaded,
+    ExportForAdmin,
+    Exported,
+    ExportFailed,
 }
 
 impl Msg {
@@ -187,6 +190,9 @@ impl Msg {
             SetAside => ("未被服务器接收的记录", "Records the server did not accept"),
             RetryOne => ("重新提交", "Submit again"),
             NotUploaded => ("有记录未上传", "A record was not uploaded"),
+            ExportForAdmin => ("导出给学校管理员", "Export for the school admin"),
+            Exported => ("已导出到", "Exported to"),
+            ExportFailed => ("导出失败", "Export failed"),
             SaveFailed => (
                 "未能保存：手机存储出错。填写的内容仍在表单中，请再点一次保存；仍不行请联系学校管理员。",
                 "Not saved: the phone's storage failed. Your answers are still in the form; tap Save again, and contact the school admin if it persists.",

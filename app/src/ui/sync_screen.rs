@@ -88,6 +88,8 @@ pub fn SyncScreen() -> Element {
             .collect()
     };
     let retry_app = app.clone();
+    let export_app = app.clone();
+    let mut exported = use_signal(|| None::<String>);
     let mut rev = ui.revision;
     let start = move |_| state.start(app.clone(), revision, |_| {});
     let bar = (*progress.read()).map(|p| {
@@ -122,6 +124,22 @@ pub fn SyncScreen() -> Element {
             }
             if !set_aside.is_empty() {
                 h2 { {tr(&ui, Msg::SetAside)} }
+                button { class: "export-set-aside",
+                    onclick: {
+                        let app = export_app.clone();
+                        move |_| {
+                            let r = app.0.borrow().export_set_aside_here(chrono::Utc::now());
+                            exported.set(Some(match r {
+                                Ok(path) => format!("{}：{}", tr(&ui, Msg::Exported), path.display()),
+                                Err(e) => format!("{}：{e}", tr(&ui, Msg::ExportFailed)),
+                            }));
+                        }
+                    },
+                    {tr(&ui, Msg::ExportForAdmin)}
+                }
+                if let Some(msg) = exported() {
+                    p { class: "exported", "{msg}" }
+                }
                 ul { class: "set-aside",
                     for (id, what, reason) in set_aside {
                         li { key: "{id}",
