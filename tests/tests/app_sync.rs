@@ -595,7 +595,15 @@ async fn a_record_the_server_refuses_is_set_aside_with_its_reason_and_the_rest_s
 
     // Offline on the mountain: a visit to the first child, a status change for the second.
     let now = Utc::now();
-    let v = sample::visit(
+    let photo = a
+        .take_photo(&baoxue_app::core::photo::camera_like(
+            800,
+            600,
+            &baoxue_shared::exif::PhotoFacts::default(),
+            9,
+        ))
+        .unwrap();
+    let mut v = sample::visit(
         &mut rng,
         VisitKind::HomeVisit,
         a.author().user,
@@ -603,6 +611,7 @@ async fn a_record_the_server_refuses_is_set_aside_with_its_reason_and_the_rest_s
         &h,
         now - Duration::hours(2),
     );
+    v.photos = vec![photo.clone()];
     let visit_id = v.id;
     a.record_visit(v, now).unwrap();
     a.set_status(stays, EnrolmentStatus::SuspectedDropout, now)
@@ -627,9 +636,11 @@ async fn a_record_the_server_refuses_is_set_aside_with_its_reason_and_the_rest_s
     });
     colleague.push(vec![theirs]).await.unwrap();
 
-    // The sync goes through: the refused visit is set aside, the rest pushed, news pulled.
+    // The sync goes through: the refused visit is set aside, the rest pushed, news pulled; its
+    // photo waits on the phone with it (no record the server holds cites it yet).
     let r = a.sync().await.unwrap();
-    assert_eq!((r.pushed, r.set_aside), (1, 1));
+    assert_eq!((r.pushed, r.set_aside, r.photos), (1, 1, 0));
+    assert_eq!(a.usage().unwrap().2, 1, "the photo still waits to go up");
     let held = a.set_aside().unwrap();
     assert_eq!(held.len(), 1);
     assert!(matches!(&held[0].op.body, baoxue_shared::op::OpBody::Record(v) if v.id == visit_id));
@@ -678,7 +689,11 @@ async fn a_record_the_server_refuses_is_set_aside_with_its_reason_and_the_rest_s
     import().unwrap();
     a.retry_set_aside(held[0].op.id).unwrap();
     let r = a.sync().await.unwrap();
-    assert_eq!((r.pushed, r.set_aside), (1, 0));
+    assert_eq!(
+        (r.pushed, r.set_aside, r.photos),
+        (1, 0, 1),
+        "the photo follows it"
+    );
     assert_eq!(a.unsynced().unwrap(), 0);
     let t = baoxue_tests::Phone::login(&server, "t").await;
     let file = t.file(moved).await.unwrap();

@@ -252,8 +252,12 @@ impl SyncEngine {
         .await
     }
 
-    /// Which of these photo hashes the server still needs.
-    pub async fn missing_photos(&self, hashes: &[String]) -> Result<Vec<String>, SyncError> {
+    /// Which of these photo hashes the server still needs, and which of those no record the
+    /// server holds for this user cites yet (their record was set aside, say): those wait.
+    pub async fn missing_photos(
+        &self,
+        hashes: &[String],
+    ) -> Result<(Vec<String>, Vec<String>), SyncError> {
         let sha256 = hashes
             .iter()
             .map(|h| baoxue_shared::observation::Sha256::parse(h))
@@ -266,7 +270,8 @@ impl SyncEngine {
                 .json(&MissingPhotosRequest { sha256 }),
         )
         .await?;
-        Ok(answer.missing.iter().map(|h| h.to_hex()).collect())
+        let hex = |v: &[baoxue_shared::observation::Sha256]| v.iter().map(|h| h.to_hex()).collect();
+        Ok((hex(&answer.missing), hex(&answer.out_of_scope)))
     }
 
     /// How much of a photo's upload the server holds: `None` when it has the whole photo,
@@ -440,11 +445,16 @@ pub async fn run(
     }
     let pending = host.with_store(|s, _| s.pending_photos())?;
     if !pending.is_empty() {
-        let missing = engine
+        let (missing, not_yet) = engine
             .missing_photos(&pending.iter().map(|(h, _)| h.clone()).collect::<Vec<_>>())
             .await?;
-        let total = missing.len();
+        let total = missing.len() - not_yet.len();
         for (sha, bytes) in pending {
+            // Cited only by a record the server has not accepted: it stays on the phone and goes
+            // up once that record does.
+            if not_yet.contains(&sha) {
+                continue;
+            }
             if missing.contains(&sha) {
                 report.photo_bytes += engine.upload_photo(&sha, &bytes).await?;
                 report.photos += 1;
