@@ -564,3 +564,39 @@ impl CuttingProxy {
         CuttingProxy { url, upload_bytes }
     }
 }
+
+/// Teacher `t`'s phone (its app folder at `dir/phone`) logged in, synced and saved one status
+/// change offline; then the school admin reset `t`'s password to `new`. The running server.
+pub async fn phone_with_an_unsynced_change_then_a_password_reset(
+    dir: &Path,
+    new: &str,
+) -> TestServer {
+    use baoxue_app::core::install::Installation;
+    let data = dir.join("data");
+    let mut s = Seeder::open(&data);
+    let mut rng = fastrand::Rng::with_seed(25);
+    let (_, students) = s.household_with_students(&mut rng, 1);
+    s.teacher("t", &students);
+    s.close();
+    let server = TestServer::start(&data).await;
+    let inst = Installation::open(&dir.join("phone")).unwrap();
+    let mut app = inst.log_in(&server.url(""), "t", PASSWORD).await.unwrap();
+    app.sync().await.unwrap();
+    app.set_status(
+        students[0].id,
+        baoxue_shared::status::EnrolmentStatus::SuspectedDropout,
+        Utc::now(),
+    )
+    .unwrap();
+    assert_eq!(app.unsynced().unwrap(), 1);
+    drop(app);
+    baoxue_server::admin::user(
+        &data,
+        baoxue_server::admin::UserCommand::ResetPassword {
+            account: "t".into(),
+            password: new.into(),
+        },
+    )
+    .unwrap();
+    server
+}

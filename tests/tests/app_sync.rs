@@ -471,37 +471,11 @@ async fn after_a_password_reset_the_old_password_asked_once_moves_the_phones_dat
     use baoxue_app::core::install::{Installation, LoginError};
     use baoxue_app::core::local::LocalError;
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mut s = Seeder::open(&data);
-    let mut rng = fastrand::Rng::with_seed(25);
-    let (_, students) = s.household_with_students(&mut rng, 1);
-    s.teacher("t", &students);
-    s.close();
-    let server = TestServer::start(&data).await;
-    let phone_dir = dir.path().join("phone");
-    let inst = Installation::open(&phone_dir).unwrap();
-    let mut a = inst.log_in(&server.url(""), "t", PASSWORD).await.unwrap();
-    a.sync().await.unwrap();
-    // A change made offline, not yet synced.
-    a.set_status(
-        students[0].id,
-        EnrolmentStatus::SuspectedDropout,
-        Utc::now(),
-    )
-    .unwrap();
-    assert_eq!(a.unsynced().unwrap(), 1);
-    drop(a);
-
-    // The school admin resets the teacher's password.
+    // The school admin reset the teacher's password after the phone saved a change offline.
     let new = "新密码-2026-winter";
-    baoxue_server::admin::user(
-        &data,
-        baoxue_server::admin::UserCommand::ResetPassword {
-            account: "t".into(),
-            password: new.into(),
-        },
-    )
-    .unwrap();
+    let server =
+        baoxue_tests::phone_with_an_unsynced_change_then_a_password_reset(dir.path(), new).await;
+    let inst = Installation::open(&dir.path().join("phone")).unwrap();
     // The new password logs in, and the phone says its data is still under the old one.
     let e = inst.log_in(&server.url(""), "t", new).await.err().unwrap();
     assert!(matches!(e, LoginError::PasswordChanged), "{e}");

@@ -4,9 +4,7 @@
 use baoxue_app::core::install::Installation;
 use baoxue_app::ui::login::InstallHandle;
 use baoxue_app::ui::{Shell, ShellProps};
-use baoxue_shared::status::EnrolmentStatus;
-use baoxue_tests::{PASSWORD, Seeder, TestServer};
-use chrono::Utc;
+use baoxue_tests::PASSWORD;
 use dioxus::dioxus_core::{ElementId, Event, Mutation};
 use dioxus::prelude::*;
 use dioxus_html::{
@@ -87,34 +85,10 @@ impl LoginScreen {
 #[tokio::test]
 async fn after_a_reset_the_login_screen_asks_the_old_password_once_and_keeps_the_outbox() {
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mut s = Seeder::open(&data);
-    let mut rng = fastrand::Rng::with_seed(61);
-    let (_, students) = s.household_with_students(&mut rng, 1);
-    s.teacher("t", &students);
-    s.close();
-    let server = TestServer::start(&data).await;
-    let phone_dir = dir.path().join("phone");
-    // A first login on this phone, a change saved offline.
-    let inst = Installation::open(&phone_dir).unwrap();
-    let mut app = inst.log_in(&server.url(""), "t", PASSWORD).await.unwrap();
-    app.sync().await.unwrap();
-    app.set_status(
-        students[0].id,
-        EnrolmentStatus::SuspectedDropout,
-        Utc::now(),
-    )
-    .unwrap();
-    drop(app);
     let new = "换过的新密码-2027";
-    baoxue_server::admin::user(
-        &data,
-        baoxue_server::admin::UserCommand::ResetPassword {
-            account: "t".into(),
-            password: new.into(),
-        },
-    )
-    .unwrap();
+    let server =
+        baoxue_tests::phone_with_an_unsynced_change_then_a_password_reset(dir.path(), new).await;
+    let phone_dir = dir.path().join("phone");
 
     dioxus_html::set_event_converter(Box::new(SerializedHtmlEventConverter));
     let mut dom = VirtualDom::new_with_props(
