@@ -2,14 +2,18 @@
 # Install what the tests need, then run every check CI runs: formatting, clippy, all tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/install-deps.sh --test
+bash scripts/install-deps.sh --test --web
 # A target directory outside the clone is a fair cache between CI runs.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/baoxue/target}"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
+cargo clippy -p baoxue-app --target wasm32-unknown-unknown --all-targets -- -D warnings
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
+# The app's store contract again, over IndexedDB in headless Chromium.
+CHROMEDRIVER=/usr/bin/chromedriver cargo test -p baoxue-app --target wasm32-unknown-unknown \
+  --test web_store 2>&1 | tee -a "$log"
 # One closing line for the whole run (cargo prints one per test binary, the last often a
 # doc-test binary with nothing in it).
 awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($i ~ /^passed;?$/) p += $(i-1); if ($i ~ /^failed;?$/) f += $(i-1) } }

@@ -138,7 +138,7 @@ mod tests {
     fn sources(dir: &str) -> Vec<(std::path::PathBuf, String)> {
         let mut out = Vec::new();
         let mut todo = vec![
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            std::path::PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo"))
                 .join("src")
                 .join(dir),
         ];

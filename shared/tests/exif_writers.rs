@@ -7,7 +7,10 @@ use baoxue_shared::exif::read_facts;
 use chrono::{TimeZone, Utc};
 
 fn fixture(name: &str) -> Vec<u8> {
-    let path = format!("{}/tests/fixtures/exif/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!(
+        "{}/tests/fixtures/exif/{name}",
+        std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")
+    );
     std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 

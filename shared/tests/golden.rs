@@ -159,7 +159,10 @@ fn golden_batch() -> Batch {
 
 #[test]
 fn version_1_batches_still_decode_and_encode_to_the_same_bytes() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/batch_v1.json");
+    let path = &format!(
+        "{}/tests/golden/batch_v1.json",
+        std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")
+    );
     let batch = golden_batch();
     let pretty = serde_json::to_string_pretty(&batch).unwrap() + "\n";
     if std::env::var_os("BAOXUE_BLESS").is_some() {
@@ -237,7 +240,10 @@ fn golden_api() -> serde_json::Value {
 #[test]
 fn version_1_api_bodies_keep_their_shape() {
     use baoxue_shared::api::*;
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/api_v1.json");
+    let path = &format!(
+        "{}/tests/golden/api_v1.json",
+        std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo")
+    );
     let api = golden_api();
     let pretty = serde_json::to_string_pretty(&api).unwrap() + "\n";
     if std::env::var_os("BAOXUE_BLESS").is_some() {

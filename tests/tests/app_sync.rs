@@ -282,7 +282,7 @@ async fn after_one_login_the_phone_unlocks_offline_with_the_password() {
 
     // No network now. The same phone (same device id) unlocks with the password.
     let inst = Installation::open(&phone_dir).unwrap();
-    let a = inst.unlock("t", PASSWORD).unwrap();
+    let a = inst.unlock("t", PASSWORD).await.unwrap();
     assert_eq!(a.author().device, inst.device());
     assert_eq!(
         a.caseload(Utc::now()).len(),
@@ -294,9 +294,9 @@ async fn after_one_login_the_phone_unlocks_offline_with_the_password() {
         a.needs_login(Utc::now() + Duration::days(31)),
         "the session's end is known offline"
     );
-    let e = inst.unlock("t", "wrong-password").err().unwrap();
+    let e = inst.unlock("t", "wrong-password").await.err().unwrap();
     assert_eq!(e.zh(), "密码错误");
-    let e = inst.unlock("t2", PASSWORD).err().unwrap();
+    let e = inst.unlock("t2", PASSWORD).await.err().unwrap();
     assert!(
         matches!(e, LoginError::NeverLoggedIn),
         "another user of a shared phone needs their own first login"
@@ -489,11 +489,11 @@ async fn after_a_password_reset_the_old_password_asked_once_moves_the_phones_dat
     assert_eq!(a.sync().await.unwrap().pushed, 1);
     drop(a);
     assert!(
-        inst.unlock("t", new).is_ok(),
+        inst.unlock("t", new).await.is_ok(),
         "offline with the new password"
     );
     assert!(matches!(
-        inst.unlock("t", PASSWORD).err().unwrap(),
+        inst.unlock("t", PASSWORD).await.err().unwrap(),
         LoginError::Local(LocalError::WrongKey)
     ));
     server.stop().await;

@@ -350,11 +350,10 @@ async fn a_reviewer_settles_a_status_conflict_and_both_values_stay_in_history() 
 /// A photo as a common tool writes its EXIF (piexif: no next-IFD offset after the Exif
 /// sub-IFD), taken on 18 November at 25.7512 N, 108.9123 E (`shared/tests/fixtures/exif`).
 fn piexif_photo() -> Vec<u8> {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/tests/fixtures/exif/piexif.jpg"
-    );
-    std::fs::read(path).unwrap()
+    // Looked up when the test runs: a binary built from a clone elsewhere (a shared target
+    // directory) would carry that clone's path.
+    let dir = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo");
+    std::fs::read(format!("{dir}/../shared/tests/fixtures/exif/piexif.jpg")).unwrap()
 }
 
 #[tokio::test]

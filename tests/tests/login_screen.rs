@@ -126,6 +126,6 @@ async fn after_a_reset_the_login_screen_asks_the_old_password_once_and_keeps_the
     drop(screen);
     // From now on the new password unlocks the phone's data offline.
     let inst = Installation::open(&phone_dir).unwrap();
-    assert_eq!(inst.unlock("t", new).unwrap().unsynced().unwrap(), 1);
+    assert_eq!(inst.unlock("t", new).await.unwrap().unsynced().unwrap(), 1);
     server.stop().await;
 }

@@ -50,7 +50,7 @@ fn App() -> Element {
         spawn(async move {
             let app = match install.0.log_in(&server, &account, &pw).await {
                 Ok(a) => Some(a),
-                Err(_) => install.0.unlock(&account, &pw).ok(),
+                Err(_) => install.0.unlock(&account, &pw).await.ok(),
             };
             if let Some(mut app) = app {
                 let _ = app.sync().await;

@@ -11,6 +11,28 @@ pub const EVERY: Duration = Duration::minutes(5);
 /// The longest wait between attempts while failing.
 pub const MAX_BACKOFF: Duration = Duration::minutes(30);
 
+/// Whether timers run here: in a real renderer (a tokio runtime natively, the browser's event
+/// loop on the web), not in a test's virtual DOM, which drives syncs by hand.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn timers_run() -> bool {
+    tokio::runtime::Handle::try_current().is_ok()
+}
+
+/// Whether timers run here (the browser always has its event loop).
+#[cfg(target_arch = "wasm32")]
+pub fn timers_run() -> bool {
+    true
+}
+
+/// Wait `d` with the platform's timer (tokio's natively; tokio's timers do not exist in the
+/// browser, where this is `setTimeout`).
+pub async fn sleep(d: std::time::Duration) {
+    #[cfg(not(target_arch = "wasm32"))]
+    tokio::time::sleep(d).await;
+    #[cfg(target_arch = "wasm32")]
+    gloo_timers::future::sleep(d).await;
+}
+
 /// The policy's memory: the last attempt and how many failed in a row.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AutoSync {

@@ -130,6 +130,11 @@ impl FieldApp {
         &self.store
     }
 
+    /// Completes once everything saved so far is durable; a screen says 已保存 only then.
+    pub fn durable(&self) -> super::rows::Durable {
+        self.store.durable()
+    }
+
     /// Who is working.
     pub fn author(&self) -> &Author {
         &self.author

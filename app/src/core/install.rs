@@ -7,6 +7,7 @@ use super::field::FieldApp;
 use super::local::{LocalError, LocalStore, derive_key};
 use super::sync::{ServerSession, SyncEngine, SyncError};
 use baoxue_shared::ids::DeviceId;
+#[cfg(not(target_arch = "wasm32"))]
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -48,14 +49,17 @@ impl LoginError {
     }
 }
 
-/// The app's folder on the phone.
+/// This app's installation: on a phone or desktop its folder, in the browser its IndexedDB
+/// databases (the device id and key salt in one, each account's sealed store in its own).
 #[derive(Debug, Clone)]
 pub struct Installation {
+    #[cfg(not(target_arch = "wasm32"))]
     dir: PathBuf,
     device: DeviceId,
     salt: [u8; 16],
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 impl Installation {
     /// Open (or set up) the installation in `dir`.
     pub fn open(dir: &Path) -> Result<Installation, LoginError> {
@@ -65,23 +69,10 @@ impl Installation {
         let id = read_or_create(&dir.join("device-id"), || {
             DeviceId::new().to_string().into_bytes()
         })?;
-        let device = std::str::from_utf8(&id)
-            .ok()
-            .and_then(|s| s.trim().parse().ok())
-            .ok_or_else(|| LoginError::DamagedInstallation {
-                file: "device-id",
-                reason: "not a device id".into(),
-            })?;
-        let salt = <[u8; 16]>::try_from(
-            read_or_create(&dir.join("key-salt"), || {
-                DeviceId::new().as_uuid().as_bytes().to_vec()
-            })?
-            .as_slice(),
-        )
-        .map_err(|_| LoginError::DamagedInstallation {
-            file: "key-salt",
-            reason: "not 16 bytes".into(),
+        let salt = read_or_create(&dir.join("key-salt"), || {
+            DeviceId::new().as_uuid().as_bytes().to_vec()
         })?;
+        let (device, salt) = parse_metadata(&id, &salt)?;
         Ok(Installation {
             dir: dir.to_path_buf(),
             device,
@@ -89,17 +80,81 @@ impl Installation {
         })
     }
 
+    fn store_path(&self, account: &str) -> PathBuf {
+        self.dir.join(format!("baoxue-{}.db", safe_name(account)))
+    }
+
+    async fn has_store(&self, account: &str) -> Result<bool, LoginError> {
+        Ok(self.store_path(account).exists())
+    }
+
+    async fn open_store(&self, account: &str, key: &[u8; 32]) -> Result<LocalStore, LocalError> {
+        LocalStore::open(&self.store_path(account), key)
+    }
+
+    fn with_folder(&self, app: FieldApp) -> FieldApp {
+        app.with_export_dir(&self.dir)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+impl Installation {
+    /// Open (or set up) the installation in this browser profile's IndexedDB.
+    pub async fn open_in_browser() -> Result<Installation, LoginError> {
+        let (id, salt) = super::idb::installation_metadata(
+            || DeviceId::new().to_string().into_bytes(),
+            || DeviceId::new().as_uuid().as_bytes().to_vec(),
+        )
+        .await?;
+        let (device, salt) = parse_metadata(&id, &salt)?;
+        Ok(Installation { device, salt })
+    }
+
+    fn store_name(account: &str) -> String {
+        format!("baoxue-{}", safe_name(account))
+    }
+
+    async fn has_store(&self, account: &str) -> Result<bool, LoginError> {
+        Ok(super::idb::store_exists(&Self::store_name(account)).await?)
+    }
+
+    async fn open_store(&self, account: &str, key: &[u8; 32]) -> Result<LocalStore, LocalError> {
+        LocalStore::open_in_browser(&Self::store_name(account), key).await
+    }
+
+    fn with_folder(&self, app: FieldApp) -> FieldApp {
+        app
+    }
+}
+
+/// An account name as it may appear in a file or database name.
+fn safe_name(account: &str) -> String {
+    account
+        .chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .collect()
+}
+
+/// The device id and key salt as stored; damaged ones are reported, never replaced.
+fn parse_metadata(id: &[u8], salt: &[u8]) -> Result<(DeviceId, [u8; 16]), LoginError> {
+    let device = std::str::from_utf8(id)
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .ok_or_else(|| LoginError::DamagedInstallation {
+            file: "device-id",
+            reason: "not a device id".into(),
+        })?;
+    let salt = <[u8; 16]>::try_from(salt).map_err(|_| LoginError::DamagedInstallation {
+        file: "key-salt",
+        reason: "not 16 bytes".into(),
+    })?;
+    Ok((device, salt))
+}
+
+impl Installation {
     /// This phone's device id.
     pub fn device(&self) -> DeviceId {
         self.device
-    }
-
-    fn store_path(&self, account: &str) -> PathBuf {
-        let safe: String = account
-            .chars()
-            .map(|c| if c.is_alphanumeric() { c } else { '_' })
-            .collect();
-        self.dir.join(format!("baoxue-{safe}.db"))
     }
 
     /// Log in over the network, then open (or create) this account's store and remember the
@@ -111,8 +166,10 @@ impl Installation {
         password: &str,
     ) -> Result<FieldApp, LoginError> {
         let engine = SyncEngine::login(server, account, password, self.device).await?;
-        let path = self.store_path(account);
-        let store = match LocalStore::open(&path, &derive_key(password, &self.salt)) {
+        let mut store = match self
+            .open_store(account, &derive_key(password, &self.salt))
+            .await
+        {
             // The server took this password, the phone's data does not: it was reset.
             Err(LocalError::WrongKey) => return Err(LoginError::PasswordChanged),
             other => other?,
@@ -121,7 +178,7 @@ impl Installation {
             "session",
             &serde_json::to_string(&engine.session).expect("sessions serialize"),
         )?;
-        Ok(FieldApp::new(store, engine)?.with_export_dir(&self.dir))
+        Ok(self.with_folder(FieldApp::new(store, engine)?))
     }
 
     /// After a password reset: log in online with the new password (which proves it), open the
@@ -135,33 +192,34 @@ impl Installation {
         new_password: &str,
     ) -> Result<FieldApp, LoginError> {
         let engine = SyncEngine::login(server, account, new_password, self.device).await?;
-        let store = LocalStore::open(
-            &self.store_path(account),
-            &derive_key(old_password, &self.salt),
-        )?;
-        store.rekey(&derive_key(new_password, &self.salt))?;
+        let mut store = self
+            .open_store(account, &derive_key(old_password, &self.salt))
+            .await?;
+        store.rekey(&derive_key(new_password, &self.salt)).await?;
         store.set(
             "session",
             &serde_json::to_string(&engine.session).expect("sessions serialize"),
         )?;
-        Ok(FieldApp::new(store, engine)?.with_export_dir(&self.dir))
+        Ok(self.with_folder(FieldApp::new(store, engine)?))
     }
 
     /// Unlock this account's data with its password, without the network.
-    pub fn unlock(&self, account: &str, password: &str) -> Result<FieldApp, LoginError> {
-        let path = self.store_path(account);
-        if !path.exists() {
+    pub async fn unlock(&self, account: &str, password: &str) -> Result<FieldApp, LoginError> {
+        if !self.has_store(account).await? {
             return Err(LoginError::NeverLoggedIn);
         }
-        let store = LocalStore::open(&path, &derive_key(password, &self.salt))?;
+        let store = self
+            .open_store(account, &derive_key(password, &self.salt))
+            .await?;
         let session: ServerSession = store
             .get("session")?
             .and_then(|s| serde_json::from_str(&s).ok())
             .ok_or(LoginError::NeverLoggedIn)?;
-        Ok(FieldApp::new(store, SyncEngine::resume(session))?.with_export_dir(&self.dir))
+        Ok(self.with_folder(FieldApp::new(store, SyncEngine::resume(session))?))
     }
 }
 
+#[cfg(not(target_arch = "wasm32"))]
 /// The file's bytes; made with `make` when there is no file yet. A file that exists but cannot
 /// be read is an error, not a reason to make a new one.
 fn read_or_create(path: &Path, make: impl FnOnce() -> Vec<u8>) -> Result<Vec<u8>, LoginError> {

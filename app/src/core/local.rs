@@ -1,28 +1,36 @@
-//! The phone's own store: every op it made or received, encrypted at rest with SQLCipher under
-//! a key derived from the user's password, so a lost phone does not leak children's data. Ops
-//! the server has not acknowledged stay in the outbox; nothing saved here is ever discarded
-//! without an explicit, counted confirmation.
+//! The phone's own store: every op it made or received, encrypted at rest under a key derived
+//! from the user's password, so a lost phone does not leak children's data. Ops the server has
+//! not acknowledged stay in the outbox; nothing saved here is ever discarded without an
+//! explicit, counted confirmation.
 //!
-//! The in-memory `Replica` is rebuilt from the file at open; every write goes to the file
-//! first, in a transaction, then to the replica — a phone killed at any moment reopens with
-//! exactly what was saved.
+//! The store keeps what it holds in memory (the merged `Replica`, the outbox flags, settings,
+//! set-aside records, photos awaiting upload) and writes every change through an engine
+//! ([`super::rows::Engine`]: SQLCipher natively, sealed IndexedDB in the browser) before it
+//! changes memory — a phone killed at any moment reopens with exactly what was saved.
 
+use super::rows::{Durable, Engine, OpRow, SetAsideRow, Snapshot, Write};
 use baoxue_shared::hlc::{Clock, Hlc};
 use baoxue_shared::ids::OpId;
 use baoxue_shared::op::Op;
 use baoxue_shared::replica::{MergeError, Replica};
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension};
-use std::path::Path;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use thiserror::Error;
 
-/// What can go wrong with the local store.
+/// The engine this build stores with.
+#[cfg(not(target_arch = "wasm32"))]
+pub type Platform = super::sqlite::SqliteRows;
+/// The engine this build stores with.
+#[cfg(target_arch = "wasm32")]
+pub type Platform = super::idb::IdbRows;
+
+/// What can go wrong with the local store, whatever the engine.
 #[derive(Debug, Error)]
 pub enum LocalError {
     #[error("the local data cannot be opened with this password")]
     WrongKey,
-    #[error("local database error: {0}")]
-    Database(#[from] rusqlite::Error),
+    #[error("local storage error: {0}")]
+    Database(String),
     #[error("local data is corrupt: {0}")]
     Corrupt(String),
     #[error(transparent)]
@@ -31,6 +39,10 @@ pub enum LocalError {
         "the local data was written by a newer app (schema {found}, this app knows {known}); update the app"
     )]
     SchemaTooNew { found: i64, known: i64 },
+    /// An earlier write was refused by the storage after it was issued (the browser's quota,
+    /// say): the screens say so instead of going on as if it were kept.
+    #[error("an earlier save did not reach storage: {0}")]
+    NotDurable(String),
 }
 
 /// Derive the 32-byte database key from the user's password and this installation's salt
@@ -43,71 +55,6 @@ pub fn derive_key(password: &str, salt: &[u8; 16]) -> [u8; 32] {
     key
 }
 
-/// Bring the store to the newest version `migrations` know, each step in its own transaction;
-/// refuse a store a newer app wrote rather than guess at it.
-fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), LocalError> {
-    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    let known = migrations.len() as i64;
-    if found > known {
-        return Err(LocalError::SchemaTooNew { found, known });
-    }
-    for (i, sql) in migrations.iter().enumerate().skip(found as usize) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", i as i64 + 1)?;
-        tx.commit()?;
-    }
-    Ok(())
-}
-
-/// The local store.
-pub struct LocalStore {
-    conn: Connection,
-    replica: Replica,
-}
-
-impl std::fmt::Debug for LocalStore {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalStore")
-            .field("ops", &self.replica.len())
-            .finish()
-    }
-}
-
-/// The store's schema as numbered migrations: entry `i` moves a store from version `i` to
-/// `i + 1` (SQLite's `user_version`). Only ever appended: a phone that updates the app a
-/// semester later opens its old store, outbox and all. Version 1 is the first schema; stores
-/// made before versions were kept are at 0 and take it as a no-op (`IF NOT EXISTS`).
-const MIGRATIONS: &[&str] = &[SCHEMA_1, SCHEMA_2];
-
-const SCHEMA_1: &str = "
-CREATE TABLE IF NOT EXISTS ops (
-    seq INTEGER PRIMARY KEY,
-    id TEXT NOT NULL UNIQUE,
-    body TEXT NOT NULL,
-    -- 1 while the server has not acknowledged it (the outbox)
-    pending INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS ops_pending ON ops(pending) WHERE pending = 1;
-CREATE TABLE IF NOT EXISTS kv (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS photos (
-    sha256 TEXT PRIMARY KEY,
-    bytes BLOB NOT NULL,
-    thumb BLOB,
-    uploaded INTEGER NOT NULL DEFAULT 0
-);
-";
-
-/// 2: ops the server refused, set aside with its reason until the teacher retries them.
-const SCHEMA_2: &str = "
-CREATE TABLE set_aside (
-    op_id TEXT PRIMARY KEY,
-    code TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    at TEXT NOT NULL
-);
-";
-
 /// An op the server refused, kept on the phone with the reason.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SetAside {
@@ -118,43 +65,107 @@ pub struct SetAside {
     pub at: DateTime<Utc>,
 }
 
+/// A held photo: its bytes while it waits for upload.
+#[derive(Debug)]
+struct Photo {
+    uploaded: bool,
+    bytes: Option<Vec<u8>>,
+}
+
+/// The local store.
+pub struct LocalStore {
+    engine: Platform,
+    replica: Replica,
+    /// Each op's place and outbox flag.
+    ops: HashMap<OpId, (u64, bool)>,
+    order: BTreeMap<u64, OpId>,
+    kv: HashMap<String, String>,
+    set_aside: HashMap<OpId, SetAsideRow>,
+    photos: HashMap<String, Photo>,
+}
+
+impl std::fmt::Debug for LocalStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalStore")
+            .field("ops", &self.replica.len())
+            .finish()
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
 impl LocalStore {
     /// Open (or create) the encrypted store at `path` with `key`. A wrong key is refused with
     /// [`LocalError::WrongKey`], never silently treated as an empty store.
-    pub fn open(path: &Path, key: &[u8; 32]) -> Result<Self, LocalError> {
-        Self::open_with(path, key, MIGRATIONS)
+    pub fn open(path: &std::path::Path, key: &[u8; 32]) -> Result<Self, LocalError> {
+        Self::open_with(path, key, super::sqlite::MIGRATIONS)
     }
 
-    fn open_with(path: &Path, key: &[u8; 32], migrations: &[&str]) -> Result<Self, LocalError> {
-        let mut conn = Connection::open(path)?;
-        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-        conn.execute_batch(&format!("PRAGMA key = \"x'{hex}'\";"))?;
-        // SQLCipher only notices a wrong key on the first read, as "not a database"; any other
-        // failure there (a locked or unreadable file) is said as what it is.
-        match conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| {
-            r.get::<_, i64>(0)
-        }) {
-            Ok(_) => {}
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::NotADatabase =>
-            {
-                return Err(LocalError::WrongKey);
-            }
-            Err(e) => return Err(LocalError::Database(e)),
+    fn open_with(
+        path: &std::path::Path,
+        key: &[u8; 32],
+        migrations: &[&str],
+    ) -> Result<Self, LocalError> {
+        let (engine, snapshot) = Platform::open(path, key, migrations)?;
+        Self::load(engine, snapshot)
+    }
+
+    /// Encrypt the store under `key` from now on; the outbox goes along.
+    pub async fn rekey(&mut self, key: &[u8; 32]) -> Result<(), LocalError> {
+        self.engine.rekey(key)
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+impl LocalStore {
+    /// Open (or create) this account's sealed store in the browser's IndexedDB. A wrong key is
+    /// refused with [`LocalError::WrongKey`], never silently treated as an empty store.
+    pub async fn open_in_browser(name: &str, key: &[u8; 32]) -> Result<Self, LocalError> {
+        let (engine, snapshot) = Platform::open(name, key).await?;
+        Self::load(engine, snapshot)
+    }
+
+    /// Seal the store under `key` from now on; the outbox goes along.
+    pub async fn rekey(&mut self, key: &[u8; 32]) -> Result<(), LocalError> {
+        self.engine.rekey(key).await
+    }
+}
+
+impl LocalStore {
+    /// The store over an opened engine and what it held.
+    fn load(engine: Platform, snapshot: Snapshot) -> Result<Self, LocalError> {
+        let mut store = LocalStore {
+            engine,
+            replica: Replica::new(),
+            ops: HashMap::new(),
+            order: BTreeMap::new(),
+            kv: snapshot.kv.into_iter().collect(),
+            set_aside: snapshot
+                .set_aside
+                .into_iter()
+                .map(|r| (r.op_id, r))
+                .collect(),
+            photos: snapshot
+                .photos
+                .into_iter()
+                .map(|p| {
+                    (
+                        p.sha256,
+                        Photo {
+                            uploaded: p.uploaded,
+                            bytes: p.bytes,
+                        },
+                    )
+                })
+                .collect(),
+        };
+        for row in snapshot.ops {
+            let op: Op =
+                serde_json::from_str(&row.body).map_err(|e| LocalError::Corrupt(e.to_string()))?;
+            store.replica.apply(op)?;
+            store.ops.insert(row.id, (row.seq, row.pending));
+            store.order.insert(row.seq, row.id);
         }
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "FULL")?;
-        migrate(&mut conn, migrations)?;
-        let mut replica = Replica::new();
-        {
-            let mut st = conn.prepare("SELECT body FROM ops ORDER BY seq")?;
-            for b in st.query_map([], |r| r.get::<_, String>(0))? {
-                let op: Op =
-                    serde_json::from_str(&b?).map_err(|e| LocalError::Corrupt(e.to_string()))?;
-                replica.apply(op)?;
-            }
-        }
-        Ok(Self { conn, replica })
+        Ok(store)
     }
 
     /// Everything this phone knows, merged.
@@ -162,74 +173,119 @@ impl LocalStore {
         &self.replica
     }
 
+    /// Completes once everything saved so far is durable: only then is a save "已保存".
+    pub fn durable(&self) -> Durable {
+        self.engine.durable()
+    }
+
+    fn next_seq(&self) -> u64 {
+        self.order.keys().next_back().map_or(1, |s| s + 1)
+    }
+
+    fn body(op: &Op) -> Result<String, LocalError> {
+        serde_json::to_string(op).map_err(|e| LocalError::Corrupt(e.to_string()))
+    }
+
+    fn clock_write(clock: &Clock) -> Write {
+        Write::Kv {
+            key: "clock".into(),
+            value: serde_json::to_string(&clock.last()).expect("stamps serialize"),
+        }
+    }
+
     /// Save an op made on this phone with the clock that stamped it, in one transaction: to the
-    /// outbox, durably, then into the replica. A phone killed between the two could otherwise
-    /// reopen with the op but an older clock and stamp its next write before it.
+    /// outbox, then into the replica. A phone killed between the two could otherwise reopen
+    /// with the op but an older clock and stamp its next write before it.
     pub fn save_own(&mut self, op: Op, clock: &Clock) -> Result<(), LocalError> {
-        let body = serde_json::to_string(&op).map_err(|e| LocalError::Corrupt(e.to_string()))?;
-        let tx = self.conn.transaction()?;
-        tx.execute(
-            "INSERT INTO ops(id, body, pending) VALUES (?1, ?2, 1) ON CONFLICT(id) DO NOTHING",
-            (op.id.to_string(), body),
-        )?;
-        tx.execute(
-            "INSERT INTO kv(key, value) VALUES ('clock', ?1) ON CONFLICT(key) DO UPDATE SET value = ?1",
-            [serde_json::to_string(&clock.last()).expect("stamps serialize")],
-        )?;
-        tx.commit()?;
-        self.replica.apply(op)?;
+        let mut writes = vec![];
+        let new = !self.ops.contains_key(&op.id);
+        let seq = self.next_seq();
+        if new {
+            writes.push(Write::Op(OpRow {
+                seq,
+                id: op.id,
+                body: Self::body(&op)?,
+                pending: true,
+            }));
+        }
+        let clock_write = Self::clock_write(clock);
+        writes.push(clock_write.clone());
+        self.engine.write(writes)?;
+        if let Write::Kv { key, value } = clock_write {
+            self.kv.insert(key, value);
+        }
+        if new {
+            self.ops.insert(op.id, (seq, true));
+            self.order.insert(seq, op.id);
+            self.replica.apply(op)?;
+        }
         Ok(())
     }
 
     /// Save ops pulled from the server (they carry their receipt time), in one transaction.
     /// An op already held is replaced by the server's copy and leaves the outbox.
     pub fn save_pulled(&mut self, ops: Vec<Op>) -> Result<usize, LocalError> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut st = tx.prepare_cached(
-                "INSERT INTO ops(id, body, pending) VALUES (?1, ?2, 0)
-                 ON CONFLICT(id) DO UPDATE SET body = ?2, pending = 0",
-            )?;
-            for op in &ops {
-                let body =
-                    serde_json::to_string(op).map_err(|e| LocalError::Corrupt(e.to_string()))?;
-                st.execute((op.id.to_string(), body))?;
-            }
+        let mut writes = Vec::with_capacity(ops.len());
+        let mut placed = Vec::with_capacity(ops.len());
+        let mut seq = self.next_seq();
+        for op in &ops {
+            let at = match self.ops.get(&op.id) {
+                Some((s, _)) => *s,
+                None => {
+                    seq += 1;
+                    seq - 1
+                }
+            };
+            placed.push(at);
+            writes.push(Write::Op(OpRow {
+                seq: at,
+                id: op.id,
+                body: Self::body(op)?,
+                pending: false,
+            }));
         }
-        tx.commit()?;
+        self.engine.write(writes)?;
         let n = ops.len();
-        for op in ops {
+        for (op, at) in ops.into_iter().zip(placed) {
+            self.ops.insert(op.id, (at, false));
+            self.order.insert(at, op.id);
             self.replica.apply(op)?;
         }
         Ok(n)
     }
 
-    /// Up to `limit` ops waiting to be pushed, oldest first.
+    fn pending_ids(&self) -> impl Iterator<Item = OpId> + '_ {
+        self.order
+            .values()
+            .copied()
+            .filter(|id| self.ops.get(id).is_some_and(|(_, pending)| *pending))
+    }
+
+    /// Up to `limit` ops waiting to be pushed, oldest first (set-aside ones wait for a retry).
     pub fn outbox(&self, limit: usize) -> Result<Vec<Op>, LocalError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT body FROM ops WHERE pending = 1 AND id NOT IN (SELECT op_id FROM set_aside) ORDER BY seq LIMIT ?1",
-        )?;
-        let rows = st.query_map([limit as i64], |r| r.get::<_, String>(0))?;
-        rows.map(|b| serde_json::from_str(&b?).map_err(|e| LocalError::Corrupt(e.to_string())))
+        self.pending_ids()
+            .filter(|id| !self.set_aside.contains_key(id))
+            .take(limit)
+            .map(|id| {
+                self.replica
+                    .op(id)
+                    .cloned()
+                    .ok_or_else(|| LocalError::Corrupt(format!("outbox op {id} not loaded")))
+            })
             .collect()
     }
 
     /// How many ops wait to be pushed.
     pub fn outbox_len(&self) -> Result<usize, LocalError> {
-        Ok(self
-            .conn
-            .query_row("SELECT count(*) FROM ops WHERE pending = 1", [], |r| {
-                r.get::<_, i64>(0)
-            })? as usize)
+        Ok(self.pending_ids().count())
     }
 
     /// How many ops a sync would push now (the outbox less what is set aside).
     pub fn pushable_len(&self) -> Result<usize, LocalError> {
-        Ok(self.conn.query_row(
-            "SELECT count(*) FROM ops WHERE pending = 1 AND id NOT IN (SELECT op_id FROM set_aside)",
-            [],
-            |r| r.get::<_, i64>(0),
-        )? as usize)
+        Ok(self
+            .pending_ids()
+            .filter(|id| !self.set_aside.contains_key(id))
+            .count())
     }
 
     /// Keep `op` out of pushes: the server refused it for `code`; `reason` says why to the
@@ -241,76 +297,77 @@ impl LocalStore {
         reason: &str,
         at: DateTime<Utc>,
     ) -> Result<(), LocalError> {
-        self.conn.execute(
-            "INSERT INTO set_aside(op_id, code, reason, at) VALUES (?1, ?2, ?3, ?4)
-             ON CONFLICT(op_id) DO UPDATE SET code = ?2, reason = ?3, at = ?4",
-            (op.to_string(), code, reason, at.to_rfc3339()),
-        )?;
+        let row = SetAsideRow {
+            op_id: op,
+            code: code.into(),
+            reason: reason.into(),
+            at: at.to_rfc3339(),
+        };
+        self.engine.write(vec![Write::SetAside(row.clone())])?;
+        self.set_aside.insert(op, row);
         Ok(())
     }
 
-    /// Every op set aside, oldest first.
+    /// Every op set aside (and still unsynced), oldest first.
     pub fn set_aside_ops(&self) -> Result<Vec<SetAside>, LocalError> {
-        let mut st = self.conn.prepare_cached(
-            "SELECT o.body, s.code, s.reason, s.at FROM set_aside s JOIN ops o ON o.id = s.op_id
-             WHERE o.pending = 1 ORDER BY o.seq",
-        )?;
-        let rows = st.query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        rows.map(|row| {
-            let (body, code, reason, at) = row?;
-            Ok(SetAside {
-                op: serde_json::from_str(&body).map_err(|e| LocalError::Corrupt(e.to_string()))?,
-                code,
-                reason,
-                at: DateTime::parse_from_rfc3339(&at)
-                    .map_err(|e| LocalError::Corrupt(e.to_string()))?
-                    .with_timezone(&Utc),
+        self.pending_ids()
+            .filter_map(|id| self.set_aside.get(&id))
+            .map(|row| {
+                Ok(SetAside {
+                    op: self.replica.op(row.op_id).cloned().ok_or_else(|| {
+                        LocalError::Corrupt(format!("set-aside op {} not loaded", row.op_id))
+                    })?,
+                    code: row.code.clone(),
+                    reason: row.reason.clone(),
+                    at: DateTime::parse_from_rfc3339(&row.at)
+                        .map_err(|e| LocalError::Corrupt(e.to_string()))?
+                        .with_timezone(&Utc),
+                })
             })
-        })
-        .collect()
+            .collect()
     }
 
     /// Put a set-aside op back in line for the next push.
     pub fn retry(&mut self, op: OpId) -> Result<(), LocalError> {
-        self.conn
-            .execute("DELETE FROM set_aside WHERE op_id = ?1", [op.to_string()])?;
+        self.engine.write(vec![Write::Unset(op)])?;
+        self.set_aside.remove(&op);
         Ok(())
     }
 
     /// The server acknowledged these ops: they leave the outbox.
     pub fn acknowledge(&mut self, ids: &[OpId]) -> Result<(), LocalError> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut st = tx.prepare_cached("UPDATE ops SET pending = 0 WHERE id = ?1")?;
-            for id in ids {
-                st.execute([id.to_string()])?;
+        let mut writes = vec![];
+        for id in ids {
+            if let (Some((seq, true)), Some(op)) = (self.ops.get(id), self.replica.op(*id)) {
+                writes.push(Write::Op(OpRow {
+                    seq: *seq,
+                    id: *id,
+                    body: Self::body(op)?,
+                    pending: false,
+                }));
             }
         }
-        tx.commit()?;
+        self.engine.write(writes)?;
+        for id in ids {
+            if let Some((_, pending)) = self.ops.get_mut(id) {
+                *pending = false;
+            }
+        }
         Ok(())
     }
 
     /// A saved setting.
     pub fn get(&self, key: &str) -> Result<Option<String>, LocalError> {
-        Ok(self
-            .conn
-            .query_row("SELECT value FROM kv WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?)
+        Ok(self.kv.get(key).cloned())
     }
 
     /// Save a setting.
-    pub fn set(&self, key: &str, value: &str) -> Result<(), LocalError> {
-        self.conn.execute(
-            "INSERT INTO kv(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = ?2",
-            (key, value),
-        )?;
+    pub fn set(&mut self, key: &str, value: &str) -> Result<(), LocalError> {
+        self.engine.write(vec![Write::Kv {
+            key: key.into(),
+            value: value.into(),
+        }])?;
+        self.kv.insert(key.into(), value.into());
         Ok(())
     }
 
@@ -325,7 +382,7 @@ impl LocalStore {
     }
 
     /// Persist the clock.
-    pub fn save_clock(&self, clock: &Clock) -> Result<(), LocalError> {
+    pub fn save_clock(&mut self, clock: &Clock) -> Result<(), LocalError> {
         self.set(
             "clock",
             &serde_json::to_string(&clock.last()).expect("stamps serialize"),
@@ -334,91 +391,95 @@ impl LocalStore {
 
     /// Forget everything on this phone (after logging out). Callers confirm first.
     pub fn wipe(&mut self) -> Result<(), LocalError> {
-        self.conn
-            .execute_batch("DELETE FROM ops; DELETE FROM kv; DELETE FROM photos;")?;
+        self.engine.write(vec![Write::Wipe])?;
         self.replica = Replica::new();
+        self.ops.clear();
+        self.order.clear();
+        self.kv.clear();
+        self.set_aside.clear();
+        self.photos.clear();
         Ok(())
     }
 
     /// Keep a photo's bytes until the server has them.
     pub fn save_photo(
-        &self,
+        &mut self,
         sha256: &str,
         bytes: &[u8],
         thumb: Option<&[u8]>,
     ) -> Result<(), LocalError> {
-        self.conn.execute(
-            "INSERT INTO photos(sha256, bytes, thumb) VALUES (?1, ?2, ?3) ON CONFLICT(sha256) DO NOTHING",
-            (sha256, bytes, thumb),
-        )?;
+        if self.photos.contains_key(sha256) {
+            return Ok(());
+        }
+        self.engine.write(vec![Write::Photo {
+            sha256: sha256.into(),
+            bytes: bytes.to_vec(),
+            thumb: thumb.map(<[u8]>::to_vec),
+        }])?;
+        self.photos.insert(
+            sha256.into(),
+            Photo {
+                uploaded: false,
+                bytes: Some(bytes.to_vec()),
+            },
+        );
         Ok(())
     }
 
     /// Photos not yet uploaded: (hash, bytes).
     pub fn pending_photos(&self) -> Result<Vec<(String, Vec<u8>)>, LocalError> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT sha256, bytes FROM photos WHERE uploaded = 0")?;
-        let rows = st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+        let mut v: Vec<(String, Vec<u8>)> = self
+            .photos
+            .iter()
+            .filter(|(_, p)| !p.uploaded)
+            .map(|(h, p)| {
+                p.bytes
+                    .clone()
+                    .map(|b| (h.clone(), b))
+                    .ok_or_else(|| LocalError::Corrupt(format!("photo {h} has no bytes")))
+            })
+            .collect::<Result<_, _>>()?;
+        v.sort();
+        Ok(v)
     }
 
     /// The server has this photo.
-    pub fn photo_uploaded(&self, sha256: &str) -> Result<(), LocalError> {
-        self.conn
-            .execute("UPDATE photos SET uploaded = 1 WHERE sha256 = ?1", [sha256])?;
+    pub fn photo_uploaded(&mut self, sha256: &str) -> Result<(), LocalError> {
+        self.engine
+            .write(vec![Write::PhotoUploaded(sha256.into())])?;
+        if let Some(p) = self.photos.get_mut(sha256) {
+            p.uploaded = true;
+            // The engine keeps the bytes; memory needs them only for the upload.
+            p.bytes = None;
+        }
         Ok(())
     }
 
-    /// What the store takes on the phone: (database bytes, photos kept, photos awaiting upload).
+    /// What the store takes on the phone: (bytes, photos kept, photos awaiting upload).
     pub fn usage(&self) -> Result<(u64, usize, usize), LocalError> {
-        let db: i64 = self.conn.query_row(
-            "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
-            [],
-            |r| r.get(0),
-        )?;
-        let (kept, waiting): (i64, i64) = self.conn.query_row(
-            "SELECT count(*), coalesce(sum(uploaded = 0), 0) FROM photos",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )?;
-        Ok((db.max(0) as u64, kept as usize, waiting as usize))
-    }
-
-    /// Encrypt the store under `key` from now on (SQLCipher re-encrypts every page in place,
-    /// in one transaction: the outbox goes along).
-    pub fn rekey(&self, key: &[u8; 32]) -> Result<(), LocalError> {
-        let hex: String = key.iter().map(|b| format!("{b:02x}")).collect();
-        self.conn
-            .execute_batch(&format!("PRAGMA rekey = \"x'{hex}'\";"))?;
-        Ok(())
+        let waiting = self.photos.values().filter(|p| !p.uploaded).count();
+        Ok((self.engine.size()?, self.photos.len(), waiting))
     }
 
     /// Whether the phone holds a photo's bytes.
     pub fn has_photo(&self, sha256: &str) -> Result<bool, LocalError> {
-        Ok(self
-            .conn
-            .query_row("SELECT 1 FROM photos WHERE sha256 = ?1", [sha256], |_| {
-                Ok(())
-            })
-            .optional()?
-            .is_some())
+        Ok(self.photos.contains_key(sha256))
     }
 
     /// Every photo whose bytes the phone holds (hex SHA-256).
-    pub fn held_photos(&self) -> Result<std::collections::HashSet<String>, LocalError> {
-        let mut st = self.conn.prepare_cached("SELECT sha256 FROM photos")?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
-        Ok(rows.collect::<Result<_, _>>()?)
+    pub fn held_photos(&self) -> Result<HashSet<String>, LocalError> {
+        Ok(self.photos.keys().cloned().collect())
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
+    use crate::core::sqlite::MIGRATIONS;
     use baoxue_shared::author::Author;
     use baoxue_shared::ids::{DeviceId, RecordId, UserId};
     use chrono::Utc;
+    use rusqlite::Connection;
 
     #[test]
     fn a_first_read_that_fails_for_another_reason_says_so_and_not_wrong_password() {
@@ -495,6 +556,7 @@ mod tests {
         assert_eq!(s.replica().op(op.id), Some(&op));
         assert_eq!(s.clock().unwrap().last(), a.clock.last());
         let version: i64 = s
+            .engine
             .conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();

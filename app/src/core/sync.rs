@@ -18,6 +18,10 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
+/// How long one request may take before the phone calls the server unreachable. Set on each
+/// request: the browser's client has no client-wide timeout.
+pub const TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// The most ops pushed in one batch.
 pub const PUSH_BATCH: usize = 500;
 
@@ -146,7 +150,7 @@ async fn refusal(r: reqwest::Response) -> SyncError {
 /// Send a request and hand back the response when it succeeded; otherwise the refusal as the
 /// server stated it, or "offline" when the server could not be reached.
 async fn send(req: reqwest::RequestBuilder) -> Result<reqwest::Response, SyncError> {
-    let r = req.send().await.map_err(offline)?;
+    let r = req.timeout(TIMEOUT).send().await.map_err(offline)?;
     if !r.status().is_success() {
         return Err(refusal(r).await);
     }
@@ -172,10 +176,7 @@ impl SyncEngine {
         password: &str,
         device: DeviceId,
     ) -> Result<SyncEngine, SyncError> {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
-            .build()
-            .map_err(|e| SyncError::Protocol(e.to_string()))?;
+        let http = reqwest::Client::new();
         let base_url = base_url.trim_end_matches('/').to_string();
         let login = http
             .post(format!("{base_url}/api/login"))
@@ -211,10 +212,7 @@ impl SyncEngine {
 
     /// Resume a saved session (no network needed until the next sync).
     pub fn resume(session: ServerSession) -> SyncEngine {
-        let http = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(60))
-            .build()
-            .unwrap_or_default();
+        let http = reqwest::Client::new();
         SyncEngine { http, session }
     }
 
@@ -281,6 +279,7 @@ impl SyncEngine {
             .http
             .head(self.url(&format!("/api/photos/{sha256}")))
             .bearer_auth(&self.session.token)
+            .timeout(TIMEOUT)
             .send()
             .await
             .map_err(offline)?;
@@ -322,6 +321,7 @@ impl SyncEngine {
                 .header("upload-offset", offset)
                 .header("upload-length", total)
                 .body(piece)
+                .timeout(TIMEOUT)
                 .send()
                 .await
                 .map_err(offline)?;

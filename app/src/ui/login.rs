@@ -74,9 +74,18 @@ pub fn Login(
             });
         }
     };
-    let offline = move |_| match install.0.unlock(account().trim(), &password()) {
-        Ok(app) => on_login.call(AppHandle::new(app)),
-        Err(e) => error.set(Some(e.zh())),
+    let offline = move |_| {
+        let install = install.clone();
+        busy.set(true);
+        error.set(None);
+        spawn(async move {
+            let r = install.0.unlock(account().trim(), &password()).await;
+            busy.set(false);
+            match r {
+                Ok(app) => on_login.call(AppHandle::new(app)),
+                Err(e) => error.set(Some(e.zh())),
+            }
+        });
     };
     rsx! {
         style { {super::STYLE} }
@@ -101,7 +110,7 @@ pub fn Login(
                 button { class: "change-password", disabled: busy(), onclick: change, "用旧密码解锁并改用新密码" }
             }
             button { class: "log-in", disabled: busy(), onclick: online, "登录" }
-            button { class: "unlock", onclick: offline, "离线解锁" }
+            button { class: "unlock", disabled: busy(), onclick: offline, "离线解锁" }
         }
     }
 }

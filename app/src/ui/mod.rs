@@ -116,13 +116,13 @@ pub fn Root(start: Screen, draft: Option<VisitDraft>) -> Element {
     });
     let sync = use_context_provider(sync_screen::SyncState::new);
     // Sync by itself when the network allows: soon after a save, every few minutes otherwise,
-    // backing off while offline (`core::autosync`). Only where a runtime with timers exists
-    // (the real renderers); a test's virtual DOM without one drives syncs by hand.
+    // backing off while offline (`core::autosync`). Only where timers run (the real renderers,
+    // the browser included); a test's virtual DOM without them drives syncs by hand.
     let auto_app = use_app();
     use_future(move || {
         let app = auto_app.clone();
         async move {
-            if tokio::runtime::Handle::try_current().is_err() {
+            if !crate::core::autosync::timers_run() {
                 return;
             }
             let policy = std::rc::Rc::new(std::cell::RefCell::new(
@@ -142,7 +142,7 @@ pub fn Root(start: Screen, draft: Option<VisitDraft>) -> Element {
                         p.borrow_mut().attempted(chrono::Utc::now(), ok)
                     });
                 }
-                tokio::time::sleep(std::time::Duration::from_secs(10)).await;
+                crate::core::autosync::sleep(std::time::Duration::from_secs(10)).await;
             }
         }
     });
