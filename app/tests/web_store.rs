@@ -77,3 +77,24 @@ async fn the_stored_values_hold_no_childs_name_id_or_notes_in_the_clear() {
         assert_eq!(s.replica().op(op.id), Some(op));
     }
 }
+
+#[wasm_bindgen_test]
+async fn a_save_is_reported_durable_only_once_its_transaction_committed() {
+    use baoxue_shared::author::Author;
+    use baoxue_shared::ids::{DeviceId, RecordId, UserId};
+    let db = unique("durable");
+    let mut s = LocalStore::open_in_browser(&db, &[6; 32]).await.unwrap();
+    let mut a = Author::new(UserId::new(), DeviceId::new());
+    let op = a.void(RecordId::new(), "等待提交", chrono::Utc::now());
+    s.save_own(op.clone(), &a.clock).unwrap();
+    // Issued, not yet committed: the screen must wait (it shows 保存中…, not 已保存).
+    let pending = s
+        .durable()
+        .now_or_later()
+        .expect_err("a browser write is not durable the moment it is issued");
+    pending.await.expect("then the browser commits it");
+    assert!(matches!(s.durable().now_or_later(), Ok(Ok(()))));
+    drop(s);
+    let s = LocalStore::open_in_browser(&db, &[6; 32]).await.unwrap();
+    assert_eq!(s.replica().op(op.id), Some(&op));
+}

@@ -101,6 +101,17 @@ impl Durable {
     }
 }
 
+impl Durable {
+    /// The outcome if already known (natively, always), or the promise to await.
+    pub fn now_or_later(mut self) -> Result<Result<(), LocalError>, Durable> {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        match self.0.as_mut().poll(&mut cx) {
+            Poll::Ready(r) => Ok(r),
+            Poll::Pending => Err(self),
+        }
+    }
+}
+
 impl Future for Durable {
     type Output = Result<(), LocalError>;
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {

@@ -46,6 +46,7 @@ pub enum Msg {
     DeviceCheck,
     Persuasion,
     Saved,
+    Saving,
     ReviewFlagged,
     EvidenceRequested,
     ReviewApproved,
@@ -131,6 +132,7 @@ impl Msg {
             Voided => ("已作废", "voided"),
             DeviceCheck => ("学习设备检查（一看二问三查）", "Device check"),
             Persuasion => ("劝返", "Persuasion"),
+            Saving => ("保存中…", "Saving…"),
             Saved => (
                 "已保存在手机上，尚未同步",
                 "Saved on the phone, not yet synced",

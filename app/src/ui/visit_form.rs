@@ -61,6 +61,7 @@ pub fn NewVisit(student: StudentId) -> Element {
     let mut location_error = use_signal(|| None::<&'static str>);
     let mut errors = use_signal(FieldErrors::new);
     let mut saved = use_signal(|| false);
+    let mut saving = use_signal(|| false);
     let mut save_error = use_signal(|| None::<String>);
     let mut revision = ui.revision;
     let mut nav = ui.screen;
@@ -119,14 +120,36 @@ pub fn NewVisit(student: StudentId) -> Element {
         };
         let visit = cell.get().to_visit(student, user, household, now);
         let result = app.0.borrow_mut().record_visit(visit, now);
-        match result {
+        // Said as saved only once the storage says it is durable: at once natively, when the
+        // browser's transaction commits on the web (the form waits meanwhile).
+        let mut settled = move |r: Result<(), crate::core::local::LocalError>| match r {
             Ok(()) => {
-                errors.set(FieldErrors::new());
-                save_error.set(None);
                 saved.set(true);
                 cell.clear();
                 revision += 1;
                 nav.set(Screen::Student(student));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "a saved visit did not reach storage");
+                save_error.set(Some(e.to_string()));
+            }
+        };
+        match result {
+            Ok(()) => {
+                errors.set(FieldErrors::new());
+                save_error.set(None);
+                let pending = app.0.borrow().durable();
+                match pending.now_or_later() {
+                    Ok(r) => settled(r),
+                    Err(later) => {
+                        saving.set(true);
+                        spawn(async move {
+                            let r = later.await;
+                            saving.set(false);
+                            settled(r);
+                        });
+                    }
+                }
             }
             Err(EditError::Invalid(e)) => {
                 save_error.set(None);
@@ -316,7 +339,9 @@ pub fn NewVisit(student: StudentId) -> Element {
                     }
                 }
             }
-            button { class: "save", r#type: "button", onclick: save, {tr(&ui, Msg::Save)} }
+            button { class: "save", r#type: "button", disabled: saving(), onclick: save,
+                if saving() { {tr(&ui, Msg::Saving)} } else { {tr(&ui, Msg::Save)} }
+            }
             if let Some(e) = save_error() {
                 p { class: "save-error", {tr(&ui, Msg::SaveFailed)} }
                 p { class: "muted", "{e}" }
