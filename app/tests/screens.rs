@@ -394,6 +394,7 @@ async fn the_login_screen_says_plainly_why_it_cannot_log_in() {
             install,
             server: "http://127.0.0.1:9".into(),
             account: "teacher07".into(),
+            logged_in: None,
         },
     );
     let edits = dom.rebuild_to_vec();

@@ -58,6 +58,7 @@ fn main() {
     let settings = baoxue_server::Settings {
         data_dir: data.clone(),
         evidence: Default::default(),
+        web_app: None,
     };
     let server = rt.spawn(baoxue_server::serve(listener, settings, async {
         let _ = stop_rx.await;

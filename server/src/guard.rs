@@ -74,11 +74,14 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
     };
     set(h, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
     set(h, header::X_FRAME_OPTIONS, "DENY");
-    set(
-        h,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
-    );
+    // The web app's files bring their own (they run WebAssembly); every other page this.
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        set(
+            h,
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        );
+    }
     // Our own forms then always carry a Referer for the same-origin check, and no other site
     // learns a student's URL.
     set(h, header::REFERRER_POLICY, "same-origin");

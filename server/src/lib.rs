@@ -29,6 +29,7 @@ pub mod session;
 pub mod state;
 pub mod store;
 pub mod sync;
+pub mod webapp;
 
 use state::AppState;
 use std::future::Future;
@@ -42,6 +43,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Thresholds of the review queue's evidence checks.
     pub evidence: review::evidence::EvidenceSettings,
+    /// The built web app to serve at `/app/` (`scripts/build-web.sh` fills `app/web/dist`).
+    pub web_app: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -49,6 +52,7 @@ impl std::fmt::Debug for Settings {
         f.debug_struct("Settings")
             .field("data_dir", &self.data_dir)
             .field("evidence", &self.evidence)
+            .field("web_app", &self.web_app)
             .finish()
     }
 }
@@ -68,6 +72,7 @@ pub fn open(
         terms: Arc::new(terms),
         evidence: Default::default(),
         scopes: Default::default(),
+        web_app: None,
     };
     Ok((store, state))
 }
@@ -81,6 +86,7 @@ pub async fn serve(
 ) -> Result<(), store::StoreError> {
     let (store, mut state) = open(&settings.data_dir)?;
     state.evidence = settings.evidence;
+    state.web_app = settings.web_app.map(Arc::new);
     tracing::info!(addr = ?listener.local_addr().ok(), data = %settings.data_dir.display(), "serving");
     axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown)
@@ -123,6 +129,7 @@ pub fn router(state: AppState) -> axum::Router {
     use axum::middleware::from_fn;
     http::routes()
         .merge(console::routes())
+        .merge(webapp::routes())
         .fallback(|| async { error::ApiError::not_found("route") })
         .layer(from_fn(guard::same_origin_writes))
         .layer(tower_http::decompression::RequestDecompressionLayer::new())

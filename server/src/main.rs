@@ -27,6 +27,9 @@ enum Command {
         /// The review queue flags a visit further than this from the household (metres).
         #[arg(long, env = "BAOXUE_MAX_DISTANCE_M", default_value_t = 500.0)]
         max_distance_m: f64,
+        /// The built phone app to serve at /app/ (`scripts/build-web.sh` builds it here).
+        #[arg(long, env = "BAOXUE_WEB_APP", default_value = "app/web/dist")]
+        web_app: PathBuf,
     },
     /// Seed the demo county (if the database is empty).
     Demo,
@@ -66,6 +69,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             addr,
             demo: seed,
             max_distance_m,
+            web_app,
         } => {
             if seed {
                 demo_seed(&cli.data_dir)?;
@@ -85,6 +89,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                             max_distance_m,
                             ..Default::default()
                         },
+                        web_app: Some(web_app),
                     },
                     shutdown_signal(),
                 )

@@ -15,6 +15,8 @@ pub struct AppState {
     pub evidence: crate::review::evidence::EvidenceSettings,
     /// Reviewers' scopes kept between console requests.
     pub scopes: crate::review::ScopeCache,
+    /// The built web app served at `/app/` (`scripts/build-web.sh`), if any.
+    pub web_app: Option<Arc<std::path::PathBuf>>,
 }
 
 impl AppState {

@@ -2,6 +2,8 @@
 //! file, seeded through the server's own store, and a small HTTP client that pushes and pulls
 //! like a phone. Nothing here stands in for a part a user touches.
 
+pub mod chromium;
+
 use baoxue_server::store::Store;
 use baoxue_server::{Settings, sync::push_trusted};
 use baoxue_shared::api::{ErrorBody, LoginRequest, LoginResponse, PullPage};
@@ -27,10 +29,22 @@ pub struct TestServer {
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
+/// Where `scripts/build-web.sh` puts the built web app (looked up when the test runs).
+pub fn web_app_dir() -> PathBuf {
+    let here = std::env::var("CARGO_MANIFEST_DIR").expect("run by cargo");
+    Path::new(&here).join("../app/web/dist")
+}
+
 impl TestServer {
     /// Start a server on `data_dir` in this process.
     pub async fn start(data_dir: &Path) -> TestServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        Self::start_on(data_dir, "127.0.0.1:0".parse().expect("an address")).await
+    }
+
+    /// Start a server on `data_dir` at `addr` (a phone's browser comes back to the same
+    /// origin after a restart), serving the web app `scripts/build-web.sh` built.
+    pub async fn start_on(data_dir: &Path, addr: SocketAddr) -> TestServer {
+        let listener = tokio::net::TcpListener::bind(addr)
             .await
             .expect("bind loopback");
         let addr = listener.local_addr().expect("local addr");
@@ -38,6 +52,7 @@ impl TestServer {
         let settings = Settings {
             data_dir: data_dir.to_path_buf(),
             evidence: Default::default(),
+            web_app: Some(web_app_dir()),
         };
         let task = tokio::spawn(async move {
             baoxue_server::serve(listener, settings, async {
@@ -416,10 +431,14 @@ impl Browser {
     /// Submit the console's login form as `account`, from the console's own page; the answer
     /// as it came (a refusal included).
     pub async fn attempt_login(server: &TestServer, account: &str) -> reqwest::Response {
+        Self::attempt(server, account, PASSWORD).await
+    }
+
+    async fn attempt(server: &TestServer, account: &str, password: &str) -> reqwest::Response {
         Self::client()
             .post(server.url("/console/login"))
             .header("origin", server.url(""))
-            .form(&[("account", account), ("password", PASSWORD)])
+            .form(&[("account", account), ("password", password)])
             .send()
             .await
             .unwrap()
@@ -433,8 +452,13 @@ impl Browser {
     }
 
     pub async fn login(server: &TestServer, account: &str) -> Browser {
+        Self::login_as(server, account, PASSWORD).await
+    }
+
+    /// Log in with `password` (the demo county's accounts have their own).
+    pub async fn login_as(server: &TestServer, account: &str, password: &str) -> Browser {
         let http = Self::client();
-        let r = Self::attempt_login(server, account).await;
+        let r = Self::attempt(server, account, password).await;
         assert_eq!(r.status().as_u16(), 303, "login redirects to the queue");
         let cookie = r
             .headers()

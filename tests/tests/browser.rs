@@ -6,53 +6,12 @@
 //! Needs `chromium` and `chromium-driver` (installed by `scripts/install-deps.sh --test`).
 
 use baoxue_tests::TestServer;
+use baoxue_tests::chromium::start_driver;
 use fantoccini::{ClientBuilder, Locator};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-const CHROMIUM: &str = "/usr/bin/chromium";
-
-/// chromedriver on a free loopback port, killed on drop.
-struct Driver {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Driver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-async fn start_driver() -> Driver {
-    assert!(
-        Path::new(CHROMEDRIVER).exists() && Path::new(CHROMIUM).exists(),
-        "Chromium and chromedriver are missing: run `bash scripts/install-deps.sh --test`"
-    );
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(CHROMEDRIVER)
-        .arg(format!("--port={port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start chromedriver");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "chromedriver did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Driver { child, port }
-}
+const CHROMIUM: &str = baoxue_tests::chromium::CHROMIUM;
 
 /// With `BAOXUE_CONSOLE_SCREENSHOTS=<dir>`, keep a PNG of the page as `<dir>/<name>.png` (used by
 /// `scripts/console-screenshots.sh`; the test checks the pages either way).

@@ -97,6 +97,7 @@ async fn after_a_reset_the_login_screen_asks_the_old_password_once_and_keeps_the
             install: InstallHandle(Rc::new(Installation::open(&phone_dir).unwrap())),
             server: server.url(""),
             account: "t".into(),
+            logged_in: None,
         },
     );
     let edits = dom.rebuild_to_vec();

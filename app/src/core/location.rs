@@ -1,7 +1,7 @@
-//! Where a visit happened. One interface, three sources: the device's own positioning (on
-//! Android through platform code, in the desktop shell through the webview's geolocation —
-//! neither exists in a headless build), a photo's EXIF GPS, and manual entry. The record keeps
-//! the source and the accuracy, so a supervisor knows how much to trust it.
+//! Where a visit happened. Three sources: the device's own positioning (`navigator.geolocation`
+//! through the page, `ui::device::locate`, in the browser and the Android webview alike; a fix
+//! becomes a location here, [`from_device`]), a photo's EXIF GPS, and manual entry. The record
+//! keeps the source and the accuracy, so a supervisor knows how much to trust it.
 
 use baoxue_shared::exif::PhotoFacts;
 use baoxue_shared::location::{GeoPoint, Location, LocationSource};
@@ -15,6 +15,8 @@ pub enum LocateError {
     Unavailable,
     #[error("the user has not allowed location access")]
     Denied,
+    #[error("no position within the time allowed")]
+    TimedOut,
     #[error("the photo has no GPS in its EXIF")]
     NoGps,
     #[error(transparent)]
@@ -26,7 +28,10 @@ impl LocateError {
     pub fn zh(&self) -> &'static str {
         match self {
             LocateError::Unavailable => "此设备无法定位，请手动填写或用照片位置",
-            LocateError::Denied => "未允许定位权限，请在手机设置中开启",
+            LocateError::Denied => {
+                "未允许定位：请在浏览器或手机设置中允许本网站（应用）使用位置信息，或用照片位置、手动填写"
+            }
+            LocateError::TimedOut => "定位超时：请到开阔处再试，或用照片位置、手动填写",
             LocateError::NoGps => "照片没有位置信息（微信转发的照片会丢失位置）",
             LocateError::Invalid(_) => "位置数值无效",
         }
@@ -69,22 +74,14 @@ impl Locator for Manual {
     }
 }
 
-/// The device's own positioning. On Android this is where platform code (the
-/// `LocationManager` through JNI) plugs in; it is compiled only there. Elsewhere it reports
-/// [`LocateError::Unavailable`], and the screens offer the photo or manual entry.
-pub struct Device;
-
-impl Locator for Device {
-    #[cfg(not(target_os = "android"))]
-    fn locate(&self) -> Result<Location, LocateError> {
-        Err(LocateError::Unavailable)
-    }
-
-    #[cfg(target_os = "android")]
-    fn locate(&self) -> Result<Location, LocateError> {
-        // Not built on these machines (no Android toolchain): see README, "Android".
-        Err(LocateError::Unavailable)
-    }
+/// A fix from the device's positioning (WGS-84, as phones report it; Chinese map apps show
+/// GCJ-02, so households are kept in WGS-84 too), with its accuracy in metres when given.
+pub fn from_device(lat: f64, lon: f64, accuracy_m: Option<f64>) -> Result<Location, LocateError> {
+    Ok(Location {
+        point: GeoPoint::new(lat, lon)?,
+        accuracy_m: accuracy_m.filter(|a| a.is_finite() && *a >= 0.0),
+        source: LocationSource::Device,
+    })
 }
 
 #[cfg(test)]
@@ -122,7 +119,15 @@ mod tests {
         .locate()
         .unwrap_err();
         assert!(matches!(e, LocateError::Invalid(ref f) if f.field == "lat"));
-        assert_eq!(Device.locate(), Err(LocateError::Unavailable));
+        let fix = from_device(25.7512, 108.9123, Some(12.5)).unwrap();
+        assert_eq!(
+            (fix.source, fix.accuracy_m),
+            (LocationSource::Device, Some(12.5))
+        );
+        assert!(matches!(
+            from_device(91.0, 0.0, None),
+            Err(LocateError::Invalid(_))
+        ));
         assert!(LocateError::NoGps.zh().contains("微信"));
     }
 }

@@ -4,6 +4,7 @@
 //! [`Root`].
 
 pub mod caseload;
+pub mod device;
 pub mod i18n;
 pub mod login;
 pub mod settings;
@@ -39,14 +40,48 @@ impl PartialEq for AppHandle {
 
 /// The whole app: the login screen until someone logs in or unlocks, then the screens.
 /// The composition root of the app (`main` of a shell only builds the installation).
+/// `logged_in` runs after each login (the web shell asks the browser to keep its storage).
 #[component]
-pub fn Shell(install: login::InstallHandle, server: String, account: String) -> Element {
+pub fn Shell(
+    install: login::InstallHandle,
+    server: String,
+    account: String,
+    logged_in: Option<EventHandler<()>>,
+) -> Element {
     let mut app = use_signal(|| None::<AppHandle>);
     let current = app.read().clone();
     match current {
         Some(handle) => rsx! { LoggedIn { handle, start: None } },
-        None => {
-            rsx! { login::Login { install, server, account, on_login: move |h| app.set(Some(h)) } }
+        None => rsx! {
+            login::Login { install, server, account,
+                on_login: move |h| {
+                    app.set(Some(h));
+                    if let Some(f) = logged_in {
+                        f.call(());
+                    }
+                }
+            }
+        },
+    }
+}
+
+/// Whether a user agent is WeChat's built-in browser, which wipes web storage when the user
+/// clears WeChat's cache and cannot install the app.
+pub fn in_wechat(user_agent: &str) -> bool {
+    user_agent.contains("MicroMessenger")
+}
+
+/// Shown instead of the app inside WeChat: records kept there would be lost to "clear cache".
+#[component]
+pub fn OpenInBrowser(url: String) -> Element {
+    rsx! {
+        style { {STYLE} }
+        section { class: "login wechat",
+            h1 { "请在手机浏览器中打开" }
+            p { "微信内置浏览器会在“清理缓存”时删除保存在手机上的记录，也无法把保学添加到桌面。" }
+            p { "请点右上角“…”，选择“在浏览器中打开”，或复制下面的网址到手机浏览器（如系统浏览器、Chrome）：" }
+            p { class: "url", "{url}" }
+            p { class: "muted", "Open this page in the phone's browser: WeChat's browser deletes saved records when its cache is cleared." }
         }
     }
 }

@@ -5,9 +5,9 @@
 //! they concern.
 
 use super::i18n::{Msg, coded};
-use super::{Screen, tr, use_app, use_ui};
+use super::{Screen, device, tr, use_app, use_ui};
 use crate::core::field::EditError;
-use crate::core::location::{Device, FromPhoto, Locator, Manual};
+use crate::core::location::{FromPhoto, Locator, Manual};
 use crate::core::visit_draft::{
     DeviceQuestion, FORM_KINDS, OutcomeChoice, ProblemDraft, VisitDraft,
 };
@@ -89,24 +89,45 @@ pub fn NewVisit(student: StudentId) -> Element {
     };
     let picker_app = app.clone();
     let cannot_read = tr(&ui, Msg::CannotReadPhoto);
+    // A chosen photo, however it came: made into evidence and kept for upload.
+    let accept = move |bytes: Result<Vec<u8>, ()>| {
+        let taken = match bytes {
+            Ok(bytes) => picker_app
+                .0
+                .borrow_mut()
+                .take_photo(&bytes)
+                .map_err(|e| e.zh()),
+            Err(()) => Err(cannot_read),
+        };
+        match taken {
+            Ok(p) => {
+                cell.edit(|d| d.photos.push(p));
+                photo_error.set(None);
+            }
+            Err(msg) => photo_error.set(Some(msg)),
+        }
+    };
+    // The desktop shell's picker: a file input in the tree.
+    let pick_accept = accept.clone();
     let pick = move |evt: Event<FormData>| {
-        let app = picker_app.clone();
+        let mut accept = pick_accept.clone();
         async move {
             for f in evt.files() {
-                let taken = match f.read_bytes().await {
-                    Ok(bytes) => app.0.borrow_mut().take_photo(&bytes).map_err(|e| e.zh()),
-                    Err(_) => Err(cannot_read),
-                };
-                match taken {
-                    Ok(p) => {
-                        cell.edit(|d| d.photos.push(p));
-                        photo_error.set(None);
-                    }
-                    Err(msg) => photo_error.set(Some(msg)),
-                }
+                accept(f.read_bytes().await.map(|b| b.to_vec()).map_err(|_| ()));
             }
         }
     };
+    // The phone's: the camera input made outside the tree (`device`), shared with Android.
+    let camera = move |_| {
+        let mut accept = accept.clone();
+        async move {
+            let mut take = accept.clone();
+            if device::pick_photos(|b| take(Ok(b))).await.is_err() {
+                accept(Err(()));
+            }
+        }
+    };
+    let mut locating = use_signal(|| false);
     let save = move |_| {
         let now = chrono::Utc::now();
         let (user, household) = {
@@ -189,9 +210,13 @@ pub fn NewVisit(student: StudentId) -> Element {
                 legend { {tr(&ui, Msg::Photos)} }
                 // `capture` opens the camera on a phone; the gallery stays available (its photos
                 // usually lack the EXIF time, which the review queue will point out).
-                label { class: "photo-button", {tr(&ui, Msg::TakePhoto)}
-                    input { class: "photo-picker", r#type: "file", accept: "image/*", multiple: true,
-                        "capture": "environment", onchange: pick }
+                if cfg!(any(target_arch = "wasm32", target_os = "android")) {
+                    button { class: "photo-button", r#type: "button", onclick: camera, {tr(&ui, Msg::TakePhoto)} }
+                } else {
+                    label { class: "photo-button", {tr(&ui, Msg::TakePhoto)}
+                        input { class: "photo-picker", r#type: "file", accept: "image/*", multiple: true,
+                            "capture": "environment", onchange: pick }
+                    }
                 }
                 for p in draft.photos.iter() {
                     p { class: "photo",
@@ -218,8 +243,14 @@ pub fn NewVisit(student: StudentId) -> Element {
                     },
                     None => rsx! { p { class: "where none", {tr(&ui, Msg::NoLocation)} } },
                 }
-                button { class: "locate-device", r#type: "button",
-                    onclick: move |_| set_location(Device.locate()), {tr(&ui, Msg::LocateDevice)} }
+                button { class: "locate-device", r#type: "button", disabled: locating(),
+                    onclick: move |_| async move {
+                        locating.set(true);
+                        let fix = device::locate().await;
+                        locating.set(false);
+                        set_location(fix);
+                    },
+                    {tr(&ui, Msg::LocateDevice)} }
                 button { class: "locate-photo", r#type: "button", disabled: photo_gps.is_none(),
                     onclick: move |_| {
                         if let Some(f) = photo_gps { set_location(FromPhoto(f).locate()) }

@@ -117,6 +117,7 @@ fn page_error(status: StatusCode, zh: &str) -> Response {
 pub type ConsoleResult = Result<Response, ApiError>;
 
 const STYLE: &str = r#"
+.install-app{display:flex;gap:1em;align-items:center;margin-top:2em;border-top:1px solid #ddd;padding-top:1em}.install-app svg{width:160px;height:160px}
 body{font-family:"Noto Sans CJK SC","Noto Sans SC","Microsoft YaHei","PingFang SC",sans-serif;margin:0;color:#222;line-height:1.6;background:#fafafa}
 header{background:#8b1a1a;color:#fff;padding:.5em 1em;display:flex;gap:1.5em;align-items:center}
 header a{color:#fff;text-decoration:none}header .who{margin-left:auto;font-size:.9em}
@@ -172,11 +173,12 @@ pub(crate) struct LoginForm {
     password: String,
 }
 
-async fn login_page() -> Html<String> {
-    login_form(None)
+async fn login_page(headers: axum::http::HeaderMap) -> Html<String> {
+    login_form(None, &headers)
 }
 
-fn login_form(error: Option<&str>) -> Html<String> {
+/// The login form, and below it the phone app's QR code for teachers at the office screen.
+fn login_form(error: Option<&str>, headers: &axum::http::HeaderMap) -> Html<String> {
     layout(
         "登录",
         None,
@@ -189,6 +191,7 @@ fn login_form(error: Option<&str>) -> Html<String> {
                 p { label { "密码 " input name="password" type="password" autocomplete="current-password" required; } }
                 p { button type="submit" #login { "登录" } }
             }
+            (PreEscaped(crate::webapp::install_link(headers)))
         },
     )
 }
@@ -240,13 +243,16 @@ async fn login(
                 .await;
             (
                 StatusCode::FORBIDDEN,
-                login_form(Some(
-                    "此账号是教师或联络员账号，请在手机应用中使用；审核平台仅供督导和学校管理员。",
-                )),
+                login_form(
+                    Some(
+                        "此账号是教师或联络员账号，请在手机应用中使用（扫描下方二维码打开）；审核平台仅供督导和学校管理员。",
+                    ),
+                    &headers,
+                ),
             )
                 .into_response()
         }
-        Err(e) => (e.status, login_form(Some(e.zh))).into_response(),
+        Err(e) => (e.status, login_form(Some(e.zh), &headers)).into_response(),
     }
 }
 

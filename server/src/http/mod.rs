@@ -61,6 +61,9 @@ pub fn routes() -> Router<AppState> {
     r.route("/", get(index))
 }
 
-async fn index() -> axum::response::Html<&'static str> {
-    axum::response::Html(include_str!("index.html"))
+/// The server's front page: what it is, and the phone app's QR code.
+async fn index(headers: axum::http::HeaderMap) -> axum::response::Html<String> {
+    axum::response::Html(
+        include_str!("index.html").replace("<!-- app -->", &crate::webapp::install_link(&headers)),
+    )
 }

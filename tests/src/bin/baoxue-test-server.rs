@@ -18,6 +18,7 @@ fn main() {
         let settings = baoxue_server::Settings {
             data_dir: dir.into(),
             evidence: Default::default(),
+            web_app: None,
         };
         baoxue_server::serve(listener, settings, baoxue_server::shutdown_signal())
             .await
