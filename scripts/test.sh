@@ -6,6 +6,8 @@ bash scripts/install-deps.sh --test --web
 # A target directory outside the clone is a fair cache between CI runs.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/baoxue/target}"
 cargo fmt --all --check
+# The phone web app the end-to-end phone test opens (tests/phone_web.rs).
+bash scripts/build-web.sh
 cargo clippy --workspace --all-targets -- -D warnings
 cargo clippy -p baoxue-app --target wasm32-unknown-unknown --all-targets -- -D warnings
 log=$(mktemp)

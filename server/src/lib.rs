@@ -77,6 +77,13 @@ pub fn open(
     Ok((store, state))
 }
 
+/// The certificate chain and private key (PEM files) the server terminates TLS with.
+#[derive(Debug, Clone)]
+pub struct Tls {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 /// Serve the API on `listener` until `shutdown` resolves, then finish in-flight requests and
 /// close the store (every acknowledged write is committed before this returns).
 pub async fn serve(
@@ -84,13 +91,69 @@ pub async fn serve(
     settings: Settings,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), store::StoreError> {
+    serve_with(listener, settings, None, shutdown).await
+}
+
+/// [`serve`], over TLS when `tls` names a certificate and key: what phones need off localhost
+/// (service workers, positioning and installing the app want a secure context).
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    settings: Settings,
+    tls: Option<Tls>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), store::StoreError> {
+    // The certificate is read before the store opens: a bad one stops the start at once.
+    let tls = match tls {
+        None => None,
+        Some(t) => Some(
+            axum_server::tls_rustls::RustlsConfig::from_pem_file(&t.cert, &t.key)
+                .await
+                .map_err(|e| {
+                    std::io::Error::new(
+                        e.kind(),
+                        format!(
+                            "the TLS certificate {} or key {} cannot be used: {e}",
+                            t.cert.display(),
+                            t.key.display()
+                        ),
+                    )
+                })?,
+        ),
+    };
     let (store, mut state) = open(&settings.data_dir)?;
     state.evidence = settings.evidence;
     state.web_app = settings.web_app.map(Arc::new);
-    tracing::info!(addr = ?listener.local_addr().ok(), data = %settings.data_dir.display(), "serving");
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    tracing::info!(addr = ?listener.local_addr().ok(), data = %settings.data_dir.display(), tls = tls.is_some(), "serving");
+    match tls {
+        None => {
+            axum::serve(listener, router(state))
+                .with_graceful_shutdown(shutdown)
+                .await?
+        }
+        Some(config) => {
+            let handle = axum_server::Handle::new();
+            let stopping = handle.clone();
+            tokio::spawn(async move {
+                shutdown.await;
+                stopping.graceful_shutdown(Some(std::time::Duration::from_secs(30)));
+            });
+            // The connection is TLS, whatever a client claims: pages, cookies and the QR code
+            // say https.
+            let app = router(state).layer(axum::middleware::from_fn(
+                |mut req: axum::extract::Request, next: axum::middleware::Next| async move {
+                    req.headers_mut().insert(
+                        "x-forwarded-proto",
+                        axum::http::HeaderValue::from_static("https"),
+                    );
+                    next.run(req).await
+                },
+            ));
+            axum_server::from_tcp_rustls(listener.into_std()?, config)?
+                .handle(handle)
+                .serve(app.into_make_service())
+                .await?
+        }
+    }
     let closing = store.clone();
     tokio::task::spawn_blocking(move || closing.close())
         .await

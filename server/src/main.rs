@@ -1,6 +1,6 @@
 //! `baoxue-server`: parse the command line and call the library.
 
-use baoxue_server::{Settings, admin, demo, serve, shutdown_signal};
+use baoxue_server::{Settings, admin, demo, shutdown_signal};
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -30,6 +30,12 @@ enum Command {
         /// The built phone app to serve at /app/ (`scripts/build-web.sh` builds it here).
         #[arg(long, env = "BAOXUE_WEB_APP", default_value = "app/web/dist")]
         web_app: PathBuf,
+        /// Terminate TLS with this certificate chain (PEM); phones need https off localhost.
+        #[arg(long, env = "BAOXUE_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, env = "BAOXUE_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
     },
     /// Seed the demo county (if the database is empty).
     Demo,
@@ -70,6 +76,8 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             demo: seed,
             max_distance_m,
             web_app,
+            tls_cert,
+            tls_key,
         } => {
             if seed {
                 demo_seed(&cli.data_dir)?;
@@ -77,11 +85,15 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
                 let listener = tokio::net::TcpListener::bind(&addr).await?;
+                let tls = tls_cert
+                    .zip(tls_key)
+                    .map(|(cert, key)| baoxue_server::Tls { cert, key });
                 println!(
-                    "保学服务器已启动 Baoxue server on http://{}",
+                    "保学服务器已启动 Baoxue server on {}://{}",
+                    if tls.is_some() { "https" } else { "http" },
                     listener.local_addr()?
                 );
-                serve(
+                baoxue_server::serve_with(
                     listener,
                     Settings {
                         data_dir: cli.data_dir,
@@ -91,6 +103,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                         },
                         web_app: Some(web_app),
                     },
+                    tls,
                     shutdown_signal(),
                 )
                 .await?;

@@ -1,0 +1,86 @@
+//! The server terminating TLS itself (`serve --tls-cert --tls-key`): what a county without a
+//! reverse proxy runs so phones get the secure context the web app needs.
+
+use baoxue_server::{Settings, Tls};
+use baoxue_tests::web_app_dir;
+
+/// A certificate for `localhost`, as PEM files in `dir`.
+fn certificate(dir: &std::path::Path) -> (Tls, reqwest::Certificate) {
+    let c = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, c.cert.pem()).unwrap();
+    std::fs::write(&key, c.signing_key.serialize_pem()).unwrap();
+    let trusted = reqwest::Certificate::from_pem(c.cert.pem().as_bytes()).unwrap();
+    (Tls { cert, key }, trusted)
+}
+
+fn settings(dir: &std::path::Path) -> Settings {
+    Settings {
+        data_dir: dir.join("data"),
+        evidence: Default::default(),
+        web_app: Some(web_app_dir()),
+    }
+}
+
+#[tokio::test]
+async fn the_server_speaks_https_with_its_own_certificate_and_says_so_in_its_links() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tls, trusted) = certificate(dir.path());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(baoxue_server::serve_with(
+        listener,
+        settings(dir.path()),
+        Some(tls),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let client = reqwest::Client::builder()
+        .tls_certs_only([trusted])
+        .build()
+        .unwrap();
+    let base = format!("https://localhost:{port}");
+    let mut front = None;
+    for _ in 0..50 {
+        match client.get(format!("{base}/")).send().await {
+            Ok(r) => {
+                front = Some(r);
+                break;
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    let front = front.expect("the server answers over TLS");
+    assert_eq!(front.status(), 200);
+    let page = front.text().await.unwrap();
+    assert!(
+        page.contains(&format!("https://localhost:{port}/app/")),
+        "the phone app's QR link is https"
+    );
+    let api = client.get(format!("{base}/api/me")).send().await.unwrap();
+    assert_eq!(api.status(), 401, "the API answers over TLS too");
+    // Plain HTTP on the TLS port gets no page.
+    let plain = reqwest::get(format!("http://localhost:{port}/")).await;
+    assert!(
+        plain.map(|r| !r.status().is_success()).unwrap_or(true),
+        "plain http is not served"
+    );
+    stop.send(()).unwrap();
+    server.await.unwrap().expect("a clean stop");
+}
+
+#[tokio::test]
+async fn a_certificate_that_cannot_be_read_stops_the_start_and_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let missing = Tls {
+        cert: dir.path().join("no-cert.pem"),
+        key: dir.path().join("no-key.pem"),
+    };
+    let e = baoxue_server::serve_with(listener, settings(dir.path()), Some(missing), async {})
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("no-cert.pem"), "{e}");
+}
