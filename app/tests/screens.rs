@@ -88,12 +88,13 @@ fn phone_with(
     )
 }
 
-/// The new-visit form's buttons: after the bottom bar (0–2) come the location buttons —
-/// 手机定位 (3), 用照片位置 (4), 使用手动填写的位置 (5) — then 保存 (6).
-const LOCATE_DEVICE: usize = 3;
-const LOCATE_PHOTO: usize = 4;
-const LOCATE_MANUAL: usize = 5;
-const SAVE: usize = 6;
+/// The new-visit form's buttons: after the bottom bar (0–2) the page-camera button (3, hidden
+/// on the desktop), the location buttons — 手机定位 (4), 用照片位置 (5), 使用手动填写的位置 (6) —
+/// then 保存 (7).
+const LOCATE_DEVICE: usize = 4;
+const LOCATE_PHOTO: usize = 5;
+const LOCATE_MANUAL: usize = 6;
+const SAVE: usize = 7;
 /// `change` listeners on the new-visit form: the kind select (0), then the photo picker (1).
 const PHOTO_PICKER: usize = 1;
 

@@ -19,6 +19,10 @@ use baoxue_shared::observation::{
 };
 use baoxue_shared::validation::FieldErrors;
 use dioxus::prelude::*;
+
+/// Whether photos come through the page's own camera input (`device`): in the browser and the
+/// Android webview.
+const CAMERA_THROUGH_PAGE: bool = cfg!(any(target_arch = "wasm32", target_os = "android"));
 use std::collections::HashMap;
 
 /// One student's draft in the UI state: the form's one state, read whole and written field by
@@ -210,14 +214,15 @@ pub fn NewVisit(student: StudentId) -> Element {
                 legend { {tr(&ui, Msg::Photos)} }
                 // `capture` opens the camera on a phone; the gallery stays available (its photos
                 // usually lack the EXIF time, which the review queue will point out).
-                if cfg!(any(target_arch = "wasm32", target_os = "android")) {
-                    button { class: "photo-button", r#type: "button", onclick: camera, {tr(&ui, Msg::TakePhoto)} }
-                } else {
-                    label { class: "photo-button", {tr(&ui, Msg::TakePhoto)}
-                        input { class: "photo-picker", r#type: "file", accept: "image/*", multiple: true,
-                            "capture": "environment", onchange: pick }
-                    }
+                // One of the two shows: the in-tree picker on the desktop, the camera through the
+                // page where Dioxus intercepts in-tree file inputs (both stay in the template, so
+                // its shape is the same on every platform).
+                label { class: "photo-button", hidden: CAMERA_THROUGH_PAGE, {tr(&ui, Msg::TakePhoto)}
+                    input { class: "photo-picker", r#type: "file", accept: "image/*", multiple: true,
+                        "capture": "environment", onchange: pick }
                 }
+                button { class: "photo-button camera", r#type: "button", hidden: !CAMERA_THROUGH_PAGE,
+                    onclick: camera, {tr(&ui, Msg::TakePhoto)} }
                 for p in draft.photos.iter() {
                     p { class: "photo",
                         {format!("{} KB，", p.bytes / 1024)}
