@@ -7,3 +7,4 @@ if ('serviceWorker' in navigator) {
 import init from './baoxue.js';
 const wasm = await init({ module_or_path: new URL('./baoxue_bg.wasm', import.meta.url) });
 if (wasm.__wbindgen_start === undefined && wasm.main) wasm.main();
+document.getElementById('loading')?.remove();
