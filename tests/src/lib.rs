@@ -3,6 +3,7 @@
 //! like a phone. Nothing here stands in for a part a user touches.
 
 pub mod chromium;
+pub mod phone;
 
 use baoxue_server::store::Store;
 use baoxue_server::{Settings, sync::push_trusted};

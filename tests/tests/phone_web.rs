@@ -12,86 +12,15 @@
 //! With `BAOXUE_WEB_SCREENSHOTS=<dir>` it keeps a PNG of every main screen there
 //! (`scripts/screenshots.sh` writes them to `screenshots/web/`).
 
-use baoxue_tests::chromium::{CHROMIUM, Cdp, start_driver};
+use baoxue_tests::chromium::{Cdp, start_driver};
+use baoxue_tests::phone::{ANDROID_UA, click, log_in, phone, type_into, wait_text};
 use baoxue_tests::{Browser, TestServer, web_app_dir};
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{Client, Locator};
 use serde_json::json;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-const ANDROID_UA: &str = "Mozilla/5.0 (Linux; Android 12; Redmi Note 11) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/156.0.0.0 Mobile Safari/537.36";
 const PASSWORD: &str = baoxue_server::demo::DEMO_PASSWORD;
-
-async fn phone(driver_port: u16, profile: &Path) -> Client {
-    let caps = json!({
-        "browserName": "chrome",
-        "goog:chromeOptions": {
-            "binary": CHROMIUM,
-            "args": [
-                "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-component-update",
-                "--disable-sync", "--no-first-run", "--disable-quic",
-                format!("--user-data-dir={}", profile.display()),
-            ],
-            "mobileEmulation": {
-                "deviceMetrics": { "width": 390, "height": 800, "pixelRatio": 2.0, "touch": true },
-                "userAgent": ANDROID_UA,
-            },
-        }
-    });
-    let serde_json::Value::Object(caps) = caps else {
-        unreachable!()
-    };
-    ClientBuilder::rustls()
-        .expect("tls config")
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{driver_port}"))
-        .await
-        .expect("a Chromium session")
-}
-
-/// Wait until an element matching `css` shows `text` (or, with "", exists).
-async fn wait_text(c: &Client, css: &str, text: &str, secs: u64) -> String {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    loop {
-        if let Ok(els) = c.find_all(Locator::Css(css)).await {
-            for e in els {
-                if let Ok(t) = e.text().await
-                    && t.contains(text)
-                {
-                    return t;
-                }
-            }
-        }
-        if Instant::now() > deadline {
-            let page = c.source().await.unwrap_or_default();
-            panic!("no {css} showing {text:?} within {secs} s; the page:\n{page}");
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-}
-
-/// Tap an element as a thumb would: scrolled to the middle of the screen first (the bottom
-/// bar covers the last strip of the page).
-async fn click(c: &Client, css: &str) {
-    let e = c
-        .find(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("{css}: {e}"));
-    c.execute(
-        "arguments[0].scrollIntoView({ block: 'center' })",
-        vec![serde_json::to_value(&e).unwrap()],
-    )
-    .await
-    .unwrap();
-    e.click().await.unwrap_or_else(|e| panic!("{css}: {e}"));
-}
-
-async fn type_into(c: &Client, css: &str, text: &str) {
-    let e = c.find(Locator::Css(css)).await.unwrap();
-    e.clear().await.unwrap();
-    e.send_keys(text).await.unwrap();
-}
 
 async fn shot(c: &Client, name: &str) {
     if let Ok(dir) = std::env::var("BAOXUE_WEB_SCREENSHOTS") {
@@ -99,13 +28,6 @@ async fn shot(c: &Client, name: &str) {
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(Path::new(&dir).join(format!("{name}.png")), png).unwrap();
     }
-}
-
-async fn log_in(c: &Client, account: &str, button: &str) {
-    wait_text(c, "input.account", "", 60).await;
-    type_into(c, "input.account", account).await;
-    type_into(c, "input.password", PASSWORD).await;
-    click(c, button).await;
 }
 
 /// Every stored value of the account's IndexedDB database, read by the page itself, as text
@@ -154,7 +76,7 @@ async fn a_teacher_records_a_visit_offline_on_the_phone_web_app_and_it_reaches_t
     let addr = server.addr;
     let driver = start_driver().await;
     let profile = tempfile::tempdir().unwrap();
-    let c = phone(driver.port, profile.path()).await;
+    let c = phone(driver.port, profile.path(), ANDROID_UA).await;
 
     // Log in; the caseload arrives with the first sync.
     c.goto(&server.url("/app/")).await.unwrap();
@@ -171,7 +93,7 @@ async fn a_teacher_records_a_visit_offline_on_the_phone_web_app_and_it_reaches_t
         "the server is the page's own origin"
     );
     shot(&c, "1-login").await;
-    log_in(&c, "teacher01", "button.log-in").await;
+    log_in(&c, "teacher01", PASSWORD, "button.log-in").await;
     let name = wait_text(&c, "li.student .name", "", 90).await;
     shot(&c, "2-caseload").await;
 
@@ -235,7 +157,7 @@ async fn a_teacher_records_a_visit_offline_on_the_phone_web_app_and_it_reaches_t
     // Reload with the server down: the app comes from the service worker; the data from the
     // phone's store, unlocked with the password alone.
     c.refresh().await.unwrap();
-    log_in(&c, "teacher01", "button.unlock").await;
+    log_in(&c, "teacher01", PASSWORD, "button.unlock").await;
     wait_text(&c, "section.caseload p.unsynced", "1", 30).await;
     click(&c, "button.nav-sync").await;
     wait_text(&c, "section.sync p.pending", "1", 10).await;
@@ -308,9 +230,9 @@ async fn a_teacher_records_a_visit_offline_on_the_phone_web_app_and_it_reaches_t
     // A fresh browser profile on the same phone reads nothing of the first teacher's.
     c.close().await.unwrap();
     let other = tempfile::tempdir().unwrap();
-    let c2 = phone(driver.port, other.path()).await;
+    let c2 = phone(driver.port, other.path(), ANDROID_UA).await;
     c2.goto(&server.url("/app/")).await.unwrap();
-    log_in(&c2, "teacher01", "button.unlock").await;
+    log_in(&c2, "teacher01", PASSWORD, "button.unlock").await;
     wait_text(&c2, "p.login-error", "尚未在本机登录过", 20).await;
     c2.close().await.unwrap();
     server.stop().await;

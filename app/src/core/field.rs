@@ -46,7 +46,14 @@ impl PhotoTakeError {
     }
 }
 
-/// Why logging out did not happen.
+/// A file the app hands the user: its name and contents, and how many records it holds.
+#[derive(Debug, Clone)]
+pub struct ExportFile {
+    pub name: String,
+    pub bytes: Vec<u8>,
+    pub records: usize,
+}
+
 /// Why refused records could not be written out.
 #[derive(Debug, Error)]
 pub enum ExportError {
@@ -58,6 +65,7 @@ pub enum ExportError {
     NoFolder,
 }
 
+/// Why logging out did not happen.
 #[derive(Debug, Error)]
 pub enum LogoutError {
     /// Records would be lost; ask, showing the number.
@@ -111,17 +119,37 @@ impl FieldApp {
         self
     }
 
+    /// Whether this shell gave the app a folder to write files into (the desktop and Android
+    /// shells do; in the browser a file is handed over as a download instead).
+    pub fn has_export_dir(&self) -> bool {
+        self.export_dir.is_some()
+    }
+
+    /// The refused records as a file for the school admin, named by the time: a batch in the
+    /// sync format (what the phone would have pushed), which `baoxue-server ops import` takes.
+    pub fn set_aside_file(&self, now: DateTime<Utc>) -> Result<ExportFile, LocalError> {
+        let ops: Vec<Op> = self.set_aside()?.into_iter().map(|s| s.op).collect();
+        let records = ops.len();
+        let batch = baoxue_shared::wire::Batch::new(self.author.device, ops);
+        Ok(ExportFile {
+            name: format!(
+                "未上传记录-{}.json",
+                baoxue_shared::time::in_china(now).format("%Y%m%d-%H%M%S")
+            ),
+            bytes: batch.encode(),
+            records,
+        })
+    }
+
     /// Export the refused records into the app's folder, named by the time; the file's path.
     pub fn export_set_aside_here(
         &self,
         now: DateTime<Utc>,
     ) -> Result<std::path::PathBuf, ExportError> {
         let dir = self.export_dir.clone().ok_or(ExportError::NoFolder)?;
-        let path = dir.join(format!(
-            "未上传记录-{}.json",
-            baoxue_shared::time::in_china(now).format("%Y%m%d-%H%M%S")
-        ));
-        self.export_set_aside(&path)?;
+        let file = self.set_aside_file(now)?;
+        let path = dir.join(&file.name);
+        std::fs::write(&path, &file.bytes)?;
         Ok(path)
     }
 
@@ -301,14 +329,11 @@ impl FieldApp {
         self.store.retry(op)
     }
 
-    /// Write the refused records to `path` as a batch in the sync format (what the phone would
-    /// have pushed), for the school admin. Returns how many.
+    /// Write the refused records to `path` (see `set_aside_file`). Returns how many.
     pub fn export_set_aside(&self, path: &std::path::Path) -> Result<usize, ExportError> {
-        let ops: Vec<Op> = self.set_aside()?.into_iter().map(|s| s.op).collect();
-        let n = ops.len();
-        let batch = baoxue_shared::wire::Batch::new(self.author.device, ops);
-        std::fs::write(path, batch.encode())?;
-        Ok(n)
+        let file = self.set_aside_file(Utc::now())?;
+        std::fs::write(path, &file.bytes)?;
+        Ok(file.records)
     }
 
     /// How many records a sync would push now (refused ones wait for a retry).

@@ -53,26 +53,28 @@ input.addEventListener('change', async () => {
 input.click();
 "#;
 
-/// Why no photo came.
-#[derive(Debug, PartialEq)]
-pub enum CameraError {
+/// Why the page gave nothing back (no photo, no download).
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum PageError {
     /// This renderer runs no JavaScript (a test's virtual DOM).
+    #[error("this screen runs no JavaScript")]
     Unavailable,
     /// The bytes did not arrive whole.
+    #[error("the page's answer broke off: {0}")]
     Broken(String),
 }
 
 /// Open the camera (or the gallery) and hand each chosen photo's bytes to `taken`, in order.
 /// Returns how many came: 0 when the pick was replaced by a later tap (after a cancel, the
 /// input waits until then, since a cancelled chooser does not always say so).
-pub async fn pick_photos(mut taken: impl FnMut(Vec<u8>)) -> Result<usize, CameraError> {
+pub async fn pick_photos(mut taken: impl FnMut(Vec<u8>)) -> Result<usize, PageError> {
     let js = CAMERA_JS
         .replace("__PIECE__", &PIECE.to_string())
         .replace("__ID__", CAMERA_INPUT_ID);
     let mut eval = document::eval(&js);
     let broken = |e: document::EvalError| match e {
-        document::EvalError::Unsupported => CameraError::Unavailable,
-        e => CameraError::Broken(e.to_string()),
+        document::EvalError::Unsupported => PageError::Unavailable,
+        e => PageError::Broken(e.to_string()),
     };
     let files: usize = eval.recv().await.map_err(broken)?;
     for _ in 0..files {
@@ -83,7 +85,7 @@ pub async fn pick_photos(mut taken: impl FnMut(Vec<u8>)) -> Result<usize, Camera
             bytes.extend(
                 base64::engine::general_purpose::STANDARD
                     .decode(piece)
-                    .map_err(|e| CameraError::Broken(e.to_string()))?,
+                    .map_err(|e| PageError::Broken(e.to_string()))?,
             );
         }
         taken(bytes);
@@ -120,4 +122,37 @@ pub async fn locate() -> Result<Location, LocateError> {
         (None, Some(lat), Some(lon)) => from_device(lat, lon, fix.accuracy),
         _ => Err(LocateError::Unavailable),
     }
+}
+
+const DOWNLOAD_JS: &str = r#"
+const name = await dioxus.recv();
+const b64 = await dioxus.recv();
+const text = atob(b64);
+const bytes = new Uint8Array(text.length);
+for (let i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+const url = URL.createObjectURL(new Blob([bytes], { type: 'application/json' }));
+const a = document.createElement('a');
+a.href = url;
+a.download = name;
+a.style.display = 'none';
+document.body.appendChild(a);
+a.click();
+a.remove();
+setTimeout(() => URL.revokeObjectURL(url), 60000);
+dioxus.send(true);
+"#;
+
+/// Hand a file to the user as the browser's download (it lands in the phone's 下载 folder),
+/// for shells that have no folder of their own to write into.
+pub async fn download(name: &str, bytes: &[u8]) -> Result<(), PageError> {
+    let broken = |e: document::EvalError| match e {
+        document::EvalError::Unsupported => PageError::Unavailable,
+        e => PageError::Broken(e.to_string()),
+    };
+    let mut eval = document::eval(DOWNLOAD_JS);
+    eval.send(name).map_err(broken)?;
+    eval.send(base64::engine::general_purpose::STANDARD.encode(bytes))
+        .map_err(broken)?;
+    let _: bool = eval.recv().await.map_err(broken)?;
+    Ok(())
 }

@@ -96,6 +96,7 @@ pub enum Msg {
     NotUploaded,
     ExportForAdmin,
     Exported,
+    Downloaded,
     ExportFailed,
 }
 
@@ -194,6 +195,10 @@ impl Msg {
             NotUploaded => ("有记录未上传", "A record was not uploaded"),
             ExportForAdmin => ("导出给学校管理员", "Export for the school admin"),
             Exported => ("已导出到", "Exported to"),
+            Downloaded => (
+                "已下载到手机的“下载”文件夹，请发给学校管理员",
+                "Downloaded to the phone's Downloads; send it to the school admin",
+            ),
             ExportFailed => ("导出失败", "Export failed"),
             SaveFailed => (
                 "未能保存：手机存储出错。填写的内容仍在表单中，请再点一次保存；仍不行请联系学校管理员。",

@@ -2,6 +2,7 @@
 //! syncing, the last success, and any error with its reason and a retry. The same sync also
 //! runs by itself (see `Root`), and this screen shows it.
 
+use super::device::download;
 use super::i18n::Msg;
 use super::{AppHandle, tr, use_app, use_ui};
 use crate::core::sync::{Phase, Progress, run};
@@ -128,11 +129,28 @@ pub fn SyncScreen() -> Element {
                     onclick: {
                         let app = export_app.clone();
                         move |_| {
-                            let r = app.0.borrow().export_set_aside_here(chrono::Utc::now());
-                            exported.set(Some(match r {
-                                Ok(path) => format!("{}：{}", tr(&ui, Msg::Exported), path.display()),
-                                Err(e) => format!("{}：{e}", tr(&ui, Msg::ExportFailed)),
-                            }));
+                            let now = chrono::Utc::now();
+                            let a = app.0.borrow();
+                            if a.has_export_dir() {
+                                let r = a.export_set_aside_here(now);
+                                exported.set(Some(match r {
+                                    Ok(path) => format!("{}：{}", tr(&ui, Msg::Exported), path.display()),
+                                    Err(e) => format!("{}：{e}", tr(&ui, Msg::ExportFailed)),
+                                }));
+                                return;
+                            }
+                            // The browser: no folder of our own; the file is a download.
+                            match a.set_aside_file(now) {
+                                Ok(file) => {
+                                    spawn(async move {
+                                        exported.set(Some(match download(&file.name, &file.bytes).await {
+                                            Ok(()) => format!("{}：{}", tr(&ui, Msg::Downloaded), file.name),
+                                            Err(e) => format!("{}：{e}", tr(&ui, Msg::ExportFailed)),
+                                        }));
+                                    });
+                                }
+                                Err(e) => exported.set(Some(format!("{}：{e}", tr(&ui, Msg::ExportFailed)))),
+                            }
                         }
                     },
                     {tr(&ui, Msg::ExportForAdmin)}

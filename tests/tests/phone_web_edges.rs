@@ -1,0 +1,138 @@
+//! The web app where the browser differs from an app with a folder of its own: inside WeChat's
+//! built-in browser it refuses to start and says where to open it; a record the server refuses
+//! is handed to the teacher as a download for the school admin. Chromium as an Android phone,
+//! against a real server and the built web app (`scripts/build-web.sh`).
+
+use baoxue_shared::op::OpBody;
+use baoxue_tests::chromium::{Cdp, start_driver};
+use baoxue_tests::phone::{ANDROID_UA, click, log_in, phone, type_into, wait_text};
+use baoxue_tests::{PASSWORD, Seeder, TestServer, web_app_dir};
+use fantoccini::Locator;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+/// WeChat's built-in browser on Android (its user agent carries `MicroMessenger`).
+const WECHAT_UA: &str = "Mozilla/5.0 (Linux; Android 12; Redmi Note 11 Build/SKQ1.211006.001; wv) AppleWebKit/537.36 (KHTML, like Gecko) Version/4.0 Chrome/111.0.5563.116 Mobile Safari/537.36 XWEB/1110005 MMWEBSDK/20230805 MMWEBID/6279 MicroMessenger/8.0.42.2460(0x28002A58) WeChat/arm64 Weixin NetType/WIFI Language/zh_CN ABI/arm64";
+
+fn built() {
+    assert!(
+        web_app_dir().join("index.html").exists(),
+        "the web app is not built: run `bash scripts/build-web.sh`"
+    );
+}
+
+#[tokio::test]
+async fn inside_wechat_the_app_asks_to_be_opened_in_the_phones_browser() {
+    built();
+    let dir = tempfile::tempdir().unwrap();
+    Seeder::open(dir.path()).close();
+    let server = TestServer::start(dir.path()).await;
+    let driver = start_driver().await;
+
+    let profile = tempfile::tempdir().unwrap();
+    let c = phone(driver.port, profile.path(), WECHAT_UA).await;
+    let url = server.url("/app/");
+    c.goto(&url).await.unwrap();
+    let page = wait_text(&c, "section.wechat", "请在手机浏览器中打开", 90).await;
+    assert!(page.contains("清理缓存"), "says why: {page}");
+    assert!(page.contains(&url), "shows the address to open: {page}");
+    assert!(
+        c.find_all(Locator::Css("input.account"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "no login inside WeChat, so nothing is recorded where it would be lost"
+    );
+    c.close().await.unwrap();
+
+    // The same address in the phone's own browser is the app.
+    let profile = tempfile::tempdir().unwrap();
+    let c = phone(driver.port, profile.path(), ANDROID_UA).await;
+    c.goto(&url).await.unwrap();
+    wait_text(&c, "input.account", "", 90).await;
+    c.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_record_the_server_refuses_is_downloaded_for_the_school_admin() {
+    built();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut s = Seeder::open(&data);
+    let mut rng = fastrand::Rng::with_seed(13);
+    let (_, students) = s.household_with_students(&mut rng, 1);
+    s.teacher("t", &students);
+    s.close();
+    let server = TestServer::start(&data).await;
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = phone(driver.port, profile.path(), ANDROID_UA).await;
+    c.goto(&server.url("/app/")).await.unwrap();
+    log_in(&c, "t", PASSWORD, "button.log-in").await;
+    wait_text(&c, "li.student .name", &students[0].name, 90).await;
+
+    // The child is paired with someone else before the teacher's visit reaches the server.
+    baoxue_server::admin::user(
+        &data,
+        baoxue_server::admin::UserCommand::Assign {
+            account: "t".into(),
+            student: vec![students[0].id],
+            household: vec![],
+            school: None,
+            county: None,
+            township: None,
+            remove: true,
+        },
+    )
+    .unwrap();
+    click(&c, "li.student").await;
+    click(&c, "button.new-visit").await;
+    let notes = "家访：孩子已回校，记录在重新分配之前";
+    type_into(&c, "textarea.notes", notes).await;
+    click(&c, "button.save").await;
+    wait_text(&c, "ul.timeline", notes, 30).await;
+    click(&c, "button.nav-sync").await;
+    click(&c, "button.sync-now").await;
+    wait_text(&c, "ul.set-aside li .reason", "", 60).await;
+
+    // The export is a download into the phone's Downloads.
+    let downloads = tempfile::tempdir().unwrap();
+    c.issue_cmd(Cdp {
+        cmd: "Browser.setDownloadBehavior",
+        params: json!({ "behavior": "allow", "downloadPath": downloads.path() }),
+    })
+    .await
+    .expect("downloads allowed");
+    click(&c, "button.export-set-aside").await;
+    let said = wait_text(&c, "p.exported", "已下载", 20).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let file = loop {
+        let done = std::fs::read_dir(downloads.path())
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .find(|p| p.extension().is_some_and(|x| x == "json"));
+        if let Some(f) = done {
+            break f;
+        }
+        assert!(Instant::now() < deadline, "nothing downloaded");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let name = file.file_name().unwrap().to_string_lossy().to_string();
+    assert!(name.starts_with("未上传记录-"), "{name}");
+    assert!(said.contains(&name), "the screen names the file: {said}");
+
+    // What the admin gets is the refused visit, in the format `ops import` takes.
+    let batch = baoxue_shared::wire::decode_batch(&std::fs::read(&file).unwrap()).unwrap();
+    assert_eq!(batch.ops.len(), 1);
+    match &batch.ops[0].body {
+        OpBody::Record(v) => {
+            assert_eq!(v.notes, notes);
+            assert_eq!(v.students, vec![students[0].id]);
+        }
+        other => panic!("not the visit: {other:?}"),
+    }
+    c.close().await.unwrap();
+    server.stop().await;
+}
