@@ -29,14 +29,34 @@ pub fn routes() -> Router<AppState> {
 }
 
 async fn page(State(s): State<AppState>) -> Result<Response, ApiError> {
-    serve(&s, "index.html").await
+    serve(&s, "index.html", false).await
 }
 
 async fn file(
     State(s): State<AppState>,
+    headers: HeaderMap,
     AppPath(path): AppPath<String>,
 ) -> Result<Response, ApiError> {
-    serve(&s, &path).await
+    serve(&s, &path, accepts_gzip(&headers)).await
+}
+
+/// Whether the browser takes gzip (every browser does; a `q=0` refuses it).
+fn accepts_gzip(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|coding| {
+            let mut parts = coding.split(';').map(str::trim);
+            let name = parts.next().unwrap_or_default();
+            let refused = parts.any(|p| {
+                p.strip_prefix("q=")
+                    .and_then(|q| q.parse::<f32>().ok())
+                    .is_some_and(|q| q == 0.0)
+            });
+            (name.eq_ignore_ascii_case("gzip") || name == "*") && !refused
+        })
 }
 
 /// The content type of a file the app is built from; anything else is not served.
@@ -67,26 +87,42 @@ fn inside(path: &str) -> bool {
         })
 }
 
-async fn serve(s: &AppState, path: &str) -> Result<Response, ApiError> {
+/// Serve `path` from the built app. A build file is sent as its gzip twin (`build-web.sh`
+/// writes one beside each large file) when the browser takes gzip: a teacher's first download
+/// over a weak mobile signal is a third of the size.
+async fn serve(s: &AppState, path: &str, gzip: bool) -> Result<Response, ApiError> {
     let Some(dir) = s.web_app.as_deref() else {
         return Err(not_built());
     };
     let (true, Some(kind)) = (inside(path), content_type(path)) else {
         return Err(ApiError::not_found("file"));
     };
-    let bytes = match tokio::fs::read(dir.join(path)).await {
-        Ok(b) => b,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Err(if path == "index.html" {
-                not_built()
-            } else {
-                ApiError::not_found("file")
-            });
+    let versioned = path.contains('/');
+    let compressed = if gzip && versioned {
+        match tokio::fs::read(dir.join(format!("{path}.gz"))).await {
+            Ok(b) => Some(b),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(ApiError::internal(e)),
         }
-        Err(e) => return Err(ApiError::internal(e)),
+    } else {
+        None
     };
-    // Files of a build live in its hash-named folder and never change.
-    let cache = if path.contains('/') {
+    let is_gzip = compressed.is_some();
+    let bytes = match compressed {
+        Some(b) => b,
+        None => match tokio::fs::read(dir.join(path)).await {
+            Ok(b) => b,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(if path == "index.html" {
+                    not_built()
+                } else {
+                    ApiError::not_found("file")
+                });
+            }
+            Err(e) => return Err(ApiError::internal(e)),
+        },
+    };
+    let cache = if versioned {
         "public, max-age=31536000, immutable"
     } else {
         "no-cache"
@@ -98,6 +134,12 @@ async fn serve(s: &AppState, path: &str) -> Result<Response, ApiError> {
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(APP_CSP),
     );
+    if versioned {
+        h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    }
+    if is_gzip {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     Ok((h, bytes).into_response())
 }
 
@@ -152,6 +194,22 @@ fn html_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_is_sent_only_to_a_browser_that_takes_it() {
+        let with = |v: &str| {
+            let mut h = HeaderMap::new();
+            h.insert(header::ACCEPT_ENCODING, HeaderValue::from_str(v).unwrap());
+            accepts_gzip(&h)
+        };
+        assert!(with("gzip, deflate, br, zstd"));
+        assert!(with("br;q=1.0, GZIP;q=0.5"));
+        assert!(with("*"));
+        assert!(!with("br, zstd"));
+        assert!(!with("gzip;q=0, br"));
+        assert!(!with("identity"));
+        assert!(!accepts_gzip(&HeaderMap::new()));
+    }
 
     #[test]
     fn only_plain_files_inside_the_folder_are_served() {
