@@ -9,7 +9,7 @@ cargo fmt --all --check
 # The phone web app the end-to-end phone test opens (tests/phone_web.rs).
 bash scripts/build-web.sh
 cargo clippy --workspace --all-targets -- -D warnings
-cargo clippy -p baoxue-app --target wasm32-unknown-unknown --all-targets -- -D warnings
+cargo clippy -p baoxue-app --target wasm32-unknown-unknown --all-targets --features web -- -D warnings
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee "$log"

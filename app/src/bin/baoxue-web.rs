@@ -49,3 +49,13 @@ fn App() -> Element {
         },
     }
 }
+
+/// The phone's photo pipeline on `jpeg` (what a camera photo goes through before it is kept):
+/// the size of the evidence photo it makes. Called by the photo benchmark in Chromium
+/// (`cargo bench -p baoxue-tests --bench photo_web`); the app itself never calls it.
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn process_photo(jpeg: &[u8]) -> Result<usize, String> {
+    baoxue_app::core::photo::process(jpeg)
+        .map(|p| p.jpeg.len())
+        .map_err(|e| e.to_string())
+}
