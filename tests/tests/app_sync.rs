@@ -466,6 +466,45 @@ async fn a_photo_cut_off_mid_upload_goes_on_from_where_it_broke_after_the_app_re
     server.stop().await;
 }
 
+/// The Android app keeps its store in its private folder, which no one can copy a file out of;
+/// a refused record's export for the school admin goes to the shared folder the shell names.
+#[tokio::test]
+async fn an_installation_exports_to_the_folder_its_shell_names_and_not_beside_its_store() {
+    use baoxue_app::core::install::Installation;
+    use baoxue_app::core::sync::SyncHost;
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Seeder::open(&dir.path().join("data"));
+    let mut rng = fastrand::Rng::with_seed(25);
+    let (_, students) = s.household_with_students(&mut rng, 1);
+    s.teacher("t", &students);
+    s.close();
+    let server = TestServer::start(&dir.path().join("data")).await;
+    let (private, shared) = (dir.path().join("files"), dir.path().join("Download"));
+    std::fs::create_dir_all(&shared).unwrap();
+    let inst = Installation::open(&private)
+        .unwrap()
+        .with_exports_in(&shared);
+    let mut a = inst.log_in(&server.url(""), "t", PASSWORD).await.unwrap();
+    a.sync().await.unwrap();
+    let now = Utc::now();
+    a.set_status(students[0].id, EnrolmentStatus::SuspectedDropout, now)
+        .unwrap();
+    let op = a.store().outbox(10).unwrap()[0].id;
+    let a = std::cell::RefCell::new(a);
+    a.with_store(|s, _| s.set_aside(op, "out_of_scope", "已不在您的负责范围内", now))
+        .unwrap();
+    let path = a.borrow().export_set_aside_here(now).unwrap();
+    assert_eq!(path.parent(), Some(shared.as_path()), "{}", path.display());
+    let batch = baoxue_shared::wire::decode_batch(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(batch.ops[0].id, op);
+    let beside_store = std::fs::read_dir(&private)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().starts_with("未上传记录-"));
+    assert!(!beside_store, "nothing left in the private folder");
+    server.stop().await;
+}
+
 #[tokio::test]
 async fn after_a_password_reset_the_old_password_asked_once_moves_the_phones_data_over() {
     use baoxue_app::core::install::{Installation, LoginError};

@@ -84,3 +84,57 @@ async fn a_certificate_that_cannot_be_read_stops_the_start_and_names_the_file() 
         .unwrap_err();
     assert!(e.to_string().contains("no-cert.pem"), "{e}");
 }
+
+/// The Android app cannot use the platform's certificate verifier (it needs JNI set-up a Dioxus
+/// app does not do), so it trusts the public roots compiled into it: a county server with a
+/// certificate no public CA issued is refused, not silently trusted.
+#[tokio::test]
+async fn the_android_client_refuses_a_certificate_no_public_ca_issued() {
+    let dir = tempfile::tempdir().unwrap();
+    let (tls, trusted) = certificate(dir.path());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(baoxue_server::serve_with(
+        listener,
+        settings(dir.path()),
+        Some(tls),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let url = format!("https://localhost:{port}/api/me");
+    let trusting = reqwest::Client::builder()
+        .tls_certs_only([trusted])
+        .build()
+        .unwrap();
+    let mut up = false;
+    for _ in 0..50 {
+        if trusting.get(&url).send().await.is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(
+        up,
+        "the server answers a client that trusts its certificate"
+    );
+    let refused = baoxue_app::core::http::bundled_roots_client()
+        .get(&url)
+        .send()
+        .await
+        .expect_err("the phone's client does not trust a self-signed certificate");
+    let mut why = refused.to_string();
+    let mut source = std::error::Error::source(&refused);
+    while let Some(s) = source {
+        why.push_str(&format!(": {s}"));
+        source = s.source();
+    }
+    assert!(
+        why.contains("UnknownIssuer"),
+        "refused for its issuer: {why}"
+    );
+    stop.send(()).unwrap();
+    server.await.unwrap().expect("a clean stop");
+}

@@ -55,6 +55,9 @@ impl LoginError {
 pub struct Installation {
     #[cfg(not(target_arch = "wasm32"))]
     dir: PathBuf,
+    /// Where a refused record's export goes (the app's folder unless a shell says otherwise).
+    #[cfg(not(target_arch = "wasm32"))]
+    exports: PathBuf,
     device: DeviceId,
     salt: [u8; 16],
 }
@@ -75,9 +78,17 @@ impl Installation {
         let (device, salt) = parse_metadata(&id, &salt)?;
         Ok(Installation {
             dir: dir.to_path_buf(),
+            exports: dir.to_path_buf(),
             device,
             salt,
         })
+    }
+
+    /// Put exports in `dir` instead of the app's own folder (Android: the app's folder is
+    /// private, and the school admin needs the file).
+    pub fn with_exports_in(mut self, dir: &Path) -> Installation {
+        self.exports = dir.to_path_buf();
+        self
     }
 
     fn store_path(&self, account: &str) -> PathBuf {
@@ -93,7 +104,7 @@ impl Installation {
     }
 
     fn with_folder(&self, app: FieldApp) -> FieldApp {
-        app.with_export_dir(&self.dir)
+        app.with_export_dir(&self.exports)
     }
 }
 

@@ -176,7 +176,7 @@ impl SyncEngine {
         password: &str,
         device: DeviceId,
     ) -> Result<SyncEngine, SyncError> {
-        let http = reqwest::Client::new();
+        let http = super::http::client();
         let base_url = base_url.trim_end_matches('/').to_string();
         let login = http
             .post(format!("{base_url}/api/login"))
@@ -212,7 +212,7 @@ impl SyncEngine {
 
     /// Resume a saved session (no network needed until the next sync).
     pub fn resume(session: ServerSession) -> SyncEngine {
-        let http = reqwest::Client::new();
+        let http = super::http::client();
         SyncEngine { http, session }
     }
 
