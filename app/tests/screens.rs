@@ -728,6 +728,18 @@ async fn the_app_tries_to_sync_by_itself_and_says_why_it_could_not() {
 }
 
 #[test]
+fn a_phone_with_nothing_left_to_send_says_all_is_synced_not_zero_pending() {
+    let dir = tempfile::tempdir().unwrap();
+    let (app, _) = phone(dir.path());
+    let html = Screens::open(&app, Screen::Sync, None).html();
+    assert!(html.contains("全部记录已同步"), "{html}");
+    assert!(
+        !html.contains("条记录尚未同步") && !html.contains("张照片待上传"),
+        "no warning about nothing: {html}"
+    );
+}
+
+#[test]
 fn settings_say_how_much_the_phone_stores() {
     let dir = tempfile::tempdir().unwrap();
     let (app, _) = phone(dir.path());

@@ -189,8 +189,8 @@ async fn a_teacher_records_a_visit_offline_on_the_phone_web_app_and_it_reaches_t
     // The server comes back on the same address: the app pushes without a tap.
     let server = TestServer::start_on(dir.path(), addr).await;
     click(&c, "button.nav-sync").await;
-    wait_text(&c, "section.sync p.pending", "0", 150).await;
-    wait_text(&c, "section.sync p.pending-photos", "0", 60).await;
+    // Records first, then the photo: the screen says so once both are on the server.
+    wait_text(&c, "section.sync p.all-synced", "全部记录已同步", 150).await;
     shot(&c, "7-synced").await;
 
     // The county sees it in the queue, with its photo and the phone's position.

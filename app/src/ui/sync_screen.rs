@@ -105,8 +105,12 @@ pub fn SyncScreen() -> Element {
     rsx! {
         section { class: "sync",
             h1 { {tr(&ui, Msg::Sync)} }
-            p { class: "pending", "{unsynced} " {tr(&ui, Msg::NotSynced)} }
-            p { class: "pending-photos", "{waiting} " {tr(&ui, Msg::PhotosWaiting)} }
+            if unsynced == 0 && waiting == 0 {
+                p { class: "all-synced", {tr(&ui, Msg::AllSynced)} }
+            } else {
+                p { class: "pending", "{unsynced} " {tr(&ui, Msg::NotSynced)} }
+                p { class: "pending-photos", "{waiting} " {tr(&ui, Msg::PhotosWaiting)} }
+            }
             p { class: "last-sync",
                 "上次同步："
                 match last {
