@@ -1,6 +1,7 @@
 //! The web app where the browser differs from an app with a folder of its own: inside WeChat's
 //! built-in browser it refuses to start and says where to open it; a record the server refuses
-//! is handed to the teacher as a download for the school admin. Chromium as an Android phone,
+//! is handed to the teacher as a download for the school admin; a refused location permission
+//! is said in Chinese and the visit still saves. Chromium as an Android phone,
 //! against a real server and the built web app (`scripts/build-web.sh`).
 
 use baoxue_shared::op::OpBody;
@@ -133,6 +134,47 @@ async fn a_record_the_server_refuses_is_downloaded_for_the_school_admin() {
         }
         other => panic!("not the visit: {other:?}"),
     }
+    c.close().await.unwrap();
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_refused_location_permission_is_said_in_chinese_and_the_visit_still_saves() {
+    built();
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Seeder::open(dir.path());
+    let mut rng = fastrand::Rng::with_seed(14);
+    let (_, students) = s.household_with_students(&mut rng, 1);
+    s.teacher("t", &students);
+    s.close();
+    let server = TestServer::start(dir.path()).await;
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = phone(driver.port, profile.path(), ANDROID_UA).await;
+    let url = server.url("/app/");
+    c.goto(&url).await.unwrap();
+    // The teacher tapped "don't allow" when the browser asked.
+    c.issue_cmd(Cdp {
+        cmd: "Browser.setPermission",
+        params: json!({
+            "permission": { "name": "geolocation" },
+            "setting": "denied",
+            "origin": url.trim_end_matches("/app/"),
+        }),
+    })
+    .await
+    .expect("geolocation denied");
+    log_in(&c, "t", PASSWORD, "button.log-in").await;
+    wait_text(&c, "li.student .name", &students[0].name, 90).await;
+    click(&c, "li.student").await;
+    click(&c, "button.new-visit").await;
+    click(&c, "button.locate-device").await;
+    let said = wait_text(&c, "fieldset.location", "未允许定位", 30).await;
+    assert!(said.contains("照片位置"), "says what to do instead: {said}");
+    let notes = "家访：定位未允许，位置手动补录";
+    type_into(&c, "textarea.notes", notes).await;
+    click(&c, "button.save").await;
+    wait_text(&c, "ul.timeline", notes, 30).await;
     c.close().await.unwrap();
     server.stop().await;
 }

@@ -22,53 +22,75 @@ fn settings(dir: &std::path::Path) -> Settings {
     }
 }
 
+/// A server terminating TLS with a self-signed certificate for `localhost`, answering before
+/// this returns; a client that trusts that certificate; the server's base URL.
+struct TlsServer {
+    base: String,
+    trusting: reqwest::Client,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<Result<(), baoxue_server::store::StoreError>>,
+}
+
+impl TlsServer {
+    async fn start(dir: &std::path::Path) -> TlsServer {
+        let (tls, trusted) = certificate(dir);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(baoxue_server::serve_with(
+            listener,
+            settings(dir),
+            Some(tls),
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let trusting = reqwest::Client::builder()
+            .tls_certs_only([trusted])
+            .build()
+            .unwrap();
+        let base = format!("https://localhost:{port}");
+        for _ in 0..50 {
+            if trusting.get(format!("{base}/")).send().await.is_ok() {
+                return TlsServer {
+                    base,
+                    trusting,
+                    stop,
+                    task,
+                };
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("the server does not answer over TLS");
+    }
+
+    async fn stop(self) {
+        self.stop.send(()).unwrap();
+        self.task.await.unwrap().expect("a clean stop");
+    }
+}
+
 #[tokio::test]
 async fn the_server_speaks_https_with_its_own_certificate_and_says_so_in_its_links() {
     let dir = tempfile::tempdir().unwrap();
-    let (tls, trusted) = certificate(dir.path());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(baoxue_server::serve_with(
-        listener,
-        settings(dir.path()),
-        Some(tls),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let client = reqwest::Client::builder()
-        .tls_certs_only([trusted])
-        .build()
-        .unwrap();
-    let base = format!("https://localhost:{port}");
-    let mut front = None;
-    for _ in 0..50 {
-        match client.get(format!("{base}/")).send().await {
-            Ok(r) => {
-                front = Some(r);
-                break;
-            }
-            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
-        }
-    }
-    let front = front.expect("the server answers over TLS");
+    let server = TlsServer::start(dir.path()).await;
+    let (client, base) = (&server.trusting, &server.base);
+    let front = client.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(front.status(), 200);
     let page = front.text().await.unwrap();
     assert!(
-        page.contains(&format!("https://localhost:{port}/app/")),
+        page.contains(&format!("{base}/app/")),
         "the phone app's QR link is https"
     );
     let api = client.get(format!("{base}/api/me")).send().await.unwrap();
     assert_eq!(api.status(), 401, "the API answers over TLS too");
     // Plain HTTP on the TLS port gets no page.
-    let plain = reqwest::get(format!("http://localhost:{port}/")).await;
+    let plain = reqwest::get(base.replace("https://", "http://") + "/").await;
     assert!(
         plain.map(|r| !r.status().is_success()).unwrap_or(true),
         "plain http is not served"
     );
-    stop.send(()).unwrap();
-    server.await.unwrap().expect("a clean stop");
+    server.stop().await;
 }
 
 #[tokio::test]
@@ -91,35 +113,8 @@ async fn a_certificate_that_cannot_be_read_stops_the_start_and_names_the_file() 
 #[tokio::test]
 async fn the_android_client_refuses_a_certificate_no_public_ca_issued() {
     let dir = tempfile::tempdir().unwrap();
-    let (tls, trusted) = certificate(dir.path());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(baoxue_server::serve_with(
-        listener,
-        settings(dir.path()),
-        Some(tls),
-        async {
-            let _ = stopped.await;
-        },
-    ));
-    let url = format!("https://localhost:{port}/api/me");
-    let trusting = reqwest::Client::builder()
-        .tls_certs_only([trusted])
-        .build()
-        .unwrap();
-    let mut up = false;
-    for _ in 0..50 {
-        if trusting.get(&url).send().await.is_ok() {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert!(
-        up,
-        "the server answers a client that trusts its certificate"
-    );
+    let server = TlsServer::start(dir.path()).await;
+    let url = format!("{}/api/me", server.base);
     let refused = baoxue_app::core::http::bundled_roots_client()
         .get(&url)
         .send()
@@ -135,6 +130,5 @@ async fn the_android_client_refuses_a_certificate_no_public_ca_issued() {
         why.contains("UnknownIssuer"),
         "refused for its issuer: {why}"
     );
-    stop.send(()).unwrap();
-    server.await.unwrap().expect("a clean stop");
+    server.stop().await;
 }
