@@ -1,7 +1,8 @@
 //! The web app where the browser differs from an app with a folder of its own: inside WeChat's
 //! built-in browser it refuses to start and says where to open it; a record the server refuses
 //! is handed to the teacher as a download for the school admin; a refused location permission
-//! is said in Chinese and the visit still saves. Chromium as an Android phone,
+//! is said in Chinese and the visit still saves; the app asks the browser to keep its storage at
+//! login. Chromium as an Android phone,
 //! against a real server and the built web app (`scripts/build-web.sh`).
 
 use baoxue_shared::op::OpBody;
@@ -175,6 +176,45 @@ async fn a_refused_location_permission_is_said_in_chinese_and_the_visit_still_sa
     type_into(&c, "textarea.notes", notes).await;
     click(&c, "button.save").await;
     wait_text(&c, "ul.timeline", notes, 30).await;
+    c.close().await.unwrap();
+    server.stop().await;
+}
+
+/// Chromium evicts a site's storage under pressure unless the site asked to keep it: the app
+/// asks at login (`navigator.storage.persist()`; an installed app is granted without a prompt).
+#[tokio::test]
+async fn at_login_the_app_asks_the_browser_to_keep_its_records() {
+    built();
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = Seeder::open(dir.path());
+    let mut rng = fastrand::Rng::with_seed(15);
+    let (_, students) = s.household_with_students(&mut rng, 1);
+    s.teacher("t", &students);
+    s.close();
+    let server = TestServer::start(dir.path()).await;
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = phone(driver.port, profile.path(), ANDROID_UA).await;
+    // Count the page's requests to keep its storage, from before the app's first line runs.
+    c.issue_cmd(Cdp {
+        cmd: "Page.addScriptToEvaluateOnNewDocument",
+        params: json!({ "source": "window.__persistAsked = 0; \
+            const keep = navigator.storage.persist.bind(navigator.storage); \
+            navigator.storage.persist = () => { window.__persistAsked += 1; return keep(); };" }),
+    })
+    .await
+    .expect("the counter is installed");
+    c.goto(&server.url("/app/")).await.unwrap();
+    let asked = || async {
+        c.execute("return window.__persistAsked", vec![])
+            .await
+            .unwrap()
+    };
+    wait_text(&c, "input.account", "", 90).await;
+    assert_eq!(asked().await, json!(0), "not asked before anyone logs in");
+    log_in(&c, "t", PASSWORD, "button.log-in").await;
+    wait_text(&c, "li.student .name", &students[0].name, 90).await;
+    assert_eq!(asked().await, json!(1), "asked once, at login");
     c.close().await.unwrap();
     server.stop().await;
 }
