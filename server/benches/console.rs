@@ -9,7 +9,7 @@
 
 use baoxue_server::report::{compliance, file_pdf, monthly, xlsx};
 use baoxue_server::review::{self, QueueFilter, ScopeView};
-use baoxue_server::store::Store;
+use baoxue_server::store::{QueueFrom, QueuePageQuery, Store};
 use baoxue_server::sync::push_trusted;
 use baoxue_shared::author::Author;
 use baoxue_shared::ids::{DeviceId, UserId};
@@ -184,6 +184,65 @@ fn main() {
     println!(
         "  a queue page, cached scope after new records:     {:.1}",
         new_ms + files_ms + queue_ms
+    );
+
+    // The read model (`baoxue_server::readmodel`): the queue page the console serves now.
+    let (rebuild_ms, rows) = time(1, || {
+        baoxue_server::readmodel::rebuild(store.as_ref(), &settings, &terms).unwrap()
+    });
+    let students: Vec<_> = store
+        .caseload(&county)
+        .unwrap()
+        .students
+        .into_keys()
+        .collect();
+    let page = |flag: Option<&str>| QueuePageQuery {
+        students: students.clone(),
+        township: None,
+        village: None,
+        school: None,
+        worker: None,
+        kind: None,
+        from: None,
+        until: None,
+        flag: flag.map(str::to_string),
+        state: None,
+        from_key: QueueFrom::First,
+        limit: 50,
+    };
+    let (page_ms, first) = time(runs, || store.queue_page(&page(None)).unwrap());
+    let (flagged_ms, _) = time(runs, || store.queue_page(&page(Some("any"))).unwrap());
+    let mut push_ms = Vec::new();
+    for r in 0..runs {
+        let s = &view.students[(r * 11 + 3) % view.students.len()];
+        let h = view
+            .replica
+            .student(*s)
+            .and_then(|st| st.household)
+            .and_then(|h| view.replica.household(h))
+            .expect("household");
+        let batch: Vec<_> = (0..20)
+            .map(|k| {
+                let at = now - Duration::minutes(60 + k);
+                let v = sample::visit(&mut rng, VisitKind::HomeVisit, worker.user, *s, &h, at);
+                worker.record(v, at)
+            })
+            .collect();
+        push_trusted(store.as_ref(), worker.user, worker.device, batch, now).unwrap();
+        let t = Instant::now();
+        baoxue_server::readmodel::catch_up(store.as_ref(), &settings, &terms).unwrap();
+        push_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    println!("read model:");
+    println!("  rebuild from the op log ({rows} visits):      {rebuild_ms:.1}");
+    println!(
+        "  queue page, 50 of {} rows, warm:              {page_ms:.1}",
+        first.matching
+    );
+    println!("  queue page filtered to flagged, warm:         {flagged_ms:.1}");
+    println!(
+        "  keeping it current after a 20-visit push:     {:.1}",
+        median(push_ms)
     );
     store.close();
 }

@@ -382,6 +382,21 @@ fn import(
 }
 
 /// Verify the audit chains; prints the report, returns whether it was clean.
+/// `baoxue-server rebuild`: throw the read models away and build them again from the op log
+/// (what a migration that changes them does). Returns how many visits' rows were written.
+pub fn rebuild(data_dir: &Path) -> Result<usize, Box<dyn std::error::Error>> {
+    let (store, state) = crate::open(data_dir)?;
+    let started = std::time::Instant::now();
+    let n = crate::readmodel::rebuild(store.as_ref(), &state.evidence, &state.terms)?;
+    println!(
+        "审核队列已重建：{n} 条走访，用时 {:.1} 秒 (review queue rebuilt: {n} visits in {:.1} s)",
+        started.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64()
+    );
+    store.close();
+    Ok(n)
+}
+
 pub fn verify_audit(data_dir: &Path) -> Result<bool, Box<dyn std::error::Error>> {
     let (store, _) = crate::open(data_dir)?;
     let r = store.verify_chains()?;

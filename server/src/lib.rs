@@ -21,6 +21,7 @@ pub mod guard;
 pub mod http;
 pub mod openapi;
 pub mod photos;
+pub mod readmodel;
 pub mod report;
 pub mod review;
 pub mod roster;
@@ -123,6 +124,8 @@ pub async fn serve_with(
     let (store, mut state) = open(&settings.data_dir)?;
     state.evidence = settings.evidence;
     state.web_app = settings.web_app.map(Arc::new);
+    // A database from before the read models (or with records they missed) is taken in now.
+    state.catch_up_soon();
     tracing::info!(addr = ?listener.local_addr().ok(), data = %settings.data_dir.display(), tls = tls.is_some(), "serving");
     match tls {
         None => {

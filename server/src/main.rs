@@ -53,6 +53,8 @@ enum Command {
     Ops(admin::OpsCommand),
     /// Verify every student's audit hash chain.
     VerifyAudit,
+    /// Rebuild the read models (the review queue) from the op log.
+    Rebuild,
 }
 
 fn main() {
@@ -115,6 +117,9 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
         Command::Roster(cmd) => admin::roster(&cli.data_dir, cmd)?,
         Command::Divisions(cmd) => admin::divisions(&cli.data_dir, cmd)?,
         Command::Ops(cmd) => admin::ops(&cli.data_dir, cmd)?,
+        Command::Rebuild => {
+            admin::rebuild(&cli.data_dir)?;
+        }
         Command::VerifyAudit => {
             let ok = admin::verify_audit(&cli.data_dir)?;
             if !ok {

@@ -28,4 +28,16 @@ impl AppState {
         let store = self.store.clone();
         tokio::task::spawn_blocking(move || f(store.as_ref())).await?
     }
+
+    /// Bring the read models up to date in the background (after a push or an upload): the
+    /// next console page then finds nothing left to take in. Failures are logged; the next
+    /// catch-up starts from the same cursor.
+    pub fn catch_up_soon(&self) {
+        let (store, settings, terms) = (self.store.clone(), self.evidence, self.terms.clone());
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = crate::readmodel::catch_up(store.as_ref(), &settings, &terms) {
+                tracing::error!(error = %e, "read models could not catch up");
+            }
+        });
+    }
 }

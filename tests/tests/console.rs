@@ -438,3 +438,99 @@ async fn a_photo_taken_days_earlier_elsewhere_is_flagged_whatever_the_phone_clai
     assert!(queue.contains(&record.to_string()), "filterable");
     server.stop().await;
 }
+
+/// The record ids a queue page lists, in order.
+fn listed(page: &str) -> Vec<String> {
+    page.split("data-record=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+/// A link on the page by its id, `&amp;` undone.
+fn link(page: &str, id: &str) -> Option<String> {
+    let at = page.find(&format!("id=\"{id}\""))?;
+    let tag_start = page[..at].rfind('<')?;
+    let tag = &page[tag_start..page[at..].find('>')? + at];
+    let href = tag.split("href=\"").nth(1)?.split('"').next()?;
+    Some(href.replace("&amp;", "&"))
+}
+
+#[tokio::test]
+async fn the_queue_comes_a_page_at_a_time_with_its_counts_and_new_records_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = fastrand::Rng::with_seed(8);
+    let (h, students, server, mut phone) = county_with_teacher(dir.path(), &mut rng, 2).await;
+    // 70 phone calls (nothing to flag) over the last weeks, in two pushes.
+    let start = Utc::now() - Duration::days(30);
+    let mut ops = Vec::new();
+    for i in 0..70 {
+        let at = start + Duration::hours(i * 7);
+        let v = sample::visit(
+            &mut rng,
+            VisitKind::PhoneCall,
+            phone.author.user,
+            students[i as usize % 2].id,
+            &h,
+            at,
+        );
+        ops.push(phone.make(|a, _| a.record(v, at + Duration::minutes(30))));
+    }
+    let rest = ops.split_off(40);
+    phone.push(ops).await.expect("pushed");
+    phone.push(rest).await.expect("pushed");
+
+    let b = Browser::login(&server, "county").await;
+    let (status, first) = b.get("/console/queue?kind=phone_call").await;
+    assert_eq!(status, 200);
+    let page1 = listed(&first);
+    assert_eq!(page1.len(), 50, "one page of 50");
+    assert!(
+        first.contains("共 70 条走访记录；当前筛选 70 条，其中待审核 70 条、有证据提示 0 条"),
+        "the counts are of the whole queue"
+    );
+    assert!(
+        link(&first, "prev-page").is_none(),
+        "nothing before the first page"
+    );
+    let next = link(&first, "next-page").expect("a next page");
+    assert!(
+        next.contains("kind=phone_call"),
+        "the filter carries over: {next}"
+    );
+    let (_, second) = b.get(&next).await;
+    let page2 = listed(&second);
+    assert_eq!(page2.len(), 20, "the rest");
+    assert!(page1.iter().all(|r| !page2.contains(r)), "no row twice");
+    assert!(
+        link(&second, "next-page").is_none(),
+        "nothing after the last page"
+    );
+    let (_, back) = b
+        .get(&link(&second, "prev-page").expect("a previous page"))
+        .await;
+    assert_eq!(listed(&back), page1, "back to the first page");
+
+    // Newest first among the unreviewed: the first row is the last call.
+    let newest = sample::visit(
+        &mut rng,
+        VisitKind::PhoneCall,
+        phone.author.user,
+        students[0].id,
+        &h,
+        Utc::now() - Duration::minutes(40),
+    );
+    let id = newest.id.to_string();
+    let op = phone.make(|a, _| a.record(newest, Utc::now()));
+    phone.push(vec![op]).await.expect("pushed");
+    // The very next page load lists it (no waiting for a background refresh).
+    let (_, now) = b.get("/console/queue?kind=phone_call").await;
+    assert_eq!(listed(&now).first(), Some(&id), "the new call is first");
+    assert!(now.contains("共 71 条走访记录"));
+    // A page key that is not one is refused naming the parameter.
+    let (status, bad) = b.get("/console/queue?after=garbage").await;
+    assert_eq!(status, 400);
+    assert!(bad.contains("after"), "{bad}");
+    server.stop().await;
+}

@@ -5,16 +5,17 @@ use crate::extract::{AppForm, AppPath, AppQuery, blank_is_none};
 use crate::review::evidence::Flag;
 use crate::review::{self, Decision, QueueFilter, QueueItem, ReviewError, ReviewState, ScopeView};
 use crate::state::AppState;
+use crate::store::{QueueFrom, QueueKey, QueuePageQuery};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use baoxue_shared::ids::{RecordId, SchoolId, UserId};
+use baoxue_shared::ids::{RecordId, SchoolId, StudentId, UserId};
 use baoxue_shared::observation::VisitKind;
-use baoxue_shared::time::{china_date, format_zh};
+use baoxue_shared::time::{china_date, format_zh, start_of_china_day};
 use chrono::{NaiveDate, Utc};
 use maud::{Markup, html};
 use serde::Deserialize;
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 
 /// The queue's filters as the form sends them (an empty value is "any"); a value that names
 /// nothing of its kind is refused naming the filter, not silently ignored.
@@ -38,75 +39,102 @@ pub(super) struct QueueQuery {
     flag: Option<String>,
     #[serde(default, deserialize_with = "blank_is_none")]
     state: Option<ReviewState>,
+    /// The next page starts after this row; the previous page ends before this one.
+    #[serde(default, deserialize_with = "blank_is_none")]
+    after: Option<QueueKey>,
+    #[serde(default, deserialize_with = "blank_is_none")]
+    before: Option<QueueKey>,
 }
 
+/// Rows on one page of the queue.
+pub const PAGE: usize = 50;
+
 impl QueueQuery {
-    fn filter(&self) -> QueueFilter {
-        QueueFilter {
+    /// The page this query asks for, within `students`.
+    fn page(&self, students: Vec<StudentId>) -> QueuePageQuery {
+        QueuePageQuery {
+            students,
             township: self.township.clone(),
             village: self.village.clone(),
             school: self.school,
             worker: self.worker,
             kind: self.kind,
-            from: self.from,
-            to: self.to,
+            from: self.from.map(start_of_china_day),
+            until: self.to.and_then(|d| d.succ_opt()).map(start_of_china_day),
             flag: self.flag.clone(),
-            state: self.state,
+            state: self.state.map(|s| s.code().to_string()),
+            from_key: match (self.after, self.before) {
+                (Some(k), _) => QueueFrom::After(k),
+                (None, Some(k)) => QueueFrom::Before(k),
+                (None, None) => QueueFrom::First,
+            },
+            limit: PAGE,
         }
+    }
+
+    /// This query's filters in a link, with `key=value` for the page.
+    fn link(&self, page: (&str, QueueKey)) -> String {
+        let mut q = form_urlencoded::Serializer::new(String::new());
+        let mut put = |k: &str, v: Option<String>| {
+            if let Some(v) = v {
+                q.append_pair(k, &v);
+            }
+        };
+        put("township", self.township.clone());
+        put("village", self.village.clone());
+        put("school", self.school.map(|s| s.to_string()));
+        put("worker", self.worker.map(|w| w.to_string()));
+        put("kind", self.kind.map(|k| k.code().to_string()));
+        put("from", self.from.map(|d| d.to_string()));
+        put("to", self.to.map(|d| d.to_string()));
+        put("flag", self.flag.clone());
+        put("state", self.state.map(|s| s.code().to_string()));
+        put(page.0, Some(page.1.encode()));
+        format!("/console/queue?{}", q.finish())
     }
 }
 
+/// The queue, a page at a time, from the read model (`crate::readmodel`): what arrived since the
+/// last page is taken in first, so a reviewer sees a visit as soon as it is stored.
 pub(super) async fn list(
     State(st): State<AppState>,
     Reviewer(session): Reviewer,
     AppQuery(q): AppQuery<QueueQuery>,
 ) -> ConsoleResult {
-    let terms = st.terms.clone();
-    let settings = st.evidence;
+    let (settings, terms) = (st.evidence, st.terms.clone());
     let user = session.user.clone();
-    let scopes = st.scopes.clone();
-    let filter = q.filter();
-    let (view, items, all_count) = st
+    let asked = q.page(vec![]);
+    let (page, users, schools) = st
         .blocking(move |s| {
-            let view = scopes.get(s, &user)?;
-            let files = view.files(&view.replica, &terms, Utc::now());
-            let all = review::queue(&view, &files, &settings, &QueueFilter::default());
-            let n = all.len();
-            let items: Vec<QueueItem> = all.into_iter().filter(|i| filter.keeps(i)).collect();
-            Ok((view, items, n))
+            crate::readmodel::catch_up(s, &settings, &terms)?;
+            let students: Vec<StudentId> = s.caseload(&user)?.students.into_keys().collect();
+            let page = s.queue_page(&QueuePageQuery { students, ..asked })?;
+            Ok((page, s.users()?, s.schools()?))
         })
         .await?;
-    let townships: BTreeSet<String> = view
-        .students
+    let items: Vec<QueueItem> = page
+        .rows
         .iter()
-        .filter_map(|s| view.replica.student(*s)?.household)
-        .filter_map(|h| view.replica.household(h))
-        .map(|h| h.area.township.name)
-        .collect();
-    let mut workers: Vec<_> = view
-        .users
-        .values()
-        .filter(|u| !u.role.may_review())
-        .collect();
+        .map(|(_, d)| serde_json::from_str(d))
+        .collect::<Result<_, _>>()
+        .map_err(|e| crate::store::StoreError::Corrupt(format!("queue row: {e}")))?;
+    let names: HashMap<UserId, String> = users.iter().map(|u| (u.id, u.name.clone())).collect();
+    let name_of = |id: UserId| names.get(&id).cloned().unwrap_or_else(|| id.to_string());
+    let mut workers: Vec<_> = users.iter().filter(|u| !u.role.may_review()).collect();
     workers.sort_by(|a, b| a.account.cmp(&b.account));
     let sel = |v: &Option<String>, x: &str| v.as_deref() == Some(x);
-    let open = items
-        .iter()
-        .filter(|i| matches!(i.state, ReviewState::Pending | ReviewState::Answered))
-        .count();
-    let flagged = items.iter().filter(|i| !i.flags.is_empty()).count();
     let body = html! {
         h1 { "审核队列" }
-        p.muted { "共 " (all_count) " 条走访记录；当前筛选 " (items.len()) " 条，其中待审核 " (open) " 条、有证据提示 " (flagged) " 条。有提示且待审核的排在最前。" }
+        p.muted #queue-counts { "共 " (page.in_scope) " 条走访记录；当前筛选 " (page.matching) " 条，其中待审核 " (page.open) " 条、有证据提示 " (page.flagged) " 条。有提示且待审核的排在最前。" }
         form.filters method="get" action="/console/queue" {
             label { "乡镇" select name="township" {
                 option value="" { "全部" }
-                @for t in &townships { option value=(t) selected[sel(&q.township, t)] { (t) } }
+                @for t in &page.townships { option value=(t) selected[sel(&q.township, t)] { (t) } }
             } }
             label { "村" input name="village" value=[q.village.as_deref()] placeholder="村名"; }
             label { "学校" select name="school" {
                 option value="" { "全部" }
-                @for sc in view.schools.values() {
+                @for sc in &schools {
                     option value=(sc.id.to_string()) selected[q.school == Some(sc.id)] { (sc.name) }
                 }
             } }
@@ -140,14 +168,22 @@ pub(super) async fn list(
                         td { (i.visit.kind.zh()) }
                         td { (i.students.iter().map(|(_, n)| n.as_str()).collect::<Vec<_>>().join("、")) }
                         td { (i.township()) " " (i.village()) }
-                        td.worker { (view.name_of(i.author))
-                            @let with: Vec<String> = i.colleagues().map(|u| view.name_of(u)).collect();
+                        td.worker { (name_of(i.author))
+                            @let with: Vec<String> = i.colleagues().map(&name_of).collect();
                             @if !with.is_empty() { span.muted { "（同行：" (with.join("、")) "）" } } }
                         td.flag { @for f in &i.flags { div { (f.zh()) } } }
                         td { span class=(format!("badge {}", i.state.code())) { (i.state.zh()) } }
                         td { a.open href=(format!("/console/visits/{}", i.record)) { "查看" } }
                     }
                 }
+            }
+        }
+        nav.pages {
+            @if let (true, Some((first, _))) = (page.more_before, page.rows.first()) {
+                a #prev-page href=(q.link(("before", *first))) { "上一页" }
+            }
+            @if let (true, Some((last, _))) = (page.more_after, page.rows.last()) {
+                a #next-page href=(q.link(("after", *last))) { "下一页" }
             }
         }
     };
@@ -339,6 +375,7 @@ pub(super) async fn review(
         .await?;
     match result {
         Ok(_) => {
+            st.catch_up_soon();
             let code = match decision {
                 Decision::Approve => "approve",
                 Decision::Flag => "flag",

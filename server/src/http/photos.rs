@@ -133,6 +133,7 @@ async fn store_complete(
             Ok(m)
         })
         .await?;
+    st.catch_up_soon();
     Ok(Json(meta))
 }
 

@@ -18,6 +18,7 @@ pub(super) async fn push(
     let receipt = st
         .blocking(move |s| Ok(crate::sync::push(s, &session, &body, now)?))
         .await?;
+    st.catch_up_soon();
     Ok(Json(receipt))
 }
 

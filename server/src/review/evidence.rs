@@ -6,7 +6,7 @@ use baoxue_shared::ids::{HouseholdId, RecordId, UserId};
 use baoxue_shared::location::{GeoPoint, LocationSource};
 use baoxue_shared::observation::{Sha256, Visit};
 use chrono::{DateTime, Duration, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 
 /// Thresholds; the defaults are what a county office would start from.
@@ -64,7 +64,7 @@ pub struct VisitFacts<'a> {
 }
 
 /// One reason to look twice at a visit.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "code", rename_all = "snake_case")]
 pub enum Flag {
     FarFromHome {

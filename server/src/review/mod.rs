@@ -19,7 +19,7 @@ use baoxue_shared::time::{TermCalendar, china_date};
 use baoxue_shared::validation::FieldErrors;
 use chrono::{DateTime, NaiveDate, Utc};
 use evidence::{EvidenceSettings, Flag, PhotoEvidence, VisitFacts};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use thiserror::Error;
@@ -220,8 +220,15 @@ baoxue_shared::coded_enum! {
     }
 }
 
+impl ReviewState {
+    /// A reviewer still has to look at it.
+    pub fn is_open(self) -> bool {
+        matches!(self, ReviewState::Pending | ReviewState::Answered)
+    }
+}
+
 /// One visit in the queue.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueueItem {
     pub record: RecordId,
     /// Who entered the (latest revision of the) visit; the other visitors went along.
@@ -306,6 +313,44 @@ pub fn queue(
     settings: &EvidenceSettings,
     filter: &QueueFilter,
 ) -> Vec<QueueItem> {
+    let (items, answered) = entries(&view.replica, files);
+    let facts: Vec<VisitFacts> = items
+        .values()
+        .filter(|i| i.voided.is_none())
+        .map(|i| facts_of(i, &view.photos))
+        .collect();
+    let mut flags = evidence::check(&facts, settings);
+    let mut out: Vec<QueueItem> = items
+        .into_values()
+        .map(|mut i| {
+            i.flags = flags.remove(&i.record).unwrap_or_default();
+            i.state = state_of(&i, answered.contains(&i.record));
+            i
+        })
+        .filter(|i| filter.keeps(i))
+        .collect();
+    out.sort_by_key(queue_order);
+    out
+}
+
+/// The queue's order: open and flagged first, then open, then newest first.
+pub fn queue_order(i: &QueueItem) -> (bool, bool, std::cmp::Reverse<DateTime<Utc>>, RecordId) {
+    let open = i.state.is_open();
+    (
+        !open || i.flags.is_empty(),
+        !open,
+        std::cmp::Reverse(i.visit.started_at),
+        i.record,
+    )
+}
+
+/// The visits in `files` as queue entries, without flags or state yet (names, household and
+/// school looked up in `replica`), and the records whose reviewer's request the worker has
+/// answered with a correction.
+pub(crate) fn entries(
+    replica: &Replica,
+    files: &[StudentFile],
+) -> (BTreeMap<RecordId, QueueItem>, HashSet<RecordId>) {
     let mut items: BTreeMap<RecordId, QueueItem> = BTreeMap::new();
     let mut answered: HashSet<RecordId> = HashSet::new();
     for f in files {
@@ -332,23 +377,19 @@ pub fn queue(
                 answered.insert(*record);
             }
             items.entry(*record).or_insert_with(|| {
-                let household = visit.household.and_then(|h| view.replica.household(h));
+                let household = visit.household.and_then(|h| replica.household(h));
                 let students: Vec<(StudentId, String)> = visit
                     .students
                     .iter()
                     .map(|s| {
-                        let name = view
-                            .replica
-                            .student(*s)
-                            .map(|st| st.name)
-                            .unwrap_or_default();
+                        let name = replica.student(*s).map(|st| st.name).unwrap_or_default();
                         (*s, name)
                     })
                     .collect();
                 let school = visit
                     .students
                     .iter()
-                    .find_map(|s| view.replica.student(*s).and_then(|st| st.school));
+                    .find_map(|s| replica.student(*s).and_then(|st| st.school));
                 QueueItem {
                     record: *record,
                     author: e.by,
@@ -365,75 +406,67 @@ pub fn queue(
             });
         }
     }
-    let facts: Vec<VisitFacts> = items
-        .values()
-        .filter(|i| i.voided.is_none())
-        .map(|i| VisitFacts {
-            record: i.record,
-            visit: &i.visit,
-            household_location: i.household.as_ref().and_then(|h| h.location),
-            photos: i
-                .visit
-                .photos
-                .iter()
-                .map(|p| {
-                    let meta = view.photos.get(&p.sha256);
-                    // Once the bytes are here the server's own reading is the evidence, even
-                    // where it found nothing; until then, what the phone read.
-                    let (captured_at, gps) = match meta {
-                        Some(m) => (
-                            m.captured_at,
-                            m.lat
-                                .zip(m.lon)
-                                .and_then(|(lat, lon)| GeoPoint::new(lat, lon).ok()),
-                        ),
-                        None => (p.captured_at, p.gps),
-                    };
-                    PhotoEvidence {
-                        sha256: p.sha256,
-                        captured_at,
-                        gps,
-                        phash: meta.and_then(|m| {
-                            image_hasher::ImageHash::<Box<[u8]>>::from_base64(&m.phash)
-                                .ok()
-                                .map(|h| h.as_bytes().to_vec())
-                        }),
-                    }
-                })
-                .collect(),
-        })
-        .collect();
-    let mut flags = evidence::check(&facts, settings);
-    let mut out: Vec<QueueItem> = items
-        .into_values()
-        .map(|mut i| {
-            i.flags = flags.remove(&i.record).unwrap_or_default();
-            i.state = if i.voided.is_some() {
-                ReviewState::Voided
-            } else if answered.contains(&i.record) {
-                ReviewState::Answered
-            } else {
-                match i.reviews.last().map(|r| r.action) {
-                    None => ReviewState::Pending,
-                    Some(ReviewAction::Approve) => ReviewState::Approved,
-                    Some(ReviewAction::Flag) => ReviewState::Flagged,
-                    Some(ReviewAction::RequestEvidence) => ReviewState::EvidenceRequested,
+    (items, answered)
+}
+
+/// What the evidence checks need of a (live) queue entry: its visit, the household's registered
+/// place and its photos — the server's own reading of each photo once its bytes are here, what
+/// the phone read until then.
+pub(crate) fn facts_of<'a>(
+    i: &'a QueueItem,
+    photos: &HashMap<Sha256, PhotoMeta>,
+) -> VisitFacts<'a> {
+    VisitFacts {
+        record: i.record,
+        visit: &i.visit,
+        household_location: i.household.as_ref().and_then(|h| h.location),
+        photos: i
+            .visit
+            .photos
+            .iter()
+            .map(|p| {
+                let meta = photos.get(&p.sha256);
+                let (captured_at, gps) = match meta {
+                    Some(m) => (
+                        m.captured_at,
+                        m.lat
+                            .zip(m.lon)
+                            .and_then(|(lat, lon)| GeoPoint::new(lat, lon).ok()),
+                    ),
+                    None => (p.captured_at, p.gps),
+                };
+                PhotoEvidence {
+                    sha256: p.sha256,
+                    captured_at,
+                    gps,
+                    phash: meta.and_then(|m| phash_bytes(&m.phash)),
                 }
-            };
-            i
-        })
-        .filter(|i| filter.keeps(i))
-        .collect();
-    out.sort_by_key(|i| {
-        let open = matches!(i.state, ReviewState::Pending | ReviewState::Answered);
-        (
-            !open || i.flags.is_empty(),
-            !open,
-            std::cmp::Reverse(i.visit.started_at),
-            i.record,
-        )
-    });
-    out
+            })
+            .collect(),
+    }
+}
+
+/// A stored perceptual hash's bytes.
+pub(crate) fn phash_bytes(b64: &str) -> Option<Vec<u8>> {
+    image_hasher::ImageHash::<Box<[u8]>>::from_base64(b64)
+        .ok()
+        .map(|h| h.as_bytes().to_vec())
+}
+
+/// Where a record stands with reviewers.
+pub(crate) fn state_of(i: &QueueItem, answered: bool) -> ReviewState {
+    if i.voided.is_some() {
+        ReviewState::Voided
+    } else if answered {
+        ReviewState::Answered
+    } else {
+        match i.reviews.last().map(|r| r.action) {
+            None => ReviewState::Pending,
+            Some(ReviewAction::Approve) => ReviewState::Approved,
+            Some(ReviewAction::Flag) => ReviewState::Flagged,
+            Some(ReviewAction::RequestEvidence) => ReviewState::EvidenceRequested,
+        }
+    }
 }
 
 /// What a reviewer decides.

@@ -7,7 +7,12 @@
 //! (`sync`), and how fields merge (`baoxue_shared::replica`) are decided elsewhere; the store
 //! keeps, finds and counts.
 
+pub mod read_model;
 pub mod sqlite;
+
+pub use read_model::{
+    Changes, QueueFrom, QueueKey, QueuePage, QueuePageQuery, ReadCursor, VisitRow,
+};
 
 // Rows the API sends as they are: declared with the protocol, in shared.
 pub use baoxue_shared::api::{AccessAction, AccessEntry, PhotoMeta, StudentRow};
@@ -377,6 +382,45 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<AccessEntry>, StoreError>;
     /// Recompute every student's hash chain against the stored records, and the access log's.
     fn verify_chains(&self) -> Result<ChainReport, StoreError>;
+
+    // ----- read models (`crate::readmodel`) -----
+    /// How far the read models have followed the store.
+    fn read_cursor(&self) -> Result<ReadCursor, StoreError>;
+    /// The students touched by what arrived after `cursor` (at most `limit` ops and as many
+    /// photo uploads): a household's ops touch its students, a photo the students of the records
+    /// citing it.
+    fn changes_after(&self, cursor: ReadCursor, limit: usize) -> Result<Changes, StoreError>;
+    /// The stored rows of these visits.
+    fn visit_rows(&self, records: &[RecordId]) -> Result<Vec<VisitRow>, StoreError>;
+    /// Visits (not among `except`) citing one of `photos` or sharing one of the perceptual-hash
+    /// `bands` (band number, value).
+    fn photo_partners(
+        &self,
+        photos: &[Sha256],
+        bands: &[(usize, i64)],
+        except: &[RecordId],
+    ) -> Result<Vec<RecordId>, StoreError>;
+    /// `worker`'s travel-checked visits just before and just after `(at, record)`, not among
+    /// `except`.
+    fn travel_neighbours(
+        &self,
+        worker: UserId,
+        at: DateTime<Utc>,
+        record: RecordId,
+        except: &[RecordId],
+    ) -> Result<(Option<RecordId>, Option<RecordId>), StoreError>;
+    /// Replace these visits' rows, drop the rows of `gone` (records a correction superseded)
+    /// and, when given, move the cursor: all in one transaction.
+    fn save_visit_rows(
+        &self,
+        rows: Vec<VisitRow>,
+        gone: Vec<RecordId>,
+        cursor: Option<ReadCursor>,
+    ) -> Result<(), StoreError>;
+    /// Forget every read-model row and rewind the cursor (a rebuild follows).
+    fn clear_read_models(&self) -> Result<(), StoreError>;
+    /// A page of the review queue, with its counts.
+    fn queue_page(&self, q: &QueuePageQuery) -> Result<QueuePage, StoreError>;
 }
 
 #[cfg(test)]

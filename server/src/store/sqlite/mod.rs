@@ -10,6 +10,7 @@ mod access;
 mod accounts;
 mod log;
 mod photos;
+mod read_model;
 pub mod schema;
 
 use super::*;
@@ -525,6 +526,46 @@ impl Store for SqliteStore {
     fn save_photo(&self, meta: &PhotoMeta) -> Result<(), StoreError> {
         let m = meta.clone();
         self.write(move |c| photos::save(c, &m))
+    }
+    fn read_cursor(&self) -> Result<ReadCursor, StoreError> {
+        self.read(read_model::cursor)
+    }
+    fn changes_after(&self, cursor: ReadCursor, limit: usize) -> Result<Changes, StoreError> {
+        self.read(|c| read_model::changes_after(c, cursor, limit))
+    }
+    fn visit_rows(&self, records: &[RecordId]) -> Result<Vec<VisitRow>, StoreError> {
+        self.read(|c| read_model::visit_rows(c, records))
+    }
+    fn photo_partners(
+        &self,
+        photos: &[Sha256],
+        bands: &[(usize, i64)],
+        except: &[RecordId],
+    ) -> Result<Vec<RecordId>, StoreError> {
+        self.read(|c| read_model::photo_partners(c, photos, bands, except))
+    }
+    fn travel_neighbours(
+        &self,
+        worker: UserId,
+        at: DateTime<Utc>,
+        record: RecordId,
+        except: &[RecordId],
+    ) -> Result<(Option<RecordId>, Option<RecordId>), StoreError> {
+        self.read(|c| read_model::travel_neighbours(c, worker, at, record, except))
+    }
+    fn save_visit_rows(
+        &self,
+        rows: Vec<VisitRow>,
+        gone: Vec<RecordId>,
+        cursor: Option<ReadCursor>,
+    ) -> Result<(), StoreError> {
+        self.write(move |c| read_model::save_visit_rows(c, &rows, &gone, cursor))
+    }
+    fn clear_read_models(&self) -> Result<(), StoreError> {
+        self.write(read_model::clear)
+    }
+    fn queue_page(&self, q: &QueuePageQuery) -> Result<QueuePage, StoreError> {
+        self.read(|c| read_model::queue_page(c, q))
     }
     fn verify_chains(&self) -> Result<ChainReport, StoreError> {
         self.read(|c| {

@@ -166,6 +166,48 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE TABLE divisions (county TEXT PRIMARY KEY, doc TEXT NOT NULL);
     "#,
+    // 6: the review queue's read model (`crate::readmodel`): one row per visit, kept current
+    // by following the op log and photo uploads (`read_cursor`), never the truth.
+    r#"
+    CREATE TABLE rm_visits (
+        record TEXT PRIMARY KEY,
+        started_ms INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        school TEXT,
+        township TEXT NOT NULL,
+        village TEXT NOT NULL,
+        state TEXT NOT NULL,
+        flags TEXT NOT NULL,
+        open INTEGER NOT NULL,
+        -- 0 open and flagged, 1 open, 2 the rest: the queue's first sort key
+        rank INTEGER NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE INDEX rm_visits_order ON rm_visits(rank, started_ms DESC, record);
+    CREATE TABLE rm_visit_students (record TEXT NOT NULL, student TEXT NOT NULL);
+    CREATE INDEX rm_visit_students_record ON rm_visit_students(record);
+    CREATE INDEX rm_visit_students_student ON rm_visit_students(student, record);
+    CREATE TABLE rm_visit_visitors (
+        record TEXT NOT NULL,
+        worker TEXT NOT NULL,
+        started_ms INTEGER NOT NULL,
+        travel INTEGER NOT NULL
+    );
+    CREATE INDEX rm_visit_visitors_record ON rm_visit_visitors(record);
+    CREATE INDEX rm_visit_visitors_travel ON rm_visit_visitors(worker, started_ms, record) WHERE travel = 1;
+    CREATE TABLE rm_visit_photos (record TEXT NOT NULL, photo INTEGER NOT NULL, sha256 TEXT NOT NULL);
+    CREATE INDEX rm_visit_photos_record ON rm_visit_photos(record);
+    CREATE INDEX rm_visit_photos_sha ON rm_visit_photos(sha256);
+    CREATE TABLE rm_photo_bands (
+        record TEXT NOT NULL,
+        photo INTEGER NOT NULL,
+        band INTEGER NOT NULL,
+        value INTEGER NOT NULL
+    );
+    CREATE INDEX rm_photo_bands_record ON rm_photo_bands(record);
+    CREATE INDEX rm_photo_bands_value ON rm_photo_bands(band, value);
+    CREATE TABLE rm_cursor (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    "#,
 ];
 
 /// The schema version this build writes.
