@@ -9,7 +9,7 @@
 
 use baoxue_server::report::{compliance, file_pdf, monthly, xlsx};
 use baoxue_server::review::{self, QueueFilter, ScopeView};
-use baoxue_server::store::{QueueFrom, QueuePageQuery, Store};
+use baoxue_server::store::{QueuePageQuery, Store};
 use baoxue_server::sync::push_trusted;
 use baoxue_shared::author::Author;
 use baoxue_shared::ids::{DeviceId, UserId};
@@ -102,10 +102,9 @@ fn main() {
     let cache = review::ScopeCache::default();
     cache.get(store.as_ref(), &county).unwrap();
     let (warm_ms, _) = time(runs, || cache.get(store.as_ref(), &county).unwrap());
-    let mut new_ms = Vec::new();
-    for r in 0..runs {
-        // A teacher's day arrives: 20 visits.
-        let s = &view.students[r * 7 % view.students.len()];
+    // A teacher's day arriving: 20 visits to the `n`th student, `ago` minutes back.
+    let mut day = |n: usize, ago: i64| {
+        let s = &view.students[n % view.students.len()];
         let h = view
             .replica
             .student(*s)
@@ -114,12 +113,16 @@ fn main() {
             .expect("household");
         let batch: Vec<_> = (0..20)
             .map(|k| {
-                let at = now - Duration::minutes(30 + k);
+                let at = now - Duration::minutes(ago + k);
                 let v = sample::visit(&mut rng, VisitKind::HomeVisit, worker.user, *s, &h, at);
                 worker.record(v, at)
             })
             .collect();
         push_trusted(store.as_ref(), worker.user, worker.device, batch, now).unwrap();
+    };
+    let mut new_ms = Vec::new();
+    for r in 0..runs {
+        day(r * 7, 30);
         let t = Instant::now();
         cache.get(store.as_ref(), &county).unwrap();
         new_ms.push(t.elapsed().as_secs_f64() * 1000.0);
@@ -197,38 +200,14 @@ fn main() {
         .into_keys()
         .collect();
     let page = |flag: Option<&str>| QueuePageQuery {
-        students: students.clone(),
-        township: None,
-        village: None,
-        school: None,
-        worker: None,
-        kind: None,
-        from: None,
-        until: None,
         flag: flag.map(str::to_string),
-        state: None,
-        from_key: QueueFrom::First,
-        limit: 50,
+        ..QueuePageQuery::everything(students.clone(), 50)
     };
     let (page_ms, first) = time(runs, || store.queue_page(&page(None)).unwrap());
     let (flagged_ms, _) = time(runs, || store.queue_page(&page(Some("any"))).unwrap());
     let mut push_ms = Vec::new();
     for r in 0..runs {
-        let s = &view.students[(r * 11 + 3) % view.students.len()];
-        let h = view
-            .replica
-            .student(*s)
-            .and_then(|st| st.household)
-            .and_then(|h| view.replica.household(h))
-            .expect("household");
-        let batch: Vec<_> = (0..20)
-            .map(|k| {
-                let at = now - Duration::minutes(60 + k);
-                let v = sample::visit(&mut rng, VisitKind::HomeVisit, worker.user, *s, &h, at);
-                worker.record(v, at)
-            })
-            .collect();
-        push_trusted(store.as_ref(), worker.user, worker.device, batch, now).unwrap();
+        day(r * 11 + 3, 60);
         let t = Instant::now();
         baoxue_server::readmodel::catch_up(store.as_ref(), &settings, &terms).unwrap();
         push_ms.push(t.elapsed().as_secs_f64() * 1000.0);

@@ -114,6 +114,26 @@ pub struct QueuePageQuery {
     pub limit: usize,
 }
 
+impl QueuePageQuery {
+    /// The first `limit` rows of the whole queue of `students`, unfiltered.
+    pub fn everything(students: Vec<StudentId>, limit: usize) -> Self {
+        Self {
+            students,
+            township: None,
+            village: None,
+            school: None,
+            worker: None,
+            kind: None,
+            from: None,
+            until: None,
+            flag: None,
+            state: None,
+            from_key: QueueFrom::First,
+            limit,
+        }
+    }
+}
+
 /// The rows of one page, in queue order, and the counts the page states.
 #[derive(Debug, Clone, Default)]
 pub struct QueuePage {
