@@ -205,6 +205,28 @@ fn main() {
     };
     let (page_ms, first) = time(runs, || store.queue_page(&page(None)).unwrap());
     let (flagged_ms, _) = time(runs, || store.queue_page(&page(Some("any"))).unwrap());
+    // What `/console/queue` does per request: catch up, the reviewer's care, the page, people.
+    let (served_ms, _) = time(runs, || {
+        baoxue_server::readmodel::catch_up(store.as_ref(), &settings, &terms).unwrap();
+        let students: Vec<_> = store
+            .caseload(&county)
+            .unwrap()
+            .students
+            .into_keys()
+            .collect();
+        let p = store
+            .queue_page(&QueuePageQuery::everything(students, 50))
+            .unwrap();
+        (p, store.users().unwrap(), store.schools().unwrap())
+    });
+    // What `/console/visits/{id}` does: catch up, the row, the reviewer's care, names, photos.
+    let one = first.rows[0].0.record;
+    let (visit_ms, _) = time(runs, || {
+        baoxue_server::readmodel::catch_up(store.as_ref(), &settings, &terms).unwrap();
+        let row = store.visit_rows(&[one]).unwrap();
+        let care = store.caseload(&county).unwrap();
+        (row, care, store.users().unwrap())
+    });
     let mut push_ms = Vec::new();
     for r in 0..runs {
         day(r * 11 + 3, 60);
@@ -219,6 +241,8 @@ fn main() {
         first.matching
     );
     println!("  queue page filtered to flagged, warm:         {flagged_ms:.1}");
+    println!("  queue page as served (catch-up, care, page):  {served_ms:.1}");
+    println!("  one visit's page as served:                   {visit_ms:.1}");
     println!(
         "  keeping it current after a 20-visit push:     {:.1}",
         median(push_ms)

@@ -534,3 +534,47 @@ async fn the_queue_comes_a_page_at_a_time_with_its_counts_and_new_records_at_onc
     assert!(bad.contains("after"), "{bad}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_visit_outside_the_reviewers_care_is_not_found() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = fastrand::Rng::with_seed(9);
+    let mut seeder = Seeder::open(dir.path());
+    let (h, students) = seeder.household_with_students(&mut rng, 1);
+    seeder.teacher("teacher", &students);
+    seeder.user(
+        "county",
+        Role::CountySupervisor,
+        vec![baoxue_tests::county_area()],
+    );
+    // A township supervisor whose township is not this child's: nothing in their care.
+    seeder.user("elsewhere", Role::TownshipSupervisor, vec![]);
+    seeder.close();
+    let server = TestServer::start(dir.path()).await;
+    let mut phone = Phone::login(&server, "teacher").await;
+    phone.pull().await;
+    let at = Utc::now() - Duration::hours(2);
+    let v = sample::visit(
+        &mut rng,
+        VisitKind::HomeVisit,
+        phone.author.user,
+        students[0].id,
+        &h,
+        at,
+    );
+    let record = v.id;
+    let op = phone.make(|a, _| a.record(v, at + Duration::minutes(30)));
+    phone.push(vec![op]).await.expect("pushed");
+
+    let path = format!("/console/visits/{record}");
+    let (status, page) = Browser::login(&server, "county").await.get(&path).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&students[0].name), "the county sees it");
+    let other = Browser::login(&server, "elsewhere").await;
+    let (status, page) = other.get(&path).await;
+    assert_eq!(status, 404, "not told apart from no record");
+    assert!(!page.contains(&students[0].name), "{page}");
+    let (_, queue) = other.get("/console/queue").await;
+    assert!(!queue.contains(&record.to_string()), "nor in their queue");
+    server.stop().await;
+}

@@ -3,14 +3,14 @@
 use super::{ConsoleResult, Reviewer, layout, map};
 use crate::extract::{AppForm, AppPath, AppQuery, blank_is_none};
 use crate::review::evidence::Flag;
-use crate::review::{self, Decision, QueueFilter, QueueItem, ReviewError, ReviewState, ScopeView};
+use crate::review::{self, Decision, QueueItem, ReviewError, ReviewState};
 use crate::state::AppState;
-use crate::store::{QueueFrom, QueueKey, QueuePageQuery};
+use crate::store::{PhotoMeta, QueueFrom, QueueKey, QueuePageQuery};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
 use baoxue_shared::ids::{RecordId, SchoolId, StudentId, UserId};
-use baoxue_shared::observation::VisitKind;
+use baoxue_shared::observation::{Sha256, VisitKind};
 use baoxue_shared::time::{china_date, format_zh, start_of_china_day};
 use chrono::{NaiveDate, Utc};
 use maud::{Markup, html};
@@ -217,29 +217,55 @@ pub(super) async fn visit(
     .into_response())
 }
 
+/// What one visit's page shows beside the visit: people's names and the photos' metadata.
+struct VisitContext {
+    names: HashMap<UserId, String>,
+    photos: HashMap<Sha256, PhotoMeta>,
+}
+
+impl VisitContext {
+    fn name_of(&self, id: UserId) -> String {
+        self.names
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    }
+}
+
+/// One visit from the read model, if it concerns a student in the reviewer's care (otherwise
+/// not found: a record outside the scope is not told apart from no record).
 async fn load_item(
     st: &AppState,
     session: &crate::store::Session,
     record: RecordId,
-) -> Result<(std::sync::Arc<ScopeView>, QueueItem), crate::error::ApiError> {
-    let terms = st.terms.clone();
-    let settings = st.evidence;
+) -> Result<(VisitContext, QueueItem), crate::error::ApiError> {
+    let (settings, terms) = (st.evidence, st.terms.clone());
     let user = session.user.clone();
-    let scopes = st.scopes.clone();
     st.blocking(move |s| {
-        let view = scopes.get(s, &user)?;
-        let files = view.files(&view.replica, &terms, Utc::now());
-        let item = review::queue(&view, &files, &settings, &QueueFilter::default())
+        crate::readmodel::catch_up(s, &settings, &terms)?;
+        let row = s
+            .visit_rows(&[record])?
             .into_iter()
-            .find(|i| i.record == record)
+            .next()
             .ok_or_else(|| crate::error::ApiError::not_found("record"))?;
-        Ok((view, item))
+        let care = s.caseload(&user)?;
+        if !row.students.iter().any(|x| care.students.contains_key(x)) {
+            return Err(crate::error::ApiError::not_found("record"));
+        }
+        let item: QueueItem = serde_json::from_str(&row.detail)
+            .map_err(|e| crate::store::StoreError::Corrupt(format!("queue row: {e}")))?;
+        let shas: Vec<Sha256> = item.visit.photos.iter().map(|p| p.sha256).collect();
+        let cx = VisitContext {
+            names: s.users()?.into_iter().map(|u| (u.id, u.name)).collect(),
+            photos: s.photos_meta(&shas)?,
+        };
+        Ok((cx, item))
     })
     .await
 }
 
 fn render_visit(
-    view: &ScopeView,
+    view: &VisitContext,
     i: &QueueItem,
     done: Option<&str>,
     error: Option<(Decision, String)>,
