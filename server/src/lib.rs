@@ -74,6 +74,7 @@ pub fn open(
         evidence: Default::default(),
         scopes: Default::default(),
         web_app: None,
+        catch_up_queued: Default::default(),
     };
     Ok((store, state))
 }

@@ -17,6 +17,8 @@ pub struct AppState {
     pub scopes: crate::review::ScopeCache,
     /// The built web app served at `/app/` (`scripts/build-web.sh`), if any.
     pub web_app: Option<Arc<std::path::PathBuf>>,
+    /// A background catch-up of the read models is queued and has not started yet.
+    pub catch_up_queued: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl AppState {
@@ -31,10 +33,17 @@ impl AppState {
 
     /// Bring the read models up to date in the background (after a push or an upload): the
     /// next console page then finds nothing left to take in. Failures are logged; the next
-    /// catch-up starts from the same cursor.
+    /// catch-up starts from the same cursor. While one is waiting to start, another is not
+    /// queued: the waiting one will take in whatever arrived before it starts.
     pub fn catch_up_soon(&self) {
+        use std::sync::atomic::Ordering;
+        if self.catch_up_queued.swap(true, Ordering::AcqRel) {
+            return;
+        }
         let (store, settings, terms) = (self.store.clone(), self.evidence, self.terms.clone());
+        let queued = self.catch_up_queued.clone();
         tokio::task::spawn_blocking(move || {
+            queued.store(false, Ordering::Release);
             if let Err(e) = crate::readmodel::catch_up(store.as_ref(), &settings, &terms) {
                 tracing::error!(error = %e, "read models could not catch up");
             }
