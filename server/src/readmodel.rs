@@ -34,7 +34,8 @@ const STEP: usize = 2_000;
 static RUNNING: Mutex<()> = Mutex::new(());
 
 /// Take in everything that arrived since the read models' cursor. Returns how many visits'
-/// rows were written.
+/// rows were written. Read models never built (a new or upgraded database) are built whole,
+/// every student once.
 pub fn catch_up(
     store: &dyn Store,
     settings: &EvidenceSettings,
@@ -42,6 +43,9 @@ pub fn catch_up(
 ) -> Result<usize, StoreError> {
     let _one = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
     let mut written = 0;
+    if store.read_cursor()? == ReadCursor::default() {
+        written += build_all(store, settings, terms)?;
+    }
     loop {
         let cursor = store.read_cursor()?;
         let changes = store.changes_after(cursor, STEP)?;
@@ -58,27 +62,35 @@ pub fn catch_up(
     }
 }
 
-/// Throw the read models away and build them again from the op log: every student once, a
-/// few hundred at a time (following the log step by step would load a student's history again
-/// in every step that holds one of their ops).
+/// Throw the read models away and build them again from the op log.
 pub fn rebuild(
     store: &dyn Store,
     settings: &EvidenceSettings,
     terms: &TermCalendar,
 ) -> Result<usize, StoreError> {
-    let mut written = 0;
     {
         let _one = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
         store.clear_read_models()?;
-        let all = store.changes_after(ReadCursor::default(), usize::MAX / 2)?;
-        let chunks: Vec<&[StudentId]> = all.students.chunks(REBUILD_CHUNK).collect();
-        for (i, chunk) in chunks.iter().enumerate() {
-            // The cursor moves with the last chunk: a rebuild cut short starts over.
-            let last = i + 1 == chunks.len();
-            written += refresh(store, settings, terms, chunk, last.then_some(all.next))?;
-        }
     }
-    Ok(written + catch_up(store, settings, terms)?)
+    catch_up(store, settings, terms)
+}
+
+/// Build the read models from the whole log: every student once, a few hundred at a time
+/// (following the log step by step would load a student's history again in every step that
+/// holds one of their ops). The cursor moves with the last chunk: a build cut short starts over.
+fn build_all(
+    store: &dyn Store,
+    settings: &EvidenceSettings,
+    terms: &TermCalendar,
+) -> Result<usize, StoreError> {
+    let all = store.changes_after(ReadCursor::default(), usize::MAX / 2)?;
+    let chunks: Vec<&[StudentId]> = all.students.chunks(REBUILD_CHUNK).collect();
+    let mut written = 0;
+    for (i, chunk) in chunks.iter().enumerate() {
+        let last = i + 1 == chunks.len();
+        written += refresh(store, settings, terms, chunk, last.then_some(all.next))?;
+    }
+    Ok(written)
 }
 
 /// Students per transaction in a rebuild.
