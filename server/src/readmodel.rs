@@ -41,7 +41,19 @@ pub fn catch_up(
     settings: &EvidenceSettings,
     terms: &TermCalendar,
 ) -> Result<usize, StoreError> {
+    catch_up_once_started(store, settings, terms, || {})
+}
+
+/// [`catch_up`], calling `started` once this catch-up has its turn (the one before it, if
+/// any, has finished): what arrived before then, it takes in.
+pub fn catch_up_once_started(
+    store: &dyn Store,
+    settings: &EvidenceSettings,
+    terms: &TermCalendar,
+    started: impl FnOnce(),
+) -> Result<usize, StoreError> {
     let _one = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+    started();
     let mut written = 0;
     if store.read_cursor()? == ReadCursor::default() {
         written += build_all(store, settings, terms)?;

@@ -33,8 +33,9 @@ impl AppState {
 
     /// Bring the read models up to date in the background (after a push or an upload): the
     /// next console page then finds nothing left to take in. Failures are logged; the next
-    /// catch-up starts from the same cursor. While one is waiting to start, another is not
-    /// queued: the waiting one will take in whatever arrived before it starts.
+    /// catch-up starts from the same cursor. At most one waits for its turn: a push while one
+    /// waits adds nothing, since the waiting one takes in whatever arrived before its turn
+    /// (hundreds of pushes a minute must not park hundreds of blocking threads).
     pub fn catch_up_soon(&self) {
         use std::sync::atomic::Ordering;
         if self.catch_up_queued.swap(true, Ordering::AcqRel) {
@@ -43,8 +44,10 @@ impl AppState {
         let (store, settings, terms) = (self.store.clone(), self.evidence, self.terms.clone());
         let queued = self.catch_up_queued.clone();
         tokio::task::spawn_blocking(move || {
-            queued.store(false, Ordering::Release);
-            if let Err(e) = crate::readmodel::catch_up(store.as_ref(), &settings, &terms) {
+            let started = || queued.store(false, Ordering::Release);
+            let r =
+                crate::readmodel::catch_up_once_started(store.as_ref(), &settings, &terms, started);
+            if let Err(e) = r {
                 tracing::error!(error = %e, "read models could not catch up");
             }
         });
