@@ -23,6 +23,41 @@ fn built() {
     );
 }
 
+/// A teacher paired with one child on a running server (data in `data/` of `dir`), and a phone
+/// (Chromium as Android) that has opened nothing yet. Bind every field: the folders and the
+/// driver must live as long as the test.
+struct OneChild {
+    dir: tempfile::TempDir,
+    server: TestServer,
+    child: baoxue_shared::people::Student,
+    c: fantoccini::Client,
+    _driver: baoxue_tests::chromium::Driver,
+    _profile: tempfile::TempDir,
+}
+
+async fn one_child(seed: u64) -> OneChild {
+    built();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let mut s = Seeder::open(&data);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let (_, students) = s.household_with_students(&mut rng, 1);
+    s.teacher("t", &students);
+    s.close();
+    let server = TestServer::start(&data).await;
+    let driver = start_driver().await;
+    let profile = tempfile::tempdir().unwrap();
+    let c = phone(driver.port, profile.path(), ANDROID_UA).await;
+    OneChild {
+        dir,
+        server,
+        child: students[0].clone(),
+        c,
+        _driver: driver,
+        _profile: profile,
+    }
+}
+
 #[tokio::test]
 async fn inside_wechat_the_app_asks_to_be_opened_in_the_phones_browser() {
     built();
@@ -58,18 +93,15 @@ async fn inside_wechat_the_app_asks_to_be_opened_in_the_phones_browser() {
 
 #[tokio::test]
 async fn a_record_the_server_refuses_is_downloaded_for_the_school_admin() {
-    built();
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let mut s = Seeder::open(&data);
-    let mut rng = fastrand::Rng::with_seed(13);
-    let (_, students) = s.household_with_students(&mut rng, 1);
-    s.teacher("t", &students);
-    s.close();
-    let server = TestServer::start(&data).await;
-    let driver = start_driver().await;
-    let profile = tempfile::tempdir().unwrap();
-    let c = phone(driver.port, profile.path(), ANDROID_UA).await;
+    let OneChild {
+        dir,
+        server,
+        child,
+        c,
+        _driver,
+        _profile,
+    } = one_child(13).await;
+    let (data, students) = (dir.path().join("data"), vec![child]);
     c.goto(&server.url("/app/")).await.unwrap();
     log_in(&c, "t", PASSWORD, "button.log-in").await;
     wait_text(&c, "li.student .name", &students[0].name, 90).await;
@@ -141,17 +173,14 @@ async fn a_record_the_server_refuses_is_downloaded_for_the_school_admin() {
 
 #[tokio::test]
 async fn a_refused_location_permission_is_said_in_chinese_and_the_visit_still_saves() {
-    built();
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = Seeder::open(dir.path());
-    let mut rng = fastrand::Rng::with_seed(14);
-    let (_, students) = s.household_with_students(&mut rng, 1);
-    s.teacher("t", &students);
-    s.close();
-    let server = TestServer::start(dir.path()).await;
-    let driver = start_driver().await;
-    let profile = tempfile::tempdir().unwrap();
-    let c = phone(driver.port, profile.path(), ANDROID_UA).await;
+    let OneChild {
+        dir: _dir,
+        server,
+        child,
+        c,
+        _driver,
+        _profile,
+    } = one_child(14).await;
     let url = server.url("/app/");
     c.goto(&url).await.unwrap();
     // The teacher tapped "don't allow" when the browser asked.
@@ -166,7 +195,7 @@ async fn a_refused_location_permission_is_said_in_chinese_and_the_visit_still_sa
     .await
     .expect("geolocation denied");
     log_in(&c, "t", PASSWORD, "button.log-in").await;
-    wait_text(&c, "li.student .name", &students[0].name, 90).await;
+    wait_text(&c, "li.student .name", &child.name, 90).await;
     click(&c, "li.student").await;
     click(&c, "button.new-visit").await;
     click(&c, "button.locate-device").await;
@@ -184,17 +213,14 @@ async fn a_refused_location_permission_is_said_in_chinese_and_the_visit_still_sa
 /// asks at login (`navigator.storage.persist()`; an installed app is granted without a prompt).
 #[tokio::test]
 async fn at_login_the_app_asks_the_browser_to_keep_its_records() {
-    built();
-    let dir = tempfile::tempdir().unwrap();
-    let mut s = Seeder::open(dir.path());
-    let mut rng = fastrand::Rng::with_seed(15);
-    let (_, students) = s.household_with_students(&mut rng, 1);
-    s.teacher("t", &students);
-    s.close();
-    let server = TestServer::start(dir.path()).await;
-    let driver = start_driver().await;
-    let profile = tempfile::tempdir().unwrap();
-    let c = phone(driver.port, profile.path(), ANDROID_UA).await;
+    let OneChild {
+        dir: _dir,
+        server,
+        child,
+        c,
+        _driver,
+        _profile,
+    } = one_child(15).await;
     // Count the page's requests to keep its storage, from before the app's first line runs.
     c.issue_cmd(Cdp {
         cmd: "Page.addScriptToEvaluateOnNewDocument",
@@ -213,7 +239,7 @@ async fn at_login_the_app_asks_the_browser_to_keep_its_records() {
     wait_text(&c, "input.account", "", 90).await;
     assert_eq!(asked().await, json!(0), "not asked before anyone logs in");
     log_in(&c, "t", PASSWORD, "button.log-in").await;
-    wait_text(&c, "li.student .name", &students[0].name, 90).await;
+    wait_text(&c, "li.student .name", &child.name, 90).await;
     assert_eq!(asked().await, json!(1), "asked once, at login");
     c.close().await.unwrap();
     server.stop().await;
