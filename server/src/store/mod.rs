@@ -8,6 +8,7 @@
 //! keeps, finds and counts.
 
 pub mod read_model;
+pub mod sql;
 pub mod sqlite;
 
 pub use read_model::{

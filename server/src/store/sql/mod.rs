@@ -1,0 +1,391 @@
+//! The store written once, over any SQL engine: every query and every rule of how rows are kept
+//! lives here, and each engine (`super::sqlite`, `super::postgres`) supplies only connections,
+//! transactions and its schema ([`db::Engine`], [`db::Db`]). So the two engines cannot drift
+//! apart in what they keep, and the same contract tests hold both.
+
+mod access;
+mod accounts;
+pub mod db;
+mod log;
+mod photos;
+mod read_model;
+
+use super::*;
+use db::{Db, Engine, p};
+
+/// A [`Store`] over an engine.
+pub struct SqlStore<E> {
+    pub(crate) engine: E,
+}
+
+impl<E> SqlStore<E> {
+    pub fn new(engine: E) -> Self {
+        Self { engine }
+    }
+}
+
+impl<E: std::fmt::Debug> std::fmt::Debug for SqlStore<E> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.engine.fmt(f)
+    }
+}
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{what}: {e}"))
+}
+
+fn parse_id<T: std::str::FromStr>(s: &str) -> Result<T, StoreError>
+where
+    T::Err: std::fmt::Display,
+{
+    s.parse().map_err(|e| corrupt("id", e))
+}
+
+fn parse_time(s: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| corrupt("time", e))
+}
+
+fn next_counter(c: &dyn Db, name: &str) -> Result<i64, StoreError> {
+    c.execute(
+        "INSERT INTO counters(name, value) VALUES ($1, 1)
+         ON CONFLICT(name) DO UPDATE SET value = counters.value + 1",
+        p![name],
+    )?;
+    c.one("SELECT value FROM counters WHERE name = $1", p![name])?
+        .int(0)
+}
+
+impl<E: Engine> Store for SqlStore<E> {
+    fn add_account(&self, user: &User, password_hash: &str) -> Result<(), StoreError> {
+        let (user, hash) = (user.clone(), password_hash.to_string());
+        self.engine.write(move |c| accounts::add(c, &user, &hash))
+    }
+    fn account(&self, account: &str) -> Result<Option<Account>, StoreError> {
+        self.engine.read(|c| accounts::by_account(c, account))
+    }
+    fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        self.engine.read(|c| accounts::by_id(c, id))
+    }
+    fn users(&self) -> Result<Vec<User>, StoreError> {
+        self.engine.read(accounts::all)
+    }
+    fn set_password(&self, account: &str, password_hash: &str) -> Result<(), StoreError> {
+        let (account, hash) = (account.to_string(), password_hash.to_string());
+        self.engine
+            .write(move |c| accounts::set_password(c, &account, &hash))
+    }
+    fn assign(&self, user: UserId, assignment: &Assignment) -> Result<(), StoreError> {
+        let a = assignment.clone();
+        self.engine.write(move |c| accounts::assign(c, user, &a))
+    }
+    fn unassign(&self, user: UserId, assignment: &Assignment) -> Result<(), StoreError> {
+        let a = assignment.clone();
+        self.engine.write(move |c| accounts::unassign(c, user, &a))
+    }
+    fn save_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        let t = token.clone();
+        self.engine.write(move |c| accounts::save_token(c, &t))
+    }
+    fn session(
+        &self,
+        token_hash: &[u8; 32],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Session>, StoreError> {
+        self.engine.read(|c| accounts::session(c, token_hash, now))
+    }
+    fn revoke_token(&self, token_hash: &[u8; 32], now: DateTime<Utc>) -> Result<bool, StoreError> {
+        let h = *token_hash;
+        self.engine.write(move |c| accounts::revoke(c, &h, now))
+    }
+    fn note_login_failure(&self, key: &ThrottleKey, at: DateTime<Utc>) -> Result<(), StoreError> {
+        let k = key.0;
+        self.engine.write(move |c| {
+            c.execute(
+                "INSERT INTO login_failures(key, at) VALUES ($1, $2)",
+                p![&k[..], at.to_rfc3339()],
+            )?;
+            Ok(())
+        })
+    }
+    fn login_failures_since(
+        &self,
+        key: &ThrottleKey,
+        since: DateTime<Utc>,
+    ) -> Result<u32, StoreError> {
+        self.engine.read(|c| {
+            let n = c
+                .one(
+                    "SELECT count(*) FROM login_failures WHERE key = $1 AND at >= $2",
+                    p![&key.0[..], since.to_rfc3339()],
+                )?
+                .int(0)?;
+            Ok(n as u32)
+        })
+    }
+    fn clear_login_failures(&self, key: &ThrottleKey) -> Result<(), StoreError> {
+        let k = key.0;
+        self.engine.write(move |c| {
+            c.execute("DELETE FROM login_failures WHERE key = $1", p![&k[..]])?;
+            Ok(())
+        })
+    }
+    fn secret(&self, name: &'static str) -> Result<[u8; 32], StoreError> {
+        let held = move |c: &dyn Db| -> Result<Option<Vec<u8>>, StoreError> {
+            c.query_opt("SELECT value FROM secrets WHERE name = $1", p![name])?
+                .map(|r| r.blob(0))
+                .transpose()
+        };
+        let value = match self.engine.read(held)? {
+            Some(v) => v,
+            None => {
+                let mut fresh = [0u8; 32];
+                getrandom::fill(&mut fresh).map_err(|e| StoreError::NoRandomness(e.to_string()))?;
+                self.engine.write(move |c| {
+                    // Two first logins at once (or two servers): the first secret written is kept.
+                    c.execute(
+                        "INSERT INTO secrets(name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+                        p![name, &fresh[..]],
+                    )?;
+                    held(c)?.ok_or_else(|| corrupt("secret", "vanished after insert"))
+                })?
+            }
+        };
+        value
+            .try_into()
+            .map_err(|_| corrupt("secret", "not 32 bytes"))
+    }
+
+    fn save_school(&self, school: &School) -> Result<(), StoreError> {
+        let sc = school.clone();
+        self.engine.write(move |c| accounts::save_school(c, &sc))
+    }
+    fn schools(&self) -> Result<Vec<School>, StoreError> {
+        self.engine.read(|c| {
+            c.query("SELECT id, name, area FROM schools ORDER BY name", p![])?
+                .into_iter()
+                .map(|r| {
+                    Ok(School {
+                        id: parse_id(&r.text(0)?)?,
+                        name: r.text(1)?,
+                        area: serde_json::from_str(&r.text(2)?).map_err(|e| corrupt("area", e))?,
+                    })
+                })
+                .collect()
+        })
+    }
+    fn save_divisions(&self, divisions: &CountyDivisions) -> Result<(), StoreError> {
+        let doc = serde_json::to_string(divisions).map_err(|e| corrupt("divisions", e))?;
+        let county = divisions.county.name.clone();
+        self.engine.write(move |c| {
+            c.execute(
+                "INSERT INTO divisions(county, doc) VALUES ($1, $2) ON CONFLICT(county) DO UPDATE SET doc = $2",
+                p![county, doc],
+            )?;
+            Ok(())
+        })
+    }
+    fn divisions(&self) -> Result<Vec<CountyDivisions>, StoreError> {
+        self.engine.read(|c| {
+            c.query("SELECT doc FROM divisions ORDER BY county", p![])?
+                .into_iter()
+                .map(|r| serde_json::from_str(&r.text(0)?).map_err(|e| corrupt("divisions", e)))
+                .collect()
+        })
+    }
+    fn has_accounts(&self) -> Result<bool, StoreError> {
+        self.engine
+            .read(|c| Ok(c.query_opt("SELECT 1 FROM users LIMIT 1", p![])?.is_some()))
+    }
+
+    fn caseload(&self, user: &User) -> Result<Caseload, StoreError> {
+        self.engine.read(|c| log::caseload(c, user))
+    }
+    fn guardian_students(
+        &self,
+        guardians: &[GuardianId],
+    ) -> Result<HashMap<GuardianId, StudentId>, StoreError> {
+        self.engine.read(|c| log::guardian_students(c, guardians))
+    }
+    fn household_students(
+        &self,
+        households: &[HouseholdId],
+    ) -> Result<HashMap<HouseholdId, Vec<StudentId>>, StoreError> {
+        self.engine.read(|c| log::household_students(c, households))
+    }
+    fn student_households(
+        &self,
+        students: &[StudentId],
+    ) -> Result<HashMap<StudentId, HouseholdId>, StoreError> {
+        self.engine.read(|c| log::student_households(c, students))
+    }
+    fn held_records(
+        &self,
+        records: &[RecordId],
+    ) -> Result<HashMap<RecordId, HeldRecord>, StoreError> {
+        self.engine.read(|c| log::held_records(c, records))
+    }
+    fn ops_by_id(&self, ids: &[OpId]) -> Result<Vec<Op>, StoreError> {
+        self.engine.read(|c| log::ops_by_id(c, ids))
+    }
+    fn batch_receipt(
+        &self,
+        batch: BatchId,
+        device: DeviceId,
+    ) -> Result<Option<PushReceipt>, StoreError> {
+        self.engine.read(|c| log::batch_receipt(c, batch, device))
+    }
+    fn push(&self, batch: CheckedBatch, now: DateTime<Utc>) -> Result<PushReceipt, StoreError> {
+        self.engine.write(move |c| log::push(c, batch, now))
+    }
+    fn pull(
+        &self,
+        caseload: &Caseload,
+        cursor: Cursor,
+        limit: usize,
+    ) -> Result<LogPage, StoreError> {
+        self.engine.read(|c| log::pull(c, caseload, cursor, limit))
+    }
+    fn ops_about_student(&self, student: StudentId) -> Result<Vec<Op>, StoreError> {
+        self.engine.read(|c| log::ops_about_student(c, student))
+    }
+    fn students_by_resident_id(
+        &self,
+        ids: &[baoxue_shared::resident_id::ResidentId],
+    ) -> Result<HashMap<baoxue_shared::resident_id::ResidentId, StudentId>, StoreError> {
+        self.engine.read(|c| log::students_by_resident_id(c, ids))
+    }
+    fn all_student_ids(&self) -> Result<Vec<StudentId>, StoreError> {
+        self.engine.read(|c| {
+            c.query("SELECT id FROM students ORDER BY name, id", p![])?
+                .into_iter()
+                .map(|r| parse_id(&r.text(0)?))
+                .collect()
+        })
+    }
+    fn student_rows(&self, ids: &HashSet<StudentId>) -> Result<Vec<StudentRow>, StoreError> {
+        self.engine.read(|c| log::student_rows(c, ids))
+    }
+    fn photos_present(&self, hashes: &[Sha256]) -> Result<HashSet<Sha256>, StoreError> {
+        self.engine.read(|c| photos::present(c, hashes))
+    }
+    fn photo(&self, sha256: &Sha256) -> Result<Option<PhotoMeta>, StoreError> {
+        self.engine.read(|c| photos::get(c, sha256))
+    }
+    fn photos_meta(&self, hashes: &[Sha256]) -> Result<HashMap<Sha256, PhotoMeta>, StoreError> {
+        self.engine.read(|c| {
+            let mut out = HashMap::new();
+            for h in hashes {
+                if let Some(m) = photos::get(c, h)? {
+                    out.insert(*h, m);
+                }
+            }
+            Ok(out)
+        })
+    }
+    fn file_report(&self, filing: &ReportFiling) -> Result<ReportFiling, StoreError> {
+        let f = filing.clone();
+        self.engine.write(move |c| {
+            c.execute(
+                "INSERT INTO report_filings(scope, month, cut, filed_by, figures) VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT DO NOTHING",
+                p![&f.scope, &f.month, f.cut.to_rfc3339(), f.filed_by.to_string(), &f.figures],
+            )?;
+            report_filing(c, &f.scope, &f.month)?
+                .ok_or_else(|| corrupt("report filing", "vanished after insert"))
+        })
+    }
+    fn report_filing(&self, scope: &str, month: &str) -> Result<Option<ReportFiling>, StoreError> {
+        self.engine.read(|c| report_filing(c, scope, month))
+    }
+    fn photo_citations(&self, sha256: &Sha256) -> Result<Vec<Subjects>, StoreError> {
+        self.engine.read(|c| photos::citations(c, sha256))
+    }
+    fn save_photo(&self, meta: &PhotoMeta) -> Result<(), StoreError> {
+        let m = meta.clone();
+        self.engine.write(move |c| photos::save(c, &m))
+    }
+    fn read_cursor(&self) -> Result<ReadCursor, StoreError> {
+        self.engine.read(read_model::cursor)
+    }
+    fn changes_after(&self, cursor: ReadCursor, limit: usize) -> Result<Changes, StoreError> {
+        self.engine
+            .read(|c| read_model::changes_after(c, cursor, limit))
+    }
+    fn visit_rows(&self, records: &[RecordId]) -> Result<Vec<VisitRow>, StoreError> {
+        self.engine.read(|c| read_model::visit_rows(c, records))
+    }
+    fn photo_partners(
+        &self,
+        photos: &[Sha256],
+        bands: &[(usize, i64)],
+        except: &[RecordId],
+    ) -> Result<Vec<RecordId>, StoreError> {
+        self.engine
+            .read(|c| read_model::photo_partners(c, photos, bands, except))
+    }
+    fn travel_neighbours(
+        &self,
+        worker: UserId,
+        at: DateTime<Utc>,
+        record: RecordId,
+        except: &[RecordId],
+    ) -> Result<(Option<RecordId>, Option<RecordId>), StoreError> {
+        self.engine
+            .read(|c| read_model::travel_neighbours(c, worker, at, record, except))
+    }
+    fn save_visit_rows(
+        &self,
+        rows: Vec<VisitRow>,
+        gone: Vec<RecordId>,
+        cursor: Option<ReadCursor>,
+    ) -> Result<(), StoreError> {
+        self.engine
+            .write(move |c| read_model::save_visit_rows(c, &rows, &gone, cursor))
+    }
+    fn clear_read_models(&self) -> Result<(), StoreError> {
+        self.engine.write(read_model::clear)
+    }
+    fn queue_page(&self, q: &QueuePageQuery) -> Result<QueuePage, StoreError> {
+        self.engine.read(|c| read_model::queue_page(c, q))
+    }
+    fn verify_chains(&self) -> Result<ChainReport, StoreError> {
+        self.engine.read(|c| {
+            let mut report = log::verify_chains(c)?;
+            let (entries, faults) = access::verify(c)?;
+            report.access_entries = entries;
+            report.access_faults = faults;
+            Ok(report)
+        })
+    }
+    fn log_access(&self, entry: &AccessEntry) -> Result<(), StoreError> {
+        let e = entry.clone();
+        self.engine.write(move |c| access::append(c, &e))
+    }
+    fn access_log(
+        &self,
+        subject: Option<&str>,
+        user: Option<UserId>,
+        limit: usize,
+    ) -> Result<Vec<AccessEntry>, StoreError> {
+        self.engine.read(|c| access::list(c, subject, user, limit))
+    }
+}
+
+fn report_filing(c: &dyn Db, scope: &str, month: &str) -> Result<Option<ReportFiling>, StoreError> {
+    let Some(r) = c.query_opt(
+        "SELECT cut, filed_by, figures FROM report_filings WHERE scope = $1 AND month = $2",
+        p![scope, month],
+    )?
+    else {
+        return Ok(None);
+    };
+    Ok(Some(ReportFiling {
+        scope: scope.to_string(),
+        month: month.to_string(),
+        cut: parse_time(&r.text(0)?)?,
+        filed_by: parse_id(&r.text(1)?)?,
+        figures: r.text(2)?,
+    }))
+}

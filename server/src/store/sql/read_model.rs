@@ -1,0 +1,446 @@
+//! The read models' rows (`crate::store::read_model`).
+
+use super::db::{Db, V, p};
+use super::{corrupt, parse_id};
+use crate::store::{
+    Changes, QueueFrom, QueueKey, QueuePage, QueuePageQuery, ReadCursor, StoreError, VisitRow,
+};
+use baoxue_shared::ids::{RecordId, StudentId, UserId};
+use baoxue_shared::observation::Sha256;
+use chrono::{DateTime, Utc};
+use std::collections::{BTreeSet, HashMap};
+
+pub(super) fn cursor(c: &dyn Db) -> Result<ReadCursor, StoreError> {
+    let get = |name: &str| -> Result<i64, StoreError> {
+        Ok(
+            c.query_opt("SELECT value FROM rm_cursor WHERE name = $1", p![name])?
+                .map(|r| r.int(0))
+                .transpose()?
+                .unwrap_or(0),
+        )
+    };
+    Ok(ReadCursor {
+        op_seq: get("op_seq")?,
+        photo_seq: get("photo_seq")?,
+    })
+}
+
+fn set_cursor(c: &dyn Db, to: ReadCursor) -> Result<(), StoreError> {
+    for (name, value) in [("op_seq", to.op_seq), ("photo_seq", to.photo_seq)] {
+        c.execute(
+            "INSERT INTO rm_cursor(name, value) VALUES ($1, $2)
+             ON CONFLICT(name) DO UPDATE SET value = excluded.value WHERE excluded.value > rm_cursor.value",
+            p![name, value],
+        )?;
+    }
+    Ok(())
+}
+
+pub(super) fn changes_after(
+    c: &dyn Db,
+    from: ReadCursor,
+    limit: usize,
+) -> Result<Changes, StoreError> {
+    let limit = limit.max(1) as i64;
+    let op_seq = c
+        .one(
+            "SELECT coalesce(max(seq), $1) FROM (SELECT seq FROM ops WHERE seq > $1 ORDER BY seq LIMIT $2) AS o",
+            p![from.op_seq, limit],
+        )?
+        .int(0)?;
+    // `photos.rowid`: SQLite's own row number; the PostgreSQL schema names its upload sequence so.
+    let photo_seq = c
+        .one(
+            "SELECT coalesce(max(rowid), $1) FROM (SELECT rowid FROM photos WHERE rowid > $1 ORDER BY rowid LIMIT $2) AS p",
+            p![from.photo_seq, limit],
+        )?
+        .int(0)?;
+    let students = c
+        .query(
+            "SELECT student FROM op_subjects WHERE seq > $1 AND seq <= $2 AND student IS NOT NULL
+             UNION
+             SELECT s.id FROM op_subjects o JOIN students s ON s.household = o.household
+                 WHERE o.seq > $1 AND o.seq <= $2 AND o.household IS NOT NULL
+             UNION
+             SELECT s.student FROM photos p JOIN photo_refs r ON r.sha256 = p.sha256
+                 JOIN op_subjects s ON s.seq = r.seq
+                 WHERE p.rowid > $3 AND p.rowid <= $4 AND s.student IS NOT NULL",
+            p![from.op_seq, op_seq, from.photo_seq, photo_seq],
+        )?
+        .into_iter()
+        .map(|r| parse_id::<StudentId>(&r.text(0)?))
+        .collect::<Result<BTreeSet<_>, _>>()?;
+    Ok(Changes {
+        students: students.into_iter().collect(),
+        next: ReadCursor { op_seq, photo_seq },
+    })
+}
+
+pub(super) fn visit_rows(c: &dyn Db, records: &[RecordId]) -> Result<Vec<VisitRow>, StoreError> {
+    let list = || [V::list(records)];
+    let mut students: HashMap<String, Vec<StudentId>> = HashMap::new();
+    for r in c.query(
+        "SELECT record, student FROM rm_visit_students WHERE record = ANY($1)",
+        &list(),
+    )? {
+        students
+            .entry(r.text(0)?)
+            .or_default()
+            .push(parse_id(&r.text(1)?)?);
+    }
+    let mut visitors: HashMap<String, (Vec<UserId>, bool)> = HashMap::new();
+    for r in c.query(
+        "SELECT record, worker, travel FROM rm_visit_visitors WHERE record = ANY($1)",
+        &list(),
+    )? {
+        let e = visitors.entry(r.text(0)?).or_default();
+        e.0.push(parse_id(&r.text(1)?)?);
+        e.1 |= r.flag(2)?;
+    }
+    let mut photos: HashMap<String, Vec<(Sha256, Vec<i64>)>> = HashMap::new();
+    for r in c.query(
+        "SELECT record, sha256 FROM rm_visit_photos WHERE record = ANY($1) ORDER BY record, photo",
+        &list(),
+    )? {
+        photos.entry(r.text(0)?).or_default().push((
+            Sha256::parse(&r.text(1)?).map_err(|e| corrupt("photo hash", e.en()))?,
+            Vec::new(),
+        ));
+    }
+    for r in c.query(
+        "SELECT record, photo, value FROM rm_photo_bands WHERE record = ANY($1) ORDER BY record, photo, band",
+        &list(),
+    )? {
+        let i = r.int(1)? as usize;
+        if let Some(p) = photos.get_mut(&r.text(0)?).and_then(|ps| ps.get_mut(i)) {
+            p.1.push(r.int(2)?);
+        }
+    }
+    let mut out = Vec::with_capacity(records.len());
+    for r in c.query(
+        "SELECT record, started_ms, kind, school, township, village, state, flags, open, detail
+         FROM rm_visits WHERE record = ANY($1) ORDER BY record",
+        &list(),
+    )? {
+        let key = r.text(0)?;
+        let ms = r.int(1)?;
+        let kind = r.text(2)?;
+        let (who, travel) = visitors.remove(&key).unwrap_or_default();
+        out.push(VisitRow {
+            record: parse_id(&key)?,
+            started_at: DateTime::<Utc>::from_timestamp_millis(ms)
+                .ok_or_else(|| corrupt("visit time", ms))?,
+            kind: kind.parse().map_err(|_| corrupt("visit kind", &kind))?,
+            students: students.remove(&key).unwrap_or_default(),
+            visitors: who,
+            travel,
+            school: r.opt_text(3)?.map(|s| parse_id(&s)).transpose()?,
+            township: r.text(4)?,
+            village: r.text(5)?,
+            state: r.text(6)?,
+            flags: r
+                .text(7)?
+                .split(',')
+                .filter(|f| !f.is_empty())
+                .map(str::to_string)
+                .collect(),
+            open: r.flag(8)?,
+            photos: photos.remove(&key).unwrap_or_default(),
+            detail: r.text(9)?,
+        });
+    }
+    Ok(out)
+}
+
+pub(super) fn photo_partners(
+    c: &dyn Db,
+    photos: &[Sha256],
+    bands: &[(usize, i64)],
+    except: &[RecordId],
+) -> Result<Vec<RecordId>, StoreError> {
+    let mut out = BTreeSet::new();
+    for r in c.query(
+        "SELECT DISTINCT record FROM rm_visit_photos WHERE sha256 = ANY($1) AND record <> ALL($2)",
+        &[V::list(photos.iter().map(|h| h.to_hex())), V::list(except)],
+    )? {
+        out.insert(parse_id::<RecordId>(&r.text(0)?)?);
+    }
+    for (band, value) in bands {
+        for r in c.query(
+            "SELECT DISTINCT record FROM rm_photo_bands WHERE band = $1 AND value = $2 AND record <> ALL($3)",
+            &[V::Int(*band as i64), V::Int(*value), V::list(except)],
+        )? {
+            out.insert(parse_id::<RecordId>(&r.text(0)?)?);
+        }
+    }
+    Ok(out.into_iter().collect())
+}
+
+pub(super) fn travel_neighbours(
+    c: &dyn Db,
+    worker: UserId,
+    at: DateTime<Utc>,
+    record: RecordId,
+    except: &[RecordId],
+) -> Result<(Option<RecordId>, Option<RecordId>), StoreError> {
+    let params = [
+        V::Text(worker.to_string()),
+        V::Int(at.timestamp_millis()),
+        V::Text(record.to_string()),
+        V::list(except),
+    ];
+    let one = |sql: &str| -> Result<Option<RecordId>, StoreError> {
+        c.query_opt(sql, &params)?
+            .map(|r| parse_id(&r.text(0)?))
+            .transpose()
+    };
+    Ok((
+        one(
+            "SELECT record FROM rm_visit_visitors WHERE worker = $1 AND travel = 1
+                 AND (started_ms, record) < ($2, $3) AND record <> ALL($4)
+             ORDER BY started_ms DESC, record DESC LIMIT 1",
+        )?,
+        one(
+            "SELECT record FROM rm_visit_visitors WHERE worker = $1 AND travel = 1
+                 AND (started_ms, record) > ($2, $3) AND record <> ALL($4)
+             ORDER BY started_ms, record LIMIT 1",
+        )?,
+    ))
+}
+
+pub(super) fn save_visit_rows(
+    c: &dyn Db,
+    rows: &[VisitRow],
+    gone: &[RecordId],
+    cursor: Option<ReadCursor>,
+) -> Result<(), StoreError> {
+    let records = V::list(rows.iter().map(|r| r.record).chain(gone.iter().copied()));
+    for table in [
+        "rm_visits",
+        "rm_visit_students",
+        "rm_visit_visitors",
+        "rm_visit_photos",
+        "rm_photo_bands",
+    ] {
+        c.execute(
+            &format!("DELETE FROM {table} WHERE record = ANY($1)"),
+            std::slice::from_ref(&records),
+        )?;
+    }
+    for r in rows {
+        let id = r.record.to_string();
+        let ms = r.started_at.timestamp_millis();
+        c.execute(
+            "INSERT INTO rm_visits(record, started_ms, kind, school, township, village, state, flags, open, rank, detail)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+            p![
+                &id,
+                ms,
+                r.kind.code(),
+                r.school.map(|s| s.to_string()),
+                &r.township,
+                &r.village,
+                &r.state,
+                r.flags.join(","),
+                r.open,
+                rank(r.open, !r.flags.is_empty()),
+                &r.detail,
+            ],
+        )?;
+        for s in &r.students {
+            c.execute(
+                "INSERT INTO rm_visit_students(record, student) VALUES ($1, $2)",
+                p![&id, s.to_string()],
+            )?;
+        }
+        for w in &r.visitors {
+            c.execute(
+                "INSERT INTO rm_visit_visitors(record, worker, started_ms, travel) VALUES ($1, $2, $3, $4)",
+                p![&id, w.to_string(), ms, r.travel],
+            )?;
+        }
+        for (i, (sha, bands)) in r.photos.iter().enumerate() {
+            c.execute(
+                "INSERT INTO rm_visit_photos(record, photo, sha256) VALUES ($1, $2, $3)",
+                p![&id, i as i64, sha.to_hex()],
+            )?;
+            for (b, v) in bands.iter().enumerate() {
+                c.execute(
+                    "INSERT INTO rm_photo_bands(record, photo, band, value) VALUES ($1, $2, $3, $4)",
+                    p![&id, i as i64, b as i64, *v],
+                )?;
+            }
+        }
+    }
+    if let Some(to) = cursor {
+        set_cursor(c, to)?;
+    }
+    Ok(())
+}
+
+pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {
+    for table in [
+        "rm_visits",
+        "rm_visit_students",
+        "rm_visit_visitors",
+        "rm_visit_photos",
+        "rm_photo_bands",
+        "rm_cursor",
+    ] {
+        c.execute(&format!("DELETE FROM {table}"), p![])?;
+    }
+    Ok(())
+}
+
+fn rank(open: bool, flagged: bool) -> i64 {
+    match (open, flagged) {
+        (true, true) => 0,
+        (true, false) => 1,
+        _ => 2,
+    }
+}
+
+pub(super) fn queue_page(c: &dyn Db, q: &QueuePageQuery) -> Result<QueuePage, StoreError> {
+    let scope = "v.record IN (SELECT record FROM rm_visit_students WHERE student = ANY($1))";
+    let mut filters = String::new();
+    let mut params: Vec<V> = vec![V::list(&q.students)];
+    let mut add = |sql: &str, v: V, params: &mut Vec<V>| {
+        params.push(v);
+        filters.push_str(&sql.replace('?', &format!("${}", params.len())));
+    };
+    if let Some(t) = &q.township {
+        add(" AND v.township = ?", V::from(t), &mut params);
+    }
+    if let Some(t) = &q.village {
+        add(" AND v.village = ?", V::from(t), &mut params);
+    }
+    if let Some(s) = q.school {
+        add(" AND v.school = ?", V::from(s.to_string()), &mut params);
+    }
+    if let Some(w) = q.worker {
+        add(
+            " AND v.record IN (SELECT record FROM rm_visit_visitors WHERE worker = ?)",
+            V::from(w.to_string()),
+            &mut params,
+        );
+    }
+    if let Some(k) = q.kind {
+        add(" AND v.kind = ?", V::from(k.code()), &mut params);
+    }
+    if let Some(f) = q.from {
+        add(
+            " AND v.started_ms >= ?",
+            V::Int(f.timestamp_millis()),
+            &mut params,
+        );
+    }
+    if let Some(u) = q.until {
+        add(
+            " AND v.started_ms < ?",
+            V::Int(u.timestamp_millis()),
+            &mut params,
+        );
+    }
+    match q.flag.as_deref() {
+        None | Some("") => {}
+        Some("any") => add(" AND v.flags <> ? ", V::from(""), &mut params),
+        Some(code) => add(
+            " AND (',' || v.flags || ',') LIKE ?",
+            V::from(format!("%,{code},%")),
+            &mut params,
+        ),
+    }
+    if let Some(st) = &q.state {
+        add(" AND v.state = ?", V::from(st), &mut params);
+    }
+    let in_scope = c
+        .one(
+            &format!("SELECT count(*) FROM rm_visits v WHERE {scope}"),
+            &params[..1],
+        )?
+        .int(0)?;
+    let counts = c.one(
+        &format!(
+            "SELECT count(*), count(*) FILTER (WHERE v.open = 1), count(*) FILTER (WHERE v.flags <> '')
+             FROM rm_visits v WHERE {scope}{filters}"
+        ),
+        &params,
+    )?;
+    let townships = c
+        .query(
+            &format!(
+                "SELECT DISTINCT v.township FROM rm_visits v WHERE {scope} AND v.township <> '' ORDER BY 1"
+            ),
+            &params[..1],
+        )?
+        .into_iter()
+        .map(|r| r.text(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    let limit = q.limit.max(1);
+    let (order, key) = match q.from_key {
+        QueueFrom::First => ("v.rank, v.started_ms DESC, v.record", None),
+        QueueFrom::After(k) => ("v.rank, v.started_ms DESC, v.record", Some(k)),
+        QueueFrom::Before(k) => ("v.rank DESC, v.started_ms, v.record DESC", Some(k)),
+    };
+    let mut page_params = params.clone();
+    let mut cmp_sql = String::new();
+    if let Some(k) = key {
+        let n = page_params.len();
+        cmp_sql = format!(
+            " AND (v.rank, -v.started_ms, v.record) {} (${}, ${}, ${})",
+            if matches!(q.from_key, QueueFrom::After(_)) {
+                ">"
+            } else {
+                "<"
+            },
+            n + 1,
+            n + 2,
+            n + 3
+        );
+        page_params.push(V::Int(k.rank));
+        page_params.push(V::Int(k.newest));
+        page_params.push(V::Text(k.record.to_string()));
+    }
+    page_params.push(V::Int(limit as i64 + 1));
+    let mut rows = c
+        .query(
+            &format!(
+                "SELECT v.rank, v.started_ms, v.record, v.detail FROM rm_visits v
+                 WHERE {scope}{filters}{cmp_sql} ORDER BY {order} LIMIT ${}",
+                page_params.len()
+            ),
+            &page_params,
+        )?
+        .into_iter()
+        .map(|mut r| {
+            Ok((
+                QueueKey {
+                    rank: r.int(0)?,
+                    newest: -r.int(1)?,
+                    record: parse_id(&r.text(2)?)?,
+                },
+                r.take_text(3)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let beyond = rows.len() > limit;
+    rows.truncate(limit);
+    let (more_after, more_before) = match q.from_key {
+        QueueFrom::First => (beyond, false),
+        QueueFrom::After(_) => (beyond, true),
+        QueueFrom::Before(_) => {
+            rows.reverse();
+            (true, beyond)
+        }
+    };
+    Ok(QueuePage {
+        rows,
+        more_after,
+        more_before,
+        in_scope: in_scope as u64,
+        matching: counts.int(0)? as u64,
+        open: counts.int(1)? as u64,
+        flagged: counts.int(2)? as u64,
+        townships,
+    })
+}
