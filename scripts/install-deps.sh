@@ -3,7 +3,7 @@
 # already there, so the run and test commands can always call it first.
 #
 #   scripts/install-deps.sh            # build tools for the server and the core
-#   scripts/install-deps.sh --test     # plus what the tests need (browser, fonts)
+#   scripts/install-deps.sh --test     # plus what the tests need (browser, PostgreSQL)
 #   scripts/install-deps.sh --desktop  # plus the desktop shell's libraries (webkit)
 #   scripts/install-deps.sh --web      # plus the web app's toolchain (wasm32 target,
 #                                      # wasm-bindgen-cli at the version in Cargo.lock, clang)
@@ -12,7 +12,7 @@ set -euo pipefail
 want=(build-essential pkg-config ca-certificates curl libssl-dev fonts-noto-cjk) # the font: the server embeds it in PDFs
 for arg in "$@"; do
   case "$arg" in
-    --test) want+=(chromium chromium-driver) ;; # the console's browser tests
+    --test) want+=(chromium chromium-driver postgresql python3) ;; # the console's browser tests; the PostgreSQL engine's
     --web) want+=(clang) ;; # zstd's C code, built for wasm32
     --desktop) want+=(libwebkit2gtk-4.1-dev libxdo-dev libssl-dev xvfb xauth imagemagick fonts-noto-cjk) ;;
     *) echo "unknown option: $arg" >&2; exit 2 ;;

@@ -13,6 +13,13 @@ cargo clippy -p baoxue-app --target wasm32-unknown-unknown --all-targets --featu
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
+# The server's end-to-end suites again with the records in PostgreSQL (each test its own
+# database on a throwaway server), and two server processes over one database.
+bash scripts/with-postgres.sh cargo test -p baoxue-tests \
+  --test server_sync --test authz --test audit --test console --test roster \
+  --test api_contract --test server_kill --test tls --test web_app_served \
+  --test app_sync --test login_screen --test postgres_two_servers \
+  -- --include-ignored 2>&1 | tee -a "$log"
 # The app's store contract again, over IndexedDB in headless Chromium.
 CHROMEDRIVER=/usr/bin/chromedriver cargo test -p baoxue-app --target wasm32-unknown-unknown \
   --test web_store 2>&1 | tee -a "$log"

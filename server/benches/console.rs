@@ -9,7 +9,7 @@
 
 use baoxue_server::report::{compliance, file_pdf, monthly, xlsx};
 use baoxue_server::review::{self, QueueFilter, ScopeView};
-use baoxue_server::store::{QueuePageQuery, Store};
+use baoxue_server::store::QueuePageQuery;
 use baoxue_server::sync::push_trusted;
 use baoxue_shared::author::Author;
 use baoxue_shared::ids::{DeviceId, UserId};

@@ -7,7 +7,7 @@
 //! pre-fill. Client and server share this machine's cores, so the figures include the
 //! simulated phones' own work.
 
-use baoxue_server::store::{Store, TokenRecord};
+use baoxue_server::store::TokenRecord;
 use baoxue_server::sync::push_trusted;
 use baoxue_shared::author::Author;
 use baoxue_shared::ids::{DeviceId, StudentId, UserId};
@@ -57,6 +57,7 @@ fn main() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let settings = baoxue_server::Settings {
         data_dir: data.clone(),
+        database: std::env::var("BAOXUE_BENCH_DATABASE").ok(),
         evidence: Default::default(),
         web_app: None,
     };

@@ -93,8 +93,12 @@ pub enum OpsCommand {
 }
 
 /// Run a records command.
-pub fn ops(data_dir: &Path, cmd: OpsCommand) -> Result<(), Box<dyn std::error::Error>> {
-    let (store, _) = crate::open(data_dir)?;
+pub fn ops(
+    data_dir: &Path,
+    database: Option<&str>,
+    cmd: OpsCommand,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (store, _) = crate::open_with(data_dir, database)?;
     let result = (|| -> Result<(), Box<dyn std::error::Error>> {
         let OpsCommand::Import { file, account } = cmd;
         system_admin(store.as_ref(), &account)?;
@@ -151,8 +155,12 @@ pub enum DivisionsCommand {
 }
 
 /// Run a divisions command.
-pub fn divisions(data_dir: &Path, cmd: DivisionsCommand) -> Result<(), Box<dyn std::error::Error>> {
-    let (store, _) = crate::open(data_dir)?;
+pub fn divisions(
+    data_dir: &Path,
+    database: Option<&str>,
+    cmd: DivisionsCommand,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (store, _) = crate::open_with(data_dir, database)?;
     let result = (|| -> Result<(), Box<dyn std::error::Error>> {
         let DivisionsCommand::Import {
             county,
@@ -200,8 +208,12 @@ pub fn divisions(data_dir: &Path, cmd: DivisionsCommand) -> Result<(), Box<dyn s
 }
 
 /// Run an account command.
-pub fn user(data_dir: &Path, cmd: UserCommand) -> Result<(), Box<dyn std::error::Error>> {
-    let (store, _) = crate::open(data_dir)?;
+pub fn user(
+    data_dir: &Path,
+    database: Option<&str>,
+    cmd: UserCommand,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (store, _) = crate::open_with(data_dir, database)?;
     match cmd {
         UserCommand::Add {
             account,
@@ -289,8 +301,12 @@ pub fn user(data_dir: &Path, cmd: UserCommand) -> Result<(), Box<dyn std::error:
 }
 
 /// Run a roster command.
-pub fn roster(data_dir: &Path, cmd: RosterCommand) -> Result<(), Box<dyn std::error::Error>> {
-    let (store, _) = crate::open(data_dir)?;
+pub fn roster(
+    data_dir: &Path,
+    database: Option<&str>,
+    cmd: RosterCommand,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (store, _) = crate::open_with(data_dir, database)?;
     let result = match cmd {
         RosterCommand::Import {
             file,
@@ -384,8 +400,11 @@ fn import(
 /// Verify the audit chains; prints the report, returns whether it was clean.
 /// `baoxue-server rebuild`: throw the read models away and build them again from the op log
 /// (what a migration that changes them does). Returns how many visits' rows were written.
-pub fn rebuild(data_dir: &Path) -> Result<usize, Box<dyn std::error::Error>> {
-    let (store, state) = crate::open(data_dir)?;
+pub fn rebuild(
+    data_dir: &Path,
+    database: Option<&str>,
+) -> Result<usize, Box<dyn std::error::Error>> {
+    let (store, state) = crate::open_with(data_dir, database)?;
     let started = std::time::Instant::now();
     let n = crate::readmodel::rebuild(store.as_ref(), &state.evidence, &state.terms)?;
     println!(
@@ -397,8 +416,11 @@ pub fn rebuild(data_dir: &Path) -> Result<usize, Box<dyn std::error::Error>> {
     Ok(n)
 }
 
-pub fn verify_audit(data_dir: &Path) -> Result<bool, Box<dyn std::error::Error>> {
-    let (store, _) = crate::open(data_dir)?;
+pub fn verify_audit(
+    data_dir: &Path,
+    database: Option<&str>,
+) -> Result<bool, Box<dyn std::error::Error>> {
+    let (store, _) = crate::open_with(data_dir, database)?;
     let r = store.verify_chains()?;
     println!(
         "学生 {} 名，链节 {} 个 students {}, links {}",
@@ -423,7 +445,7 @@ pub fn verify_audit(data_dir: &Path) -> Result<bool, Box<dyn std::error::Error>>
 
 #[cfg(test)]
 mod tests {
-    use crate::store::{QueuePageQuery, Store};
+    use crate::store::QueuePageQuery;
 
     /// `baoxue-server rebuild` on a database whose read model is empty (as after an upgrade)
     /// fills the queue again, and a second run writes the same rows.
@@ -438,9 +460,9 @@ mod tests {
             store.clear_read_models().unwrap();
             store.close();
         }
-        let n = super::rebuild(dir.path()).unwrap();
+        let n = super::rebuild(dir.path(), None).unwrap();
         assert!(n > 100, "the demo county's visits: {n}");
-        assert_eq!(super::rebuild(dir.path()).unwrap(), n);
+        assert_eq!(super::rebuild(dir.path(), None).unwrap(), n);
         let (store, _) = crate::open(dir.path()).unwrap();
         let county = store
             .account("county")

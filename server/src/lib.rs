@@ -40,8 +40,10 @@ use std::sync::Arc;
 /// Where the server keeps its data and how it listens.
 #[derive(Clone)]
 pub struct Settings {
-    /// The directory holding the SQLite database and the photos.
+    /// The directory holding the photos, and the SQLite database unless `database` is given.
     pub data_dir: PathBuf,
+    /// A PostgreSQL database (`postgres://…`) to keep the records in instead of SQLite.
+    pub database: Option<String>,
     /// Thresholds of the review queue's evidence checks.
     pub evidence: review::evidence::EvidenceSettings,
     /// The built web app to serve at `/app/` (`scripts/build-web.sh` fills `app/web/dist`).
@@ -52,6 +54,8 @@ impl std::fmt::Debug for Settings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Settings")
             .field("data_dir", &self.data_dir)
+            // The address may carry a password.
+            .field("postgres", &self.database.is_some())
             .field("evidence", &self.evidence)
             .field("web_app", &self.web_app)
             .finish()
@@ -59,10 +63,20 @@ impl std::fmt::Debug for Settings {
 }
 
 /// Open the store and photo directory under `data_dir`: the composition root of the server.
-pub fn open(
+pub fn open(data_dir: &Path) -> Result<(Arc<dyn store::Store>, AppState), store::StoreError> {
+    open_with(data_dir, None)
+}
+
+/// [`open`], keeping the records in the PostgreSQL database at `database` when given (photos
+/// stay under `data_dir`, which several servers then share). Blocks: call it off async threads.
+pub fn open_with(
     data_dir: &Path,
-) -> Result<(Arc<store::sqlite::SqliteStore>, AppState), store::StoreError> {
-    let store = Arc::new(store::sqlite::SqliteStore::open(data_dir)?);
+    database: Option<&str>,
+) -> Result<(Arc<dyn store::Store>, AppState), store::StoreError> {
+    let store: Arc<dyn store::Store> = match database {
+        None => Arc::new(store::sqlite::SqliteStore::open(data_dir)?),
+        Some(url) => Arc::new(store::postgres::PostgresStore::connect(url)?),
+    };
     let photos = photos::PhotoFiles::new(data_dir)?;
     let today = baoxue_shared::time::today_in_china();
     use chrono::Datelike;
@@ -122,7 +136,10 @@ pub async fn serve_with(
                 })?,
         ),
     };
-    let (store, mut state) = open(&settings.data_dir)?;
+    let (dir, db) = (settings.data_dir.clone(), settings.database.clone());
+    let (store, mut state) = tokio::task::spawn_blocking(move || open_with(&dir, db.as_deref()))
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))??;
     state.evidence = settings.evidence;
     state.web_app = settings.web_app.map(Arc::new);
     // A database from before the read models (or with records they missed) is taken in now.

@@ -10,6 +10,10 @@ struct Cli {
     /// Where the database and photos live.
     #[arg(long, env = "BAOXUE_DATA_DIR", default_value = "./data", global = true)]
     data_dir: PathBuf,
+    /// Keep the records in this PostgreSQL database (postgres://user:password@host/db) instead
+    /// of SQLite in the data directory; photos stay in the data directory.
+    #[arg(long, env = "BAOXUE_DATABASE", global = true)]
+    database: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -72,6 +76,7 @@ fn main() {
 }
 
 fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
+    let db = cli.database.as_deref();
     match cli.command {
         Command::Serve {
             addr,
@@ -82,7 +87,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
             tls_key,
         } => {
             if seed {
-                demo_seed(&cli.data_dir)?;
+                demo_seed(&cli.data_dir, cli.database.as_deref())?;
             }
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
@@ -99,6 +104,7 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                     listener,
                     Settings {
                         data_dir: cli.data_dir,
+                        database: cli.database,
                         evidence: baoxue_server::review::evidence::EvidenceSettings {
                             max_distance_m,
                             ..Default::default()
@@ -112,16 +118,16 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
                 Ok::<_, Box<dyn std::error::Error>>(())
             })?;
         }
-        Command::Demo => demo_seed(&cli.data_dir)?,
-        Command::User(cmd) => admin::user(&cli.data_dir, cmd)?,
-        Command::Roster(cmd) => admin::roster(&cli.data_dir, cmd)?,
-        Command::Divisions(cmd) => admin::divisions(&cli.data_dir, cmd)?,
-        Command::Ops(cmd) => admin::ops(&cli.data_dir, cmd)?,
+        Command::Demo => demo_seed(&cli.data_dir, db)?,
+        Command::User(cmd) => admin::user(&cli.data_dir, db, cmd)?,
+        Command::Roster(cmd) => admin::roster(&cli.data_dir, db, cmd)?,
+        Command::Divisions(cmd) => admin::divisions(&cli.data_dir, db, cmd)?,
+        Command::Ops(cmd) => admin::ops(&cli.data_dir, db, cmd)?,
         Command::Rebuild => {
-            admin::rebuild(&cli.data_dir)?;
+            admin::rebuild(&cli.data_dir, db)?;
         }
         Command::VerifyAudit => {
-            let ok = admin::verify_audit(&cli.data_dir)?;
+            let ok = admin::verify_audit(&cli.data_dir, db)?;
             if !ok {
                 std::process::exit(2);
             }
@@ -130,8 +136,11 @@ fn run(cli: Cli) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn demo_seed(data_dir: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
-    let (store, state) = baoxue_server::open(data_dir)?;
+fn demo_seed(
+    data_dir: &std::path::Path,
+    database: Option<&str>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let (store, state) = baoxue_server::open_with(data_dir, database)?;
     match demo::seed(store.as_ref(), &state.photos, chrono::Utc::now())? {
         Some(summary) => println!("{summary}"),
         None => {

@@ -30,7 +30,8 @@ use std::sync::Mutex;
 /// Ops taken in per step (each step one transaction).
 const STEP: usize = 2_000;
 
-/// One catch-up at a time in this process: two would race to write the same rows.
+/// One catch-up at a time in this process (and, through the store, over one database): two
+/// would race to write the same rows.
 static RUNNING: Mutex<()> = Mutex::new(());
 
 /// Take in everything that arrived since the read models' cursor. Returns how many visits'
@@ -54,24 +55,26 @@ pub fn catch_up_once_started(
 ) -> Result<usize, StoreError> {
     let _one = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
     started();
-    let mut written = 0;
-    if store.read_cursor()? == ReadCursor::default() {
-        written += build_all(store, settings, terms)?;
-    }
-    loop {
-        let cursor = store.read_cursor()?;
-        let changes = store.changes_after(cursor, STEP)?;
-        if changes.next == cursor {
-            return Ok(written);
+    store.one_catch_up_at_a_time(&mut || {
+        let mut written = 0;
+        if store.read_cursor()? == ReadCursor::default() {
+            written += build_all(store, settings, terms)?;
         }
-        written += refresh(
-            store,
-            settings,
-            terms,
-            &changes.students,
-            Some(changes.next),
-        )?;
-    }
+        loop {
+            let cursor = store.read_cursor()?;
+            let changes = store.changes_after(cursor, STEP)?;
+            if changes.next == cursor {
+                return Ok(written);
+            }
+            written += refresh(
+                store,
+                settings,
+                terms,
+                &changes.students,
+                Some(changes.next),
+            )?;
+        }
+    })
 }
 
 /// Throw the read models away and build them again from the op log.
@@ -82,7 +85,7 @@ pub fn rebuild(
 ) -> Result<usize, StoreError> {
     {
         let _one = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
-        store.clear_read_models()?;
+        store.one_catch_up_at_a_time(&mut || store.clear_read_models().map(|()| 0))?;
     }
     catch_up(store, settings, terms)
 }

@@ -1,6 +1,10 @@
 //! Test support for the end-to-end tests: a real server on a loopback port over a real SQLite
 //! file, seeded through the server's own store, and a small HTTP client that pushes and pulls
 //! like a phone. Nothing here stands in for a part a user touches.
+//!
+//! With `BAOXUE_TEST_POSTGRES=postgres://user@host:port` set, the same tests run over
+//! PostgreSQL instead: each test's data directory gets a database of its own on that server
+//! (`test_database`), and the seeder, the servers and `open_store` all use it.
 
 pub mod chromium;
 pub mod phone;
@@ -18,6 +22,55 @@ use chrono::Utc;
 use serde_json::Value;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+
+/// The PostgreSQL server the suite runs against, if any.
+pub fn postgres_server() -> Option<String> {
+    std::env::var("BAOXUE_TEST_POSTGRES")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// The database of the test whose data directory is `data_dir`, made empty on first use —
+/// `None` when the suite runs on SQLite.
+pub fn test_database(data_dir: &Path) -> Option<String> {
+    use std::collections::HashSet;
+    use std::sync::Mutex;
+    static MADE: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let server = postgres_server()?;
+    let name = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        std::fs::create_dir_all(data_dir).expect("data dir");
+        std::fs::canonicalize(data_dir)
+            .expect("data dir")
+            .hash(&mut h);
+        format!("baoxue_test_{:016x}", h.finish())
+    };
+    let url = format!("{}/{name}", server.trim_end_matches('/'));
+    let mut made = MADE.lock().expect("made");
+    if made.get_or_insert_with(HashSet::new).insert(name.clone()) {
+        let admin = format!("{}/postgres", server.trim_end_matches('/'));
+        // The synchronous client cannot start inside the test's runtime: its own thread.
+        std::thread::spawn(move || {
+            let mut c = postgres::Client::connect(&admin, postgres::NoTls)
+                .expect("connect to the test PostgreSQL server");
+            for sql in [
+                format!("DROP DATABASE IF EXISTS {name}"),
+                format!("CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'"),
+            ] {
+                c.batch_execute(&sql).expect("a fresh test database");
+            }
+        })
+        .join()
+        .expect("database made");
+    }
+    Some(url)
+}
+
+/// Open the store of a test's data directory (SQLite there, or its PostgreSQL database).
+pub fn open_store(data_dir: &Path) -> (std::sync::Arc<dyn Store>, baoxue_server::state::AppState) {
+    baoxue_server::open_with(data_dir, test_database(data_dir).as_deref()).expect("open store")
+}
 
 /// The password of every test account.
 pub const PASSWORD: &str = "test-password-1";
@@ -52,6 +105,7 @@ impl TestServer {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let settings = Settings {
             data_dir: data_dir.to_path_buf(),
+            database: test_database(data_dir),
             evidence: Default::default(),
             web_app: Some(web_app_dir()),
         };
@@ -96,9 +150,67 @@ impl TestServer {
     }
 }
 
+/// A server in a process of its own (`baoxue-test-server`) over `data_dir` (and its test
+/// database), on a random loopback port; killed (SIGKILL) when dropped.
+pub struct ServerProcess {
+    pub child: std::process::Child,
+    pub addr: SocketAddr,
+}
+
+impl ServerProcess {
+    // The child is killed and waited for in `Drop`, which the lint cannot see.
+    #[allow(clippy::zombie_processes)]
+    /// `exe`: `env!("CARGO_BIN_EXE_baoxue-test-server")`, which only a test target can name.
+    pub fn spawn(exe: &str, data_dir: &Path) -> ServerProcess {
+        let port_file = data_dir
+            .parent()
+            .unwrap_or(data_dir)
+            .join(format!("port-{}", fastrand::u64(..)));
+        let mut command = std::process::Command::new(exe);
+        if let Some(db) = test_database(data_dir) {
+            command.env("BAOXUE_DATABASE", db);
+        }
+        let child = command
+            .arg(data_dir)
+            .arg(&port_file)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("spawn server");
+        for _ in 0..400 {
+            if let Ok(p) = std::fs::read_to_string(&port_file)
+                && let Ok(port) = p.trim().parse::<u16>()
+            {
+                return ServerProcess {
+                    child,
+                    addr: ([127, 0, 0, 1], port).into(),
+                };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(25));
+        }
+        panic!("server did not start");
+    }
+
+    /// SIGKILL: no chance to finish anything.
+    pub fn stop(&mut self) {
+        self.child.kill().ok();
+        self.child.wait().ok();
+    }
+
+    /// A [`TestServer`]-shaped handle, for `Phone::login` and `Browser::login`.
+    pub fn handle(&self, data_dir: &Path) -> TestServer {
+        TestServer::external(self.addr, data_dir)
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
 /// Seeding a data directory before the server starts, through the server's own store.
 pub struct Seeder {
-    pub store: std::sync::Arc<baoxue_server::store::sqlite::SqliteStore>,
+    pub store: std::sync::Arc<dyn Store>,
     pub admin: Author,
     admin_user: UserId,
     pub world: Replica,
@@ -107,7 +219,7 @@ pub struct Seeder {
 impl Seeder {
     /// Open `data_dir` for seeding.
     pub fn open(data_dir: &Path) -> Seeder {
-        let (store, _) = baoxue_server::open(data_dir).expect("open store");
+        let (store, _) = open_store(data_dir);
         let admin_user = UserId::new();
         let admin = User {
             id: admin_user,
@@ -617,6 +729,7 @@ pub async fn phone_with_an_unsynced_change_then_a_password_reset(
     drop(app);
     baoxue_server::admin::user(
         &data,
+        test_database(&data).as_deref(),
         baoxue_server::admin::UserCommand::ResetPassword {
             account: "t".into(),
             password: new.into(),
@@ -624,4 +737,110 @@ pub async fn phone_with_an_unsynced_change_then_a_password_reset(
     )
     .unwrap();
     server
+}
+
+/// The test's database opened beside the server, as someone editing it by hand would: SQLite's
+/// file, or the test's PostgreSQL database. Values come back as text (bytes as hex).
+pub enum RawDb {
+    Sqlite(rusqlite::Connection),
+    Postgres(String),
+}
+
+impl RawDb {
+    pub fn open(data_dir: &Path) -> RawDb {
+        match test_database(data_dir) {
+            Some(url) => RawDb::Postgres(url),
+            None => RawDb::Sqlite(
+                rusqlite::Connection::open(data_dir.join("baoxue.sqlite3")).expect("open"),
+            ),
+        }
+    }
+
+    /// Every row of a query.
+    pub fn rows(&self, sql: &str) -> Vec<Vec<String>> {
+        match self {
+            RawDb::Sqlite(c) => {
+                use rusqlite::types::ValueRef;
+                let mut st = c.prepare(sql).expect("prepare");
+                let n = st.column_count();
+                let mut rows = st.query([]).expect("query");
+                let mut out = Vec::new();
+                while let Some(r) = rows.next().expect("row") {
+                    out.push(
+                        (0..n)
+                            .map(|i| match r.get_ref(i).expect("column") {
+                                ValueRef::Null => String::new(),
+                                ValueRef::Integer(v) => v.to_string(),
+                                ValueRef::Real(v) => v.to_string(),
+                                ValueRef::Text(t) => String::from_utf8_lossy(t).into(),
+                                ValueRef::Blob(b) => hex(b),
+                            })
+                            .collect(),
+                    );
+                }
+                out
+            }
+            RawDb::Postgres(url) => {
+                let (url, sql) = (url.clone(), sql.to_string());
+                std::thread::spawn(move || {
+                    use postgres::types::Type;
+                    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+                    c.query(&sql, &[])
+                        .expect("query")
+                        .iter()
+                        .map(|r| {
+                            r.columns()
+                                .iter()
+                                .enumerate()
+                                .map(|(i, col)| match *col.type_() {
+                                    Type::INT8 => r
+                                        .get::<_, Option<i64>>(i)
+                                        .map_or(String::new(), |v| v.to_string()),
+                                    Type::INT4 => r
+                                        .get::<_, Option<i32>>(i)
+                                        .map_or(String::new(), |v| v.to_string()),
+                                    Type::BYTEA => r
+                                        .get::<_, Option<Vec<u8>>>(i)
+                                        .map_or(String::new(), |b| hex(&b)),
+                                    _ => r.get::<_, Option<String>>(i).unwrap_or_default(),
+                                })
+                                .collect()
+                        })
+                        .collect()
+                })
+                .join()
+                .expect("raw query")
+            }
+        }
+    }
+
+    /// Run statements (`;`-separated) with foreign keys not enforced, as a hand edit would.
+    pub fn execute(&self, sql: &str) {
+        match self {
+            RawDb::Sqlite(c) => {
+                c.pragma_update(None, "foreign_keys", "OFF")
+                    .expect("pragma");
+                c.execute_batch(sql).expect("execute");
+            }
+            RawDb::Postgres(url) => {
+                let (url, sql) = (url.clone(), sql.to_string());
+                std::thread::spawn(move || {
+                    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+                    c.batch_execute(&format!("SET session_replication_role = replica; {sql}"))
+                        .expect("execute");
+                })
+                .join()
+                .expect("raw statement")
+            }
+        }
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// A text as an SQL literal.
+pub fn sql_text(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
 }

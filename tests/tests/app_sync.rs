@@ -578,6 +578,7 @@ fn a_damaged_key_salt_is_reported_and_never_replaced() {
 fn assign(data: &Path, account: &str, student: baoxue_shared::ids::StudentId, remove: bool) {
     baoxue_server::admin::user(
         data,
+        baoxue_tests::test_database(data).as_deref(),
         baoxue_server::admin::UserCommand::Assign {
             account: account.into(),
             student: vec![student],
@@ -688,6 +689,7 @@ async fn a_record_the_server_refuses_is_set_aside_with_its_reason_and_the_rest_s
     let import = || {
         baoxue_server::admin::ops(
             &data,
+            baoxue_tests::test_database(&data).as_deref(),
             baoxue_server::admin::OpsCommand::Import {
                 file: out.clone(),
                 account: "admin".into(),

@@ -1,7 +1,6 @@
 //! The audit trail: every accepted batch is logged, each student's records form a hash chain,
 //! and a removed or altered record is detected.
 
-use baoxue_server::store::Store;
 use baoxue_shared::observation::VisitKind;
 use baoxue_shared::sample;
 use baoxue_tests::{Browser, Phone, Seeder, TestServer};
@@ -35,31 +34,32 @@ async fn an_altered_or_removed_record_breaks_the_chain() {
     phone.push(visits).await.unwrap();
     server.stop().await;
 
-    let (store, _) = baoxue_server::open(dir.path()).unwrap();
+    let (store, _) = baoxue_tests::open_store(dir.path());
     let clean = store.verify_chains().unwrap();
     assert!(clean.faults.is_empty(), "{:?}", clean.faults);
     assert_eq!(clean.links, 13, "10 roster writes and 3 visits");
     store.close();
 
     // Someone edits a visit's notes straight in the database.
-    let db = rusqlite::Connection::open(dir.path().join("baoxue.sqlite3")).unwrap();
-    let (seq, body): (i64, String) = db
-        .query_row("SELECT seq, body FROM ops WHERE body LIKE '%\"type\":\"record\"%' ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
-        .unwrap();
+    let db = baoxue_tests::RawDb::open(dir.path());
+    let row = db
+        .rows("SELECT seq, body FROM ops WHERE body LIKE '%\"type\":\"record\"%' ORDER BY seq DESC LIMIT 1")
+        .remove(0);
+    let (seq, body): (i64, &str) = (row[0].parse().unwrap(), &row[1]);
     let forged = body.replacen("\"notes\":\"", "\"notes\":\"（已篡改）", 1);
-    db.execute("UPDATE ops SET body = ?1 WHERE seq = ?2", (&forged, seq))
-        .unwrap();
+    db.execute(&format!(
+        "UPDATE ops SET body = {} WHERE seq = {seq}",
+        baoxue_tests::sql_text(&forged)
+    ));
     // And removes another one, foreign keys off as anyone editing the file by hand would.
-    db.pragma_update(None, "foreign_keys", "OFF").unwrap();
-    db.execute("DELETE FROM op_subjects WHERE seq = ?1", [seq - 1])
-        .unwrap();
-    db.execute("DELETE FROM records WHERE seq = ?1", [seq - 1])
-        .unwrap();
-    db.execute("DELETE FROM ops WHERE seq = ?1", [seq - 1])
-        .unwrap();
+    let prev = seq - 1;
+    db.execute(&format!(
+        "DELETE FROM op_subjects WHERE seq = {prev}; DELETE FROM records WHERE seq = {prev};
+         DELETE FROM ops WHERE seq = {prev}"
+    ));
     drop(db);
 
-    let (store, _) = baoxue_server::open(dir.path()).unwrap();
+    let (store, _) = baoxue_tests::open_store(dir.path());
     let report = store.verify_chains().unwrap();
     let problems: Vec<&str> = report.faults.iter().map(|f| f.problem.as_str()).collect();
     assert!(
@@ -96,14 +96,18 @@ async fn every_accepted_batch_is_logged_with_user_device_and_counts() {
     let op = phone.make(|a, _| a.record(v, Utc::now()));
     let receipt = phone.push(vec![op]).await.unwrap();
     server.stop().await;
-    let db = rusqlite::Connection::open(dir.path().join("baoxue.sqlite3")).unwrap();
-    let (user, device, count, new): (String, String, i64, i64) = db
-        .query_row(
-            "SELECT user, device, op_count, new_count FROM batches WHERE id = ?1",
-            [receipt["batch"].as_str().unwrap()],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .unwrap();
+    let row = baoxue_tests::RawDb::open(dir.path())
+        .rows(&format!(
+            r#"SELECT "user", device, op_count, new_count FROM batches WHERE id = {}"#,
+            baoxue_tests::sql_text(receipt["batch"].as_str().unwrap())
+        ))
+        .remove(0);
+    let (user, device, count, new): (String, String, i64, i64) = (
+        row[0].clone(),
+        row[1].clone(),
+        row[2].parse().unwrap(),
+        row[3].parse().unwrap(),
+    );
     assert_eq!(
         (user, device, count, new),
         (
@@ -194,19 +198,16 @@ async fn every_look_at_a_childs_file_and_every_ledger_is_logged_for_the_county_a
     assert_eq!(township.get("/console/access-log").await.0, 403);
     server.stop().await;
 
-    let (store, _) = baoxue_server::open(dir.path()).unwrap();
+    let (store, _) = baoxue_tests::open_store(dir.path());
     let clean = store.verify_chains().unwrap();
     assert!(clean.is_clean(), "{:?}", clean.access_faults);
     assert_eq!(clean.access_entries, 4);
     store.close();
     // Someone hides the teacher's look, and removes the last entry.
-    let db = rusqlite::Connection::open(dir.path().join("baoxue.sqlite3")).unwrap();
-    db.execute("UPDATE access_log SET user = device WHERE seq = 1", [])
-        .unwrap();
-    db.execute("DELETE FROM access_log WHERE seq = 4", [])
-        .unwrap();
+    let db = baoxue_tests::RawDb::open(dir.path());
+    db.execute(r#"UPDATE access_log SET "user" = device WHERE seq = 1; DELETE FROM access_log WHERE seq = 4"#);
     drop(db);
-    let (store, _) = baoxue_server::open(dir.path()).unwrap();
+    let (store, _) = baoxue_tests::open_store(dir.path());
     let report = store.verify_chains().unwrap();
     let problems: Vec<&str> = report
         .access_faults

@@ -678,16 +678,12 @@ async fn a_password_typed_into_the_account_field_is_not_kept() {
         assert_eq!(r.status().as_u16(), 401);
     }
     server.stop().await;
-    let db = rusqlite::Connection::open(dir.path().join("baoxue.sqlite3")).unwrap();
-    let keys: Vec<Vec<u8>> = db
-        .prepare("SELECT key FROM login_failures")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let keys = baoxue_tests::RawDb::open(dir.path()).rows("SELECT key FROM login_failures");
     assert_eq!(keys.len(), 2, "both failures are counted");
-    assert!(keys.iter().all(|k| k.len() == 32), "bounded keys");
+    assert!(
+        keys.iter().all(|k| k[0].len() == 64),
+        "bounded keys: {keys:?}"
+    );
     // Nowhere in the database files is the typed text.
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         let path = entry.unwrap().path();
@@ -757,25 +753,25 @@ async fn a_report_is_filed_only_for_ones_own_unit_and_shows_what_was_filed() {
     assert_eq!(status, 303);
     let (_, before) = county.get(&page).await;
     let enrolled = baoxue_tests::report_figure(&before, "6–15周岁在籍学生数");
-    let db = rusqlite::Connection::open(dir.path().join("baoxue.sqlite3")).unwrap();
-    let stored: String = db
-        .query_row(
-            "SELECT figures FROM report_filings WHERE scope = 'county' AND month = ?1",
-            [&mk],
-            |r| r.get(0),
-        )
-        .unwrap();
-    let stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
+    let db = baoxue_tests::RawDb::open(dir.path());
+    let stored = db
+        .rows(&format!(
+            "SELECT figures FROM report_filings WHERE scope = 'county' AND month = {}",
+            baoxue_tests::sql_text(&mk)
+        ))
+        .remove(0)
+        .remove(0);
+    let mut stored: serde_json::Value = serde_json::from_str(&stored).unwrap();
     assert_eq!(
         stored["enrolled"], enrolled,
         "the page shows the stored figure"
     );
     // Proof that it is read back: a stored figure unlike any recomputation is what shows.
-    db.execute(
-        "UPDATE report_filings SET figures = json_set(figures, '$.enrolled', 4242) WHERE scope = 'county'",
-        [],
-    )
-    .unwrap();
+    stored["enrolled"] = 4242.into();
+    db.execute(&format!(
+        "UPDATE report_filings SET figures = {} WHERE scope = 'county'",
+        baoxue_tests::sql_text(&stored.to_string())
+    ));
     let (_, after) = county.get(&page).await;
     assert_eq!(
         baoxue_tests::report_figure(&after, "6–15周岁在籍学生数"),
@@ -856,9 +852,8 @@ async fn a_console_store_failure_is_an_error_page_not_the_login_page() {
     let b = Browser::login(&server, "county").await;
     assert_eq!(b.get("/console/queue").await.0, 200);
     // The tokens can no longer be read: the database is damaged, not the session expired.
-    let db = rusqlite::Connection::open(dir.path().join("baoxue.sqlite3")).unwrap();
-    db.execute("ALTER TABLE tokens RENAME TO tokens_damaged", [])
-        .unwrap();
+    let db = baoxue_tests::RawDb::open(dir.path());
+    db.execute("ALTER TABLE tokens RENAME TO tokens_damaged");
     let (status, page) = b.get("/console/queue").await;
     assert_eq!(status, 500, "{page}");
     assert!(page.contains("出错了"), "{page}");
@@ -866,7 +861,6 @@ async fn a_console_store_failure_is_an_error_page_not_the_login_page() {
     let (status, page) = b.post("/console/logout", &[]).await;
     assert_eq!(status, 500, "{page}");
     assert!(page.contains("出错了"));
-    db.execute("ALTER TABLE tokens_damaged RENAME TO tokens", [])
-        .unwrap();
+    db.execute("ALTER TABLE tokens_damaged RENAME TO tokens");
     server.stop().await;
 }

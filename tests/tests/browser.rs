@@ -70,7 +70,7 @@ async fn wait_for_file(dir: &Path, ext: &str) -> std::path::PathBuf {
 async fn a_supervisor_reviews_a_flagged_visit_and_downloads_the_month_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
     {
-        let (store, state) = baoxue_server::open(dir.path()).unwrap();
+        let (store, state) = baoxue_tests::open_store(dir.path());
         baoxue_server::demo::seed(store.as_ref(), &state.photos, chrono::Utc::now())
             .unwrap()
             .expect("an empty store gets the demo county");

@@ -66,7 +66,7 @@ async fn a_teacher_records_a_visit_offline_on_the_phone_web_app_and_it_reaches_t
     );
     let dir = tempfile::tempdir().unwrap();
     {
-        let (store, state) = baoxue_server::open(dir.path()).unwrap();
+        let (store, state) = baoxue_tests::open_store(dir.path());
         baoxue_server::demo::seed(store.as_ref(), &state.photos, chrono::Utc::now())
             .unwrap()
             .expect("an empty store gets the demo county");

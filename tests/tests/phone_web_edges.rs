@@ -109,6 +109,7 @@ async fn a_record_the_server_refuses_is_downloaded_for_the_school_admin() {
     // The child is paired with someone else before the teacher's visit reaches the server.
     baoxue_server::admin::user(
         &data,
+        baoxue_tests::test_database(&data).as_deref(),
         baoxue_server::admin::UserCommand::Assign {
             account: "t".into(),
             student: vec![students[0].id],

@@ -2,7 +2,6 @@
 //! Chinese headers and the file kinds schools actually have.
 
 use baoxue_server::roster::{RosterError, export, import};
-use baoxue_server::store::Store;
 use baoxue_shared::author::Author;
 use baoxue_shared::ids::DeviceId;
 use baoxue_shared::op::{EntityRef, FieldKey};
@@ -303,10 +302,13 @@ fn a_roster_import_is_seen_whole_or_not_at_all() {
         .collect();
     let file = dir.path().join("名册.xlsx");
     write_xlsx(&file, &rows);
-    let db = rusqlite::Connection::open(data.join("baoxue.sqlite3")).unwrap();
-    let count = |table: &str| -> i64 {
-        db.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-            .unwrap()
+    let db = baoxue_tests::RawDb::open(&data);
+    // Both counts in one statement: one snapshot, as one page would read them.
+    let counts = || -> (i64, i64) {
+        let row = db
+            .rows("SELECT (SELECT count(*) FROM schools), (SELECT count(*) FROM students)")
+            .remove(0);
+        (row[0].parse().unwrap(), row[1].parse().unwrap())
     };
     let store = s.store.clone();
     let importer = std::thread::spawn(move || {
@@ -315,12 +317,12 @@ fn a_roster_import_is_seen_whole_or_not_at_all() {
     // Watch from another connection, as the console would, while the import runs.
     let mut seen = std::collections::BTreeSet::new();
     while !importer.is_finished() {
-        seen.insert((count("schools"), count("students")));
+        seen.insert(counts());
         std::thread::sleep(std::time::Duration::from_millis(2));
     }
     let report = importer.join().unwrap();
     assert_eq!(report.added, 1500);
-    let done = (count("schools"), count("students"));
+    let done = counts();
     seen.insert(done);
     assert_eq!(done, (2, 1500));
     assert!(
@@ -339,6 +341,7 @@ fn taking_the_roster_away_is_written_to_the_access_log() {
     let out = dir.path().join("全县名册.xlsx");
     baoxue_server::admin::roster(
         &data,
+        baoxue_tests::test_database(&data).as_deref(),
         baoxue_server::admin::RosterCommand::Export {
             file: out.clone(),
             full_ids: true,
@@ -347,7 +350,7 @@ fn taking_the_roster_away_is_written_to_the_access_log() {
     )
     .unwrap();
     assert!(out.exists());
-    let (store, _) = baoxue_server::open(&data).unwrap();
+    let (store, _) = baoxue_tests::open_store(&data);
     let log = store.access_log(None, None, 10).unwrap();
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].user, admin_id);
@@ -628,6 +631,7 @@ fn a_county_loaded_from_the_division_list_places_the_issues_address_with_county_
     for (county, villages) in [("450206", Some(own.clone())), ("从江县", None)] {
         divisions(
             &data,
+            baoxue_tests::test_database(&data).as_deref(),
             DivisionsCommand::Import {
                 county: county.into(),
                 from: Some(dist.clone()),
@@ -648,6 +652,7 @@ fn a_county_loaded_from_the_division_list_places_the_issues_address_with_county_
     let import = |county: Option<&str>| {
         roster(
             &data,
+            baoxue_tests::test_database(&data).as_deref(),
             RosterCommand::Import {
                 file: file.clone(),
                 partial: false,
@@ -660,7 +665,7 @@ fn a_county_loaded_from_the_division_list_places_the_issues_address_with_county_
     let e = import(None).unwrap_err();
     assert!(e.to_string().contains("--county"), "{e}");
     import(Some("450206")).unwrap();
-    let (store, _) = baoxue_server::open(&data).unwrap();
+    let (store, _) = baoxue_tests::open_store(&data);
     let ids = store.all_student_ids().unwrap();
     assert_eq!(ids.len(), 1);
     let mut r = baoxue_shared::replica::Replica::new();

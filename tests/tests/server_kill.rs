@@ -5,54 +5,15 @@ use baoxue_shared::ids::{OpId, StudentId};
 use baoxue_shared::observation::VisitKind;
 use baoxue_shared::people::{Assignment, Role};
 use baoxue_shared::sample;
-use baoxue_tests::{Phone, Seeder, TestServer};
+use baoxue_tests::{Phone, Seeder, ServerProcess, TestServer};
 use chrono::{Duration, Utc};
 use std::collections::HashSet;
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 
-struct ServerProcess {
-    child: Child,
-    addr: std::net::SocketAddr,
-}
-
-// The child is killed and waited for in `ServerProcess::drop`, which the lint cannot see.
-#[allow(clippy::zombie_processes)]
 fn spawn_server(dir: &Path) -> ServerProcess {
-    let port_file = dir.join(format!("port-{}", fastrand::u64(..)));
-    let child = Command::new(env!("CARGO_BIN_EXE_baoxue-test-server"))
-        .arg(dir.join("data"))
-        .arg(&port_file)
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("spawn server");
-    for _ in 0..400 {
-        if let Ok(p) = std::fs::read_to_string(&port_file)
-            && let Ok(port) = p.trim().parse::<u16>()
-        {
-            return ServerProcess {
-                child,
-                addr: ([127, 0, 0, 1], port).into(),
-            };
-        }
-        std::thread::sleep(std::time::Duration::from_millis(25));
-    }
-    panic!("server did not start");
-}
-
-impl ServerProcess {
-    /// SIGKILL: no chance to finish anything.
-    fn stop(&mut self) {
-        self.child.kill().ok();
-        self.child.wait().ok();
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        self.stop();
-    }
+    ServerProcess::spawn(env!("CARGO_BIN_EXE_baoxue-test-server"), &dir.join("data"))
 }
 
 /// Each pushed batch: its op ids, and whether the server acknowledged it.
@@ -60,7 +21,7 @@ type PushLog = Arc<Mutex<Vec<(Vec<OpId>, bool)>>>;
 
 /// A TestServer-shaped handle on an external process, for `Phone::login`.
 fn handle(p: &ServerProcess, dir: &Path) -> TestServer {
-    TestServer::external(p.addr, dir)
+    p.handle(dir)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

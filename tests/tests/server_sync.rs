@@ -325,7 +325,7 @@ async fn a_newly_paired_student_arrives_with_history_in_the_next_pull() {
     a.pull().await;
     assert!(a.replica.student(w.other_student).is_none());
     // Pair teacher A with the other student while the server runs.
-    let (store, _) = baoxue_server::open(dir.path()).unwrap();
+    let (store, _) = baoxue_tests::open_store(dir.path());
     let teacher = baoxue_server::store::Store::account(store.as_ref(), "teacher_a")
         .unwrap()
         .unwrap()
@@ -456,7 +456,7 @@ async fn bad_input_gets_a_4xx_naming_the_problem_and_changes_nothing() {
         .await
         .unwrap();
     assert_eq!(r.status().as_u16(), 401);
-    let (store, _) = baoxue_server::open(dir.path()).unwrap();
+    let (store, _) = baoxue_tests::open_store(dir.path());
     let user = baoxue_server::store::Store::account(store.as_ref(), "teacher_a")
         .unwrap()
         .unwrap()

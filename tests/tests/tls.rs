@@ -17,6 +17,7 @@ fn certificate(dir: &std::path::Path) -> (Tls, reqwest::Certificate) {
 fn settings(dir: &std::path::Path) -> Settings {
     Settings {
         data_dir: dir.join("data"),
+        database: baoxue_tests::test_database(&dir.join("data")),
         evidence: Default::default(),
         web_app: Some(web_app_dir()),
     }

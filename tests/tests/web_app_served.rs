@@ -140,6 +140,7 @@ async fn a_teacher_finds_the_app_by_a_qr_code_and_an_unbuilt_app_says_how_to_bui
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let settings = baoxue_server::Settings {
         data_dir: dir.path().join("other"),
+        database: baoxue_tests::test_database(&dir.path().join("other")),
         evidence: Default::default(),
         web_app: Some(empty.path().to_path_buf()),
     };

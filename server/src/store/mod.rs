@@ -7,6 +7,7 @@
 //! (`sync`), and how fields merge (`baoxue_shared::replica`) are decided elsewhere; the store
 //! keeps, finds and counts.
 
+pub mod postgres;
 pub mod read_model;
 pub mod sql;
 pub mod sqlite;
@@ -247,6 +248,9 @@ impl ChainReport {
 /// Server storage, in domain words. Methods block: the HTTP layer runs them on the blocking
 /// pool. Every method is atomic: it happens entirely or not at all.
 pub trait Store: Send + Sync + 'static {
+    /// Finish queued writes before the process ends; later writes fail with `ShuttingDown`.
+    fn close(&self);
+
     // ----- accounts -----
     /// Add an account. Refuses an account name already taken.
     fn add_account(&self, user: &User, password_hash: &str) -> Result<(), StoreError>;
@@ -422,6 +426,12 @@ pub trait Store: Send + Sync + 'static {
     fn clear_read_models(&self) -> Result<(), StoreError>;
     /// A page of the review queue, with its counts.
     fn queue_page(&self, q: &QueuePageQuery) -> Result<QueuePage, StoreError>;
+    /// Run `work` (a catch-up of the read models) while no other server over this database
+    /// runs one: two would write the same rows from different moments of the log.
+    fn one_catch_up_at_a_time(
+        &self,
+        work: &mut dyn FnMut() -> Result<usize, StoreError>,
+    ) -> Result<usize, StoreError>;
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The server as a separate process, for tests that kill it: `baoxue-test-server DATA_DIR
 //! PORT_FILE` serves on a random loopback port, writes the port to PORT_FILE once listening, and
-//! stops on SIGTERM exactly as `baoxue-server serve` does.
+//! stops on SIGTERM exactly as `baoxue-server serve` does. `BAOXUE_DATABASE` names a
+//! PostgreSQL database to keep the records in, as it does for `baoxue-server`.
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -17,6 +18,7 @@ fn main() {
         std::fs::write(&port_file, port.to_string()).expect("port file");
         let settings = baoxue_server::Settings {
             data_dir: dir.into(),
+            database: std::env::var("BAOXUE_DATABASE").ok(),
             evidence: Default::default(),
             web_app: None,
         };

@@ -175,10 +175,22 @@ impl dyn Db + '_ {
 /// Where the engines run work: reads on a connection of their own, writes in a transaction
 /// that commits before `write` returns.
 pub trait Engine: Send + Sync + 'static {
-    fn read<T>(&self, work: impl FnOnce(&dyn Db) -> Result<T, StoreError>)
-    -> Result<T, StoreError>;
+    fn read<T: Send>(
+        &self,
+        work: impl FnOnce(&dyn Db) -> Result<T, StoreError> + Send,
+    ) -> Result<T, StoreError>;
     fn write<T: Send + 'static>(
         &self,
         work: impl FnOnce(&dyn Db) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError>;
+    /// Finish queued writes; later writes fail.
+    fn close(&self) {}
+    /// Run `work` while no other process using this database runs work through here. One
+    /// process owns an SQLite file, so by default this only runs `work`.
+    fn exclusively(
+        &self,
+        work: &mut dyn FnMut() -> Result<usize, StoreError>,
+    ) -> Result<usize, StoreError> {
+        work()
+    }
 }

@@ -58,6 +58,9 @@ fn next_counter(c: &dyn Db, name: &str) -> Result<i64, StoreError> {
 }
 
 impl<E: Engine> Store for SqlStore<E> {
+    fn close(&self) {
+        self.engine.close()
+    }
     fn add_account(&self, user: &User, password_hash: &str) -> Result<(), StoreError> {
         let (user, hash) = (user.clone(), password_hash.to_string());
         self.engine.write(move |c| accounts::add(c, &user, &hash))
@@ -349,6 +352,12 @@ impl<E: Engine> Store for SqlStore<E> {
     }
     fn queue_page(&self, q: &QueuePageQuery) -> Result<QueuePage, StoreError> {
         self.engine.read(|c| read_model::queue_page(c, q))
+    }
+    fn one_catch_up_at_a_time(
+        &self,
+        work: &mut dyn FnMut() -> Result<usize, StoreError>,
+    ) -> Result<usize, StoreError> {
+        self.engine.exclusively(work)
     }
     fn verify_chains(&self) -> Result<ChainReport, StoreError> {
         self.engine.read(|c| {

@@ -102,11 +102,6 @@ impl SqlStore<SqliteEngine> {
     pub fn path(&self) -> &Path {
         &self.engine.path
     }
-
-    /// Finish queued writes and stop the writer. Later writes fail with `ShuttingDown`.
-    pub fn close(&self) {
-        self.engine.close()
-    }
 }
 
 impl SqliteEngine {
@@ -247,9 +242,9 @@ impl From<rusqlite::Error> for StoreError {
 }
 
 impl Engine for SqliteEngine {
-    fn read<T>(
+    fn read<T: Send>(
         &self,
-        work: impl FnOnce(&dyn Db) -> Result<T, StoreError>,
+        work: impl FnOnce(&dyn Db) -> Result<T, StoreError> + Send,
     ) -> Result<T, StoreError> {
         self.read_conn(|c| work(&Sqlite(c)))
     }
@@ -258,6 +253,10 @@ impl Engine for SqliteEngine {
         work: impl FnOnce(&dyn Db) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         self.write_conn(move |c| work(&Sqlite(c)))
+    }
+    /// Finish queued writes and stop the writer.
+    fn close(&self) {
+        SqliteEngine::close(self)
     }
 }
 
