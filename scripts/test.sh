@@ -15,7 +15,7 @@ trap 'rm -f "$log"' EXIT
 cargo test --workspace 2>&1 | tee "$log"
 # The server's end-to-end suites again with the records in PostgreSQL (each test its own
 # database on a throwaway server), and two server processes over one database.
-bash scripts/with-postgres.sh cargo test -p baoxue-tests \
+bash scripts/with-postgres.sh cargo test --workspace \
   --test server_sync --test authz --test audit --test console --test roster \
   --test api_contract --test server_kill --test tls --test web_app_served \
   --test app_sync --test login_screen --test postgres_two_servers \

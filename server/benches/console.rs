@@ -5,7 +5,8 @@
 //! one student's PDF.
 //!
 //! Run: `cargo bench -p baoxue-server --bench console`. `BAOXUE_BENCH_EXTRA_STUDENTS` (default
-//! 4,500) adds students beyond the demo's 500.
+//! 4,500) adds students beyond the demo's 500; `BAOXUE_BENCH_DATABASE=postgres://…` measures
+//! the PostgreSQL engine (the database is emptied first).
 
 use baoxue_server::report::{compliance, file_pdf, monthly, xlsx};
 use baoxue_server::review::{self, QueueFilter, ScopeView};
@@ -42,7 +43,13 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(4_500);
     let dir = tempfile::tempdir().expect("tempdir");
-    let (store, state) = baoxue_server::open(dir.path()).expect("open");
+    let database = std::env::var("BAOXUE_BENCH_DATABASE")
+        .ok()
+        .filter(|s| !s.is_empty());
+    if let Some(url) = &database {
+        baoxue_server::store::postgres::PostgresStore::wipe(url).expect("an empty database");
+    }
+    let (store, state) = baoxue_server::open_with(dir.path(), database.as_deref()).expect("open");
     let now = Utc::now();
     baoxue_server::demo::seed(store.as_ref(), &state.photos, now)
         .expect("seed")

@@ -4,7 +4,8 @@
 //! p50/p99 push latency at a realistic month-end peak; first and incremental pull times.
 //!
 //! Run: `cargo bench -p baoxue-server --bench ingest`. Set `BAOXUE_BENCH_RECORDS` for a smaller
-//! pre-fill. Client and server share this machine's cores, so the figures include the
+//! pre-fill, and `BAOXUE_BENCH_DATABASE=postgres://…` to measure the PostgreSQL engine (the
+//! database is emptied first; the bare loop then runs over PostgreSQL). Client and server share this machine's cores, so the figures include the
 //! simulated phones' own work.
 
 use baoxue_server::store::TokenRecord;
@@ -57,7 +58,7 @@ fn main() {
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let settings = baoxue_server::Settings {
         data_dir: data.clone(),
-        database: std::env::var("BAOXUE_BENCH_DATABASE").ok(),
+        database: bench_database(),
         evidence: Default::default(),
         web_app: None,
     };
@@ -112,7 +113,7 @@ fn main() {
     let mut bare: Vec<f64> = (0..3).map(|_| bare_insert(&data, 50_000)).collect();
     bare.sort_by(|a, b| a.partial_cmp(b).unwrap());
     println!(
-        "bare rusqlite loop, same rows (op + subjects + chain link), {BATCH} per transaction, same store: median {:.0} ops/s of 3 runs ({:.0}..{:.0})",
+        "bare loop (rusqlite, or the PostgreSQL client), same rows (op + subjects + chain link), {BATCH} per transaction, same store: median {:.0} ops/s of 3 runs ({:.0}..{:.0})",
         bare[1], bare[0], bare[2]
     );
     println!(
@@ -126,7 +127,11 @@ fn main() {
 /// visits. Returns the bench devices (with tokens) and the token of a user whose caseload holds
 /// about 10,000 records.
 fn prefill(data: &std::path::Path, records: usize) -> (Vec<Device>, String) {
-    let (store, _) = baoxue_server::open(data).unwrap();
+    let database = bench_database();
+    if let Some(url) = &database {
+        baoxue_server::store::postgres::PostgresStore::wipe(url).unwrap();
+    }
+    let (store, _) = baoxue_server::open_with(data, database.as_deref()).unwrap();
     let mut rng = fastrand::Rng::with_seed(42);
     let admin = User {
         id: UserId::new(),
@@ -398,16 +403,20 @@ async fn pulls(base: &str, token: &str) -> (f64, usize, usize, f64) {
 /// The machine's ceiling: the same rows the server writes for an accepted op (the op, its
 /// subject rows, its chain link) inserted by a bare rusqlite loop, one transaction per 100 ops,
 /// with the server's durability settings, into the same pre-filled store.
-fn bare_insert(data: &std::path::Path, n: usize) -> f64 {
-    use sha2::Digest;
-    let mut c = rusqlite::Connection::open(data.join("baoxue.sqlite3")).unwrap();
-    c.pragma_update(None, "journal_mode", "WAL").unwrap();
-    c.pragma_update(None, "synchronous", "FULL").unwrap();
+/// The PostgreSQL database to measure, if any.
+fn bench_database() -> Option<String> {
+    std::env::var("BAOXUE_BENCH_DATABASE")
+        .ok()
+        .filter(|s| !s.is_empty())
+}
+
+/// Visits as stored ops (id, body) about one student, for the bare loops.
+fn bare_bodies(n: usize) -> (StudentId, Vec<(String, String)>) {
     let mut rng = fastrand::Rng::with_seed(7);
     let mut author = Author::new(UserId::new(), DeviceId::new());
     let h = sample::household(&mut rng);
     let sid = StudentId::new();
-    let bodies: Vec<(String, String)> = (0..n)
+    let bodies = (0..n)
         .map(|_| {
             let v = sample::visit(
                 &mut rng,
@@ -422,6 +431,60 @@ fn bare_insert(data: &std::path::Path, n: usize) -> f64 {
             (op.id.to_string(), serde_json::to_string(&op).unwrap())
         })
         .collect();
+    (sid, bodies)
+}
+
+fn chain_link(prev: &[u8], seq: i64, body: &str) -> Vec<u8> {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(prev);
+    h.update(seq.to_le_bytes());
+    h.update(body.as_bytes());
+    h.finalize().to_vec()
+}
+
+/// The same rows as `bare_insert`, straight into PostgreSQL with the synchronous client.
+fn bare_insert_postgres(url: &str, n: usize) -> f64 {
+    let mut c = postgres::Client::connect(url, postgres::NoTls).unwrap();
+    let (sid, bodies) = bare_bodies(n);
+    let sid = sid.to_string();
+    let start = Instant::now();
+    let mut prev = Vec::new();
+    for (k, chunk) in bodies.chunks(BATCH).enumerate() {
+        let mut tx = c.transaction().unwrap();
+        for (j, (id, body)) in chunk.iter().enumerate() {
+            let seq: i64 = tx
+                .query_one(
+                    "INSERT INTO ops(id, batch, author, device, entity, received_at, body) VALUES ($1, 'b', 'a', 'd', NULL, 'now', $2) RETURNING seq",
+                    &[id, body],
+                )
+                .unwrap()
+                .get(0);
+            tx.execute(
+                "INSERT INTO op_subjects(seq, student, household) VALUES ($1, $2, NULL)",
+                &[&seq, &sid],
+            )
+            .unwrap();
+            prev = chain_link(&prev, seq, body);
+            tx.execute(
+                "INSERT INTO chain(student, position, seq, hash) VALUES ($1, $2, $3, $4)",
+                &[&sid, &((k * BATCH + j) as i64 + 1), &seq, &prev],
+            )
+            .unwrap();
+        }
+        tx.commit().unwrap();
+    }
+    n as f64 / start.elapsed().as_secs_f64()
+}
+
+fn bare_insert(data: &std::path::Path, n: usize) -> f64 {
+    if let Some(url) = bench_database() {
+        return bare_insert_postgres(&url, n);
+    }
+    let mut c = rusqlite::Connection::open(data.join("baoxue.sqlite3")).unwrap();
+    c.pragma_update(None, "journal_mode", "WAL").unwrap();
+    c.pragma_update(None, "synchronous", "FULL").unwrap();
+    let (sid, bodies) = bare_bodies(n);
     let start = Instant::now();
     let mut prev = Vec::new();
     for (k, chunk) in bodies.chunks(BATCH).enumerate() {
@@ -438,11 +501,7 @@ fn bare_insert(data: &std::path::Path, n: usize) -> f64 {
                 (seq, sid.to_string()),
             )
             .unwrap();
-            let mut hsh = sha2::Sha256::new();
-            hsh.update(&prev);
-            hsh.update(seq.to_le_bytes());
-            hsh.update(body.as_bytes());
-            prev = hsh.finalize().to_vec();
+            prev = chain_link(&prev, seq, body);
             tx.execute(
                 "INSERT INTO chain(student, position, seq, hash) VALUES (?1, ?2, ?3, ?4)",
                 (sid.to_string(), (k * BATCH + j) as i64 + 1, seq, &prev),

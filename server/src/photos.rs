@@ -290,9 +290,14 @@ fn webp_is_complete(b: &[u8]) -> bool {
 }
 
 /// Write to a temporary file, sync, then rename: a killed server leaves either nothing or the
-/// whole file, never half a photo under its final name.
+/// whole file, never half a photo under its final name. The temporary name is this writer's
+/// own: servers sharing the photo directory may write the same photo at once.
 fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
+    let tmp = path.with_extension(format!(
+        "{}-{:016x}.tmp",
+        std::process::id(),
+        fastrand::u64(..)
+    ));
     let mut f = std::fs::File::create(&tmp)?;
     f.write_all(bytes)?;
     f.sync_all()?;
