@@ -149,6 +149,11 @@ pub trait Db {
     ) -> Result<(), StoreError>;
     /// Run a statement; the number of rows it changed.
     fn execute(&self, sql: &str, params: &[V]) -> Result<u64, StoreError>;
+    /// Empty a table (`table` is this crate's own name, never input).
+    fn empty(&self, table: &str) -> Result<(), StoreError> {
+        self.execute(&format!("DELETE FROM {table}"), &[])
+            .map(|_| ())
+    }
 }
 
 impl dyn Db + '_ {

@@ -287,7 +287,7 @@ pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {
         "rm_photo_bands",
         "rm_cursor",
     ] {
-        c.execute(&format!("DELETE FROM {table}"), p![])?;
+        c.empty(table)?;
     }
     Ok(())
 }
