@@ -294,6 +294,10 @@ impl<C: GenericClient> Pg<'_, C> {
             .borrow_mut()
             .prepare(&pg_dialect(sql))
             .map_err(pg_error)?;
+        if sql.len() > 4096 {
+            // A multi-row insert: its shape varies with the batch; not worth keeping.
+            return Ok(st);
+        }
         let mut cache = self.statements.borrow_mut();
         if cache.len() > 1024 {
             // Statements built with varying filters; keep the cache bounded.

@@ -1,7 +1,7 @@
 //! The op log: push, pull, the per-student queries, the projections used for scoping, and the
 //! audit chain.
 
-use super::db::{Db, V, p};
+use super::db::{Db, Row, V, p};
 use super::{accounts, corrupt, next_counter, parse_id};
 use crate::store::*;
 use baoxue_shared::area::AdminArea;
@@ -237,34 +237,77 @@ pub(super) fn push(
     let mut touched: BTreeSet<EntityRef> = BTreeSet::new();
     let received = now.to_rfc3339();
     let batch_id = batch.batch.to_string();
+    let ops: Vec<(Op, Subjects, String)> = batch
+        .ops
+        .into_iter()
+        .map(|(mut op, subjects)| {
+            op.received_at = Some(now);
+            let body = serde_json::to_string(&op).map_err(|e| corrupt("op", e))?;
+            Ok((op, subjects, body))
+        })
+        .collect::<Result<_, StoreError>>()?;
+    // The ops in a few multi-row statements, not one statement per row: on PostgreSQL each
+    // statement is a round trip. Those already held come back without a sequence number.
+    let rows = ops
+        .iter()
+        .map(|(op, _, body)| {
+            vec![
+                V::Text(op.id.to_string()),
+                V::Text(batch_id.clone()),
+                V::Text(op.author.to_string()),
+                V::Text(op.device.to_string()),
+                V::from(match &op.body {
+                    OpBody::Set(w) => Some(entity_id(w.target.entity())),
+                    _ => None,
+                }),
+                V::Text(received.clone()),
+                V::Text(body.clone()),
+            ]
+        })
+        .collect();
+    let mut seq_of: HashMap<String, i64> = HashMap::new();
+    for r in insert_rows(
+        c,
+        "INSERT INTO ops(id, batch, author, device, entity, received_at, body)",
+        " ON CONFLICT(id) DO NOTHING RETURNING id, seq",
+        rows,
+    )? {
+        seq_of.insert(r.text(0)?, r.int(1)?);
+    }
+    // Already held (an earlier push, or twice in this batch): the same change, or refused.
+    let held_ids: Vec<String> = ops
+        .iter()
+        .map(|(op, _, _)| op.id.to_string())
+        .filter(|id| !seq_of.contains_key(id))
+        .collect();
+    let mut held: HashMap<String, String> = HashMap::new();
+    if !held_ids.is_empty() {
+        for mut r in c.query(
+            "SELECT id, body FROM ops WHERE id = ANY($1)",
+            &[V::List(held_ids)],
+        )? {
+            held.insert(r.text(0)?, r.take_text(1)?);
+        }
+    }
+    let mut subject_rows = Vec::new();
+    let mut chain_rows = Vec::new();
+    let mut record_rows = Vec::new();
+    let mut photo_rows = Vec::new();
     // The last chain link of each student touched, so each op extends it without a lookup.
     let mut heads: HashMap<StudentId, (i64, Vec<u8>)> = HashMap::new();
-    for (mut op, subjects) in batch.ops {
-        op.received_at = Some(now);
-        let entity = match &op.body {
-            OpBody::Set(w) => Some(entity_id(w.target.entity())),
-            _ => None,
-        };
-        let body = serde_json::to_string(&op).map_err(|e| corrupt("op", e))?;
-        let inserted = c.query_opt(
-            "INSERT INTO ops(id, batch, author, device, entity, received_at, body) VALUES ($1, $2, $3, $4, $5, $6, $7)
-             ON CONFLICT(id) DO NOTHING RETURNING seq",
-            p![
-                op.id.to_string(),
-                &batch_id,
-                op.author.to_string(),
-                op.device.to_string(),
-                entity,
-                &received,
-                &body,
-            ],
-        )?;
-        let Some(inserted) = inserted else {
-            // Already held (an earlier push, or twice in this batch): the same change, or refused.
-            let held = c
-                .one("SELECT body FROM ops WHERE id = $1", p![op.id.to_string()])?
-                .text(0)?;
-            if !decode_op(&held)?.same_change(&op) {
+    for (op, subjects, body) in &ops {
+        let id = op.id.to_string();
+        // An op inserted now is new the first time it appears in the batch only.
+        let Some(seq) = seq_of.remove(&id) else {
+            let first = match held.get(&id) {
+                Some(b) => decode_op(b)?,
+                None => ops
+                    .iter()
+                    .find(|(o, _, _)| o.id == op.id)
+                    .map(|(o, _, _)| o.clone())
+                    .ok_or_else(|| corrupt("op", "neither stored nor in the batch"))?,
+            };
+            if !first.same_change(op) {
                 return Err(StoreError::ConflictingDuplicate(op.id));
             }
             stored.push(op.id);
@@ -273,39 +316,53 @@ pub(super) fn push(
         if let OpBody::Set(w) = &op.body {
             touched.insert(w.target.entity());
         }
-        let seq = inserted.int(0)?;
         for s in &subjects.students {
-            c.execute(
-                "INSERT INTO op_subjects(seq, student, household) VALUES ($1, $2, NULL)",
-                p![seq, s.to_string()],
-            )?;
-            append_chain(c, &mut heads, *s, seq, &body)?;
+            subject_rows.push(vec![V::Int(seq), V::Text(s.to_string()), V::Null]);
+            chain_rows.push(next_link(c, &mut heads, *s, seq, body)?);
         }
         for h in &subjects.households {
-            c.execute(
-                "INSERT INTO op_subjects(seq, student, household) VALUES ($1, NULL, $2)",
-                p![seq, h.to_string()],
-            )?;
+            subject_rows.push(vec![V::Int(seq), V::Null, V::Text(h.to_string())]);
         }
         if let OpBody::Record(v) = &op.body {
-            // A record is immutable: a second op claiming its id (a replay with other content,
-            // or another user's forgery) is refused, never merged behind the original.
-            if c.execute(
-                "INSERT INTO records(id, seq) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-                p![v.id.to_string(), seq],
-            )? == 0
-            {
-                return Err(StoreError::RecordIdTaken(v.id));
-            }
+            record_rows.push(vec![V::Text(v.id.to_string()), V::Int(seq)]);
             for ph in &v.photos {
-                c.execute(
-                    "INSERT INTO photo_refs(sha256, seq) VALUES ($1, $2)",
-                    p![ph.sha256.to_hex(), seq],
-                )?;
+                photo_rows.push(vec![V::Text(ph.sha256.to_hex()), V::Int(seq)]);
             }
         }
         stored.push(op.id);
         new += 1;
+    }
+    insert_rows(
+        c,
+        "INSERT INTO op_subjects(seq, student, household)",
+        "",
+        subject_rows,
+    )?;
+    insert_rows(c, "INSERT INTO chain(student, position, seq, hash)", "", chain_rows)?;
+    insert_rows(c, "INSERT INTO photo_refs(sha256, seq)", "", photo_rows)?;
+    // A record is immutable: a second op claiming its id (a replay with other content, or
+    // another user's forgery) is refused, never merged behind the original.
+    let claimed: Vec<String> = record_rows
+        .iter()
+        .map(|r| match &r[0] {
+            V::Text(t) => t.clone(),
+            _ => unreachable!("record ids are texts"),
+        })
+        .collect();
+    let kept: HashSet<String> = insert_rows(
+        c,
+        "INSERT INTO records(id, seq)",
+        " ON CONFLICT DO NOTHING RETURNING id",
+        record_rows,
+    )?
+    .iter()
+    .map(|r| r.text(0))
+    .collect::<Result<_, _>>()?;
+    let mut seen = HashSet::new();
+    for id in claimed {
+        if !kept.contains(&id) || !seen.insert(id.clone()) {
+            return Err(StoreError::RecordIdTaken(parse_id(&id)?));
+        }
     }
     for e in touched {
         refresh_projection(c, e)?;
@@ -347,13 +404,14 @@ fn chain_hash(prev: &[u8], seq: i64, body: &str) -> Vec<u8> {
     h.finalize().to_vec()
 }
 
-fn append_chain(
+/// The chain link `seq` adds to `student`'s chain, as a row of `chain`.
+fn next_link(
     c: &dyn Db,
     heads: &mut HashMap<StudentId, (i64, Vec<u8>)>,
     student: StudentId,
     seq: i64,
     body: &str,
-) -> Result<(), StoreError> {
+) -> Result<Vec<V>, StoreError> {
     let sid = student.to_string();
     let (pos, prev) = match heads.remove(&student) {
         Some(h) => h,
@@ -366,12 +424,52 @@ fn append_chain(
         },
     };
     let hash = chain_hash(&prev, seq, body);
-    c.execute(
-        "INSERT INTO chain(student, position, seq, hash) VALUES ($1, $2, $3, $4)",
-        p![&sid, pos + 1, seq, hash.clone()],
-    )?;
-    heads.insert(student, (pos + 1, hash));
-    Ok(())
+    heads.insert(student, (pos + 1, hash.clone()));
+    Ok(vec![V::Text(sid), V::Int(pos + 1), V::Int(seq), V::Blob(hash)])
+}
+
+/// Insert `rows` (all of one width) with as few statements as the engines' parameter limits
+/// allow: `head` names the table and columns, `tail` follows each `VALUES` list.
+fn insert_rows(
+    c: &dyn Db,
+    head: &str,
+    tail: &str,
+    rows: Vec<Vec<V>>,
+) -> Result<Vec<Row>, StoreError> {
+    let Some(width) = rows.first().map(Vec::len) else {
+        return Ok(Vec::new());
+    };
+    // SQLite allows 32,766 parameters in a statement, PostgreSQL 65,535.
+    let per = (30_000 / width.max(1)).max(1);
+    let mut out = Vec::new();
+    for chunk in rows.chunks(per) {
+        let mut sql = String::with_capacity(head.len() + chunk.len() * width * 5);
+        sql.push_str(head);
+        sql.push_str(" VALUES ");
+        let mut n = 0;
+        for (i, _) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for k in 0..width {
+                n += 1;
+                if k > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("${n}"));
+            }
+            sql.push(')');
+        }
+        sql.push_str(tail);
+        let params: Vec<V> = chunk.iter().flatten().cloned().collect();
+        if tail.contains("RETURNING") {
+            out.extend(c.query(&sql, &params)?);
+        } else {
+            c.execute(&sql, &params)?;
+        }
+    }
+    Ok(out)
 }
 
 /// Rebuild one entity's projection row from its field writes, through the shared merge.

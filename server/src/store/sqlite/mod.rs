@@ -276,6 +276,10 @@ fn spell(sql: &str) -> std::rc::Rc<str> {
             return s.clone();
         }
         let out: std::rc::Rc<str> = sqlite_dialect(sql).into();
+        if sql.len() > 4096 {
+            // A multi-row insert: its shape varies with the batch; not worth keeping.
+            return out;
+        }
         let mut cache = cache.borrow_mut();
         if cache.len() > 4096 {
             // Statements built with varying filters; keep the cache bounded.
