@@ -338,7 +338,12 @@ pub(super) fn push(
         "",
         subject_rows,
     )?;
-    insert_rows(c, "INSERT INTO chain(student, position, seq, hash)", "", chain_rows)?;
+    insert_rows(
+        c,
+        "INSERT INTO chain(student, position, seq, hash)",
+        "",
+        chain_rows,
+    )?;
     insert_rows(c, "INSERT INTO photo_refs(sha256, seq)", "", photo_rows)?;
     // A record is immutable: a second op claiming its id (a replay with other content, or
     // another user's forgery) is refused, never merged behind the original.
@@ -425,7 +430,12 @@ fn next_link(
     };
     let hash = chain_hash(&prev, seq, body);
     heads.insert(student, (pos + 1, hash.clone()));
-    Ok(vec![V::Text(sid), V::Int(pos + 1), V::Int(seq), V::Blob(hash)])
+    Ok(vec![
+        V::Text(sid),
+        V::Int(pos + 1),
+        V::Int(seq),
+        V::Blob(hash),
+    ])
 }
 
 /// Insert `rows` (all of one width) with as few statements as the engines' parameter limits
