@@ -238,6 +238,17 @@ fn main() {
         baoxue_server::readmodel::catch_up(store.as_ref(), &settings, &terms).unwrap();
         push_ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
+    // What `/console/reports` does for the figures of a draft: catch up, the reviewer's care,
+    // the read models' counts.
+    let (report_rm_ms, rm_figures) = time(runs, || {
+        baoxue_server::readmodel::catch_up(store.as_ref(), &settings, &terms).unwrap();
+        monthly::figures_now(
+            store.as_ref(),
+            monthly::unit(care(), &monthly::ReportScope::County),
+            month,
+        )
+        .unwrap()
+    });
     println!("read model:");
     println!("  rebuild from the op log ({rows} visits):      {rebuild_ms:.1}");
     println!(
@@ -250,6 +261,10 @@ fn main() {
     println!(
         "  keeping it current after a 20-visit push:     {:.1}",
         median(push_ms)
+    );
+    println!(
+        "  monthly report figures as served:             {report_rm_ms:.1} (the same figures as from the scope: {})",
+        rm_figures == figures
     );
     store.close();
 }

@@ -14,16 +14,19 @@
 //! hashes within `same_picture_bits` bits agree exactly on at least one of `bits + 1` bands),
 //! and a worker's visit changes the travel check of their next one.
 
+use crate::report;
 use crate::review::evidence::{self, EvidenceSettings, VisitFacts};
 use crate::review::{self, QueueItem};
-use crate::store::{PhotoMeta, ReadCursor, Store, StoreError, VisitRow};
+use crate::store::{
+    PhotoMeta, ReadCursor, ReadModelWrite, Store, StoreError, StudentSummary, VisitRow,
+};
 use baoxue_shared::file::{FileContext, StudentFile};
 use baoxue_shared::ids::{RecordId, StudentId};
 use baoxue_shared::observation::Sha256;
 use baoxue_shared::op::OpBody;
 use baoxue_shared::replica::Replica;
-use baoxue_shared::time::TermCalendar;
-use chrono::Utc;
+use baoxue_shared::time::{TermCalendar, china_date};
+use chrono::{NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
@@ -64,7 +67,7 @@ pub fn catch_up_once_started(
             let cursor = store.read_cursor()?;
             let changes = store.changes_after(cursor, STEP)?;
             if changes.next == cursor {
-                return Ok(written);
+                break;
             }
             written += refresh(
                 store,
@@ -73,6 +76,16 @@ pub fn catch_up_once_started(
                 &changes.students,
                 Some(changes.next),
             )?;
+        }
+        // Files whose due work the calendar has changed since they were summarised (a term
+        // began or ended, a follow-up fell due): recomputed as if something had arrived.
+        let today = china_date(Utc::now());
+        loop {
+            let stale = store.summaries_to_recheck(today, REBUILD_CHUNK)?;
+            if stale.is_empty() {
+                return Ok(written);
+            }
+            written += refresh(store, settings, terms, &stale, None)?;
         }
     })
 }
@@ -140,13 +153,16 @@ fn refresh(
     // visit to another child shows it in that child's file, judged all the same.
     let mut replica = Replica::new();
     let mut loaded: BTreeSet<StudentId> = BTreeSet::new();
+    let mut reports = Vec::new();
     let mut revisions: BTreeSet<RecordId> = BTreeSet::new();
     let mut next: Vec<StudentId> = students.to_vec();
     while let Some(s) = next.pop() {
         if !loaded.insert(s) {
             continue;
         }
-        for op in store.ops_about_student(s)? {
+        let ops = store.ops_about_student(s)?;
+        reports.push(report::rows::student_rows(s, &ops, terms));
+        for op in ops {
             if let OpBody::Record(v) = &op.body {
                 next.extend(v.students.iter().filter(|o| !loaded.contains(o)));
                 if let Some(orig) = v.corrects {
@@ -165,16 +181,32 @@ fn refresh(
             replica.apply(op)?;
         }
     }
-    let everything = |_: &Sha256| true;
+    // Which cited photos' bytes have arrived: a summary counts the ones still missing.
+    let cited: Vec<Sha256> = replica
+        .ops()
+        .filter_map(|op| match &op.body {
+            OpBody::Record(v) => Some(v.photos.iter().map(|p| p.sha256)),
+            _ => None,
+        })
+        .flatten()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let arrived = store.photos_meta(&cited)?;
+    let present = |h: &Sha256| arrived.contains_key(h);
+    let now = Utc::now();
     let cx = FileContext {
-        now: Utc::now(),
+        now,
         terms,
-        photo_present: &everything,
+        photo_present: &present,
     };
     let files: Vec<StudentFile> = loaded
         .iter()
         .map(|s| StudentFile::build(&replica, *s, &cx))
         .collect();
+    let today = china_date(now);
+    let summaries: Vec<StudentSummary> =
+        files.iter().map(|f| summary_of(f, terms, today)).collect();
     let (mut items, answered) = review::entries(&replica, &files);
     for i in items.values_mut() {
         i.state = review::state_of(i, answered.contains(&i.record));
@@ -252,8 +284,37 @@ fn refresh(
         rows.push(row_of(&i, &photos, settings));
     }
     let n = rows.len();
-    store.save_visit_rows(rows, gone, cursor)?;
+    store.save_read_models(ReadModelWrite {
+        visits: rows,
+        gone,
+        reports,
+        summaries,
+        cursor,
+    })?;
     Ok(n)
+}
+
+/// A student's line in the student list, from their file as of `today`.
+fn summary_of(f: &StudentFile, terms: &TermCalendar, today: NaiveDate) -> StudentSummary {
+    let area = f.household.as_ref().map(|h| &h.area);
+    StudentSummary {
+        student: f.student,
+        name: f
+            .current
+            .as_ref()
+            .map(|s| s.name.clone())
+            .unwrap_or_default(),
+        status: f.current.as_ref().map(|s| s.status),
+        school: f.current.as_ref().and_then(|s| s.school),
+        township: area.map(|a| a.township.name.clone()).unwrap_or_default(),
+        village: area.map(|a| a.village.name.clone()).unwrap_or_default(),
+        due: f.due.len() as u32,
+        overdue: f.due.iter().filter(|d| d.is_overdue()).count() as u32,
+        conflicts: f.conflicts.len() as u32,
+        missing: f.missing_evidence.len() as u32,
+        last_visit: f.live_visits().map(|v| v.started_at).max(),
+        recheck: f.due_changes_on(terms, today),
+    }
 }
 
 /// Metadata of the photos these visits cite (the ones whose bytes have arrived).

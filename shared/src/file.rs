@@ -385,6 +385,23 @@ impl StudentFile {
 }
 
 impl StudentFile {
+    /// The first day after `today` on which this file's due work may read differently though
+    /// nothing new arrives: a term starting or ending (what is owed this term, and what
+    /// became overdue), a follow-up falling overdue. Until then a file built on `today` holds;
+    /// a summary kept from it is recomputed on that day. `None`: never, by the calendar.
+    pub fn due_changes_on(&self, terms: &TermCalendar, today: NaiveDate) -> Option<NaiveDate> {
+        let calendar = terms
+            .terms
+            .iter()
+            .flat_map(|t| [Some(t.first_day), t.last_day.succ_opt()])
+            .flatten();
+        let follow_ups = self.due.iter().filter_map(|d| match d {
+            DueWork::PersuasionFollowUp { due, .. } => due.succ_opt(),
+            _ => None,
+        });
+        calendar.chain(follow_ups).filter(|d| *d > today).min()
+    }
+
     /// The visits in force (latest revisions, not voided), newest first.
     pub fn live_visits(&self) -> impl Iterator<Item = &Visit> {
         self.timeline.iter().filter_map(|e| match &e.event {
@@ -789,6 +806,48 @@ mod tests {
             f.due[0],
             DueWork::SemesterHomeVisit { overdue: true, .. }
         ));
+    }
+
+    /// A summary kept from a file holds until the day the file names: built on each day before
+    /// it, the file owes the same work; on that day, something differs (in these histories).
+    #[test]
+    fn a_file_says_when_its_due_work_next_changes() {
+        let mut w = world();
+        let mut changed_somewhere = 0;
+        let mut check = |w: &World, from: DateTime<Utc>| {
+            let f = build(w, from);
+            let today = china_date(from);
+            let next = f.due_changes_on(&w.terms, today).expect("terms ahead");
+            let mut day = today;
+            while day.succ_opt().unwrap() < next {
+                day = day.succ_opt().unwrap();
+                let g = build(w, crate::time::start_of_china_day(day) + Duration::hours(9));
+                assert_eq!(g.due, f.due, "on {day}, before {next}");
+            }
+            let g = build(
+                w,
+                crate::time::start_of_china_day(next) + Duration::hours(9),
+            );
+            if g.due != f.due {
+                changed_somewhere += 1;
+            }
+        };
+        check(&w, at(11, 22, 2));
+        check(&w, Utc.with_ymd_and_hms(2027, 1, 25, 2, 0, 0).unwrap());
+        // Out of school, with a follow-up set: the follow-up's day matters too.
+        let t = at(10, 20, 2);
+        let op = w.teacher.set(
+            &w.replica,
+            Target::Student {
+                id: w.student,
+                set: StudentField::Status(EnrolmentStatus::DroppedOut),
+            },
+            t,
+        );
+        add(&mut w, op);
+        check(&w, at(10, 21, 2));
+        check(&w, at(11, 22, 2));
+        assert!(changed_somewhere >= 3, "{changed_somewhere}");
     }
 
     #[test]

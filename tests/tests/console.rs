@@ -578,3 +578,87 @@ async fn a_visit_outside_the_reviewers_care_is_not_found() {
     assert!(!queue.contains(&record.to_string()), "nor in their queue");
     server.stop().await;
 }
+
+/// The student ids a student-list page lists, in order.
+fn students_listed(page: &str) -> Vec<String> {
+    page.split("data-student=\"")
+        .skip(1)
+        .filter_map(|s| s.split('"').next())
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn the_student_list_comes_a_page_at_a_time_in_name_order_and_follows_new_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = fastrand::Rng::with_seed(21);
+    let mut seeder = baoxue_tests::Seeder::open(dir.path());
+    let mut all: Vec<Student> = Vec::new();
+    for _ in 0..20 {
+        let (_, kids) = seeder.household_with_students(&mut rng, 3);
+        all.extend(kids);
+    }
+    seeder.teacher("teacher", &all);
+    seeder.user(
+        "county",
+        Role::CountySupervisor,
+        vec![baoxue_tests::county_area()],
+    );
+    seeder.close();
+    let server = TestServer::start(dir.path()).await;
+    let b = Browser::login(&server, "county").await;
+
+    let (status, first) = b.get("/console/students").await;
+    assert_eq!(status, 200);
+    assert!(
+        first.contains("共 60 名学生；当前筛选 60 名"),
+        "the counts are of the whole list"
+    );
+    let page1 = students_listed(&first);
+    assert_eq!(page1.len(), 50, "one page of 50");
+    let (_, second) = b
+        .get(&link(&first, "next-page").expect("a next page"))
+        .await;
+    let page2 = students_listed(&second);
+    assert_eq!(page2.len(), 10, "the rest");
+    assert!(link(&second, "next-page").is_none());
+    // In name order across the pages, each student once.
+    let mut by_name: Vec<&Student> = all.iter().collect();
+    by_name.sort_by(|a, b| (&a.name, a.id.to_string()).cmp(&(&b.name, b.id.to_string())));
+    let want: Vec<String> = by_name.iter().map(|s| s.id.to_string()).collect();
+    let got: Vec<String> = page1.iter().chain(&page2).cloned().collect();
+    assert_eq!(got, want);
+    let (_, back) = b
+        .get(&link(&second, "prev-page").expect("a previous page"))
+        .await;
+    assert_eq!(students_listed(&back), page1, "back to the first page");
+
+    // A teacher reports a dropout; the very next list filtered by that status shows the child.
+    let mut phone = Phone::login(&server, "teacher").await;
+    phone.pull().await;
+    let child = &by_name[55];
+    let op = phone.make(|a, r| {
+        a.set(
+            r,
+            Target::Student {
+                id: child.id,
+                set: StudentField::Status(EnrolmentStatus::DroppedOut),
+            },
+            Utc::now(),
+        )
+    });
+    phone.push(vec![op]).await.expect("pushed");
+    let (_, dropped) = b.get("/console/students?status=dropped_out").await;
+    assert_eq!(students_listed(&dropped), vec![child.id.to_string()]);
+    assert!(dropped.contains("当前筛选 1 名"), "{dropped}");
+    // Owing work: a dropout owes a persuasion visit.
+    let (_, owing) = b
+        .get("/console/students?owing=due&status=dropped_out")
+        .await;
+    assert_eq!(students_listed(&owing).len(), 1);
+    // A filter value that names nothing is refused naming the parameter.
+    let (status, bad) = b.get("/console/students?owing=soon").await;
+    assert_eq!(status, 400);
+    assert!(bad.contains("owing"), "{bad}");
+    server.stop().await;
+}

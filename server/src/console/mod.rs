@@ -11,6 +11,7 @@ mod map;
 mod queue;
 mod reports;
 mod student;
+mod students;
 
 use crate::error::{ApiError, ShownError};
 use crate::extract::AppForm;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/queue", get(queue::list))
         .route("/console/visits/{record}", get(queue::visit))
         .route("/console/visits/{record}/review", post(queue::review))
+        .route("/console/students", get(students::list))
         .route("/console/students/{id}", get(student::file))
         .route("/console/students/{id}/file.pdf", get(student::pdf))
         .route("/console/students/{id}/resolve", post(student::resolve))
@@ -153,6 +155,7 @@ pub fn layout(title: &str, session: Option<&Session>, body: Markup) -> Html<Stri
                         strong { "保学 · 控辍保学审核平台" }
                         @if let Some(s) = session {
                             a href="/console/queue" { "审核队列" }
+                            a href="/console/students" { "学生名册" }
                             a href="/console/reports" { "月报与台账" }
                             @if s.user.role.reads_access_log() { a href="/console/access-log" { "访问记录" } }
                             span.who { (s.user.name) "（" (s.user.role.zh()) "）" }

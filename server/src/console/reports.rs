@@ -73,7 +73,7 @@ async fn compute(
     scope: ReportScope,
     month: ReportMonth,
 ) -> Result<Month, ApiError> {
-    let terms = st.terms.clone();
+    let (settings, terms) = (st.evidence, st.terms.clone());
     let user = session.user.clone();
     let scopes = st.scopes.clone();
     st.blocking(move |s| {
@@ -82,14 +82,16 @@ async fn compute(
             return Err(ReportError::NotYours("in your unit").into());
         }
         let now = Utc::now();
+        crate::readmodel::catch_up(s, &settings, &terms)?;
         let filing = s.report_filing(&scope.key(), &month_key(month))?;
-        let current = monthly::figures(&view, &scope, month, now, &terms);
+        let unit = monthly::unit(view.students.clone(), &scope);
+        let current = monthly::figures_now(s, unit.clone(), month)?;
         let (figures, amendments, late) = match &filing {
             Some(f) => {
                 // What was filed is what is shown: the stored figures, not a recomputation.
                 let filed = filing::filed_figures(f)?;
                 let am = monthly::amendments(&filed, &current);
-                let late = monthly::late_records(&view, &scope, month, f.cut);
+                let late = monthly::late_now(s, &unit, month, f.cut)?;
                 (filed, am, late)
             }
             None => (current, vec![], vec![]),
@@ -257,19 +259,12 @@ pub(super) async fn file(
 ) -> ConsoleResult {
     let scope = ReportScope::parse(&f.scope).ok_or_else(|| ApiError::not_found("report scope"))?;
     let month = parse_month(&f.month).ok_or_else(|| ApiError::not_found("report month"))?;
-    let terms = st.terms.clone();
-    let scopes = st.scopes.clone();
+    let (settings, terms) = (st.evidence, st.terms.clone());
     st.blocking(move |s| {
+        // The cut before the catch-up: everything received by it is in the figures.
         let cut = Utc::now();
-        Ok(filing::file(
-            s,
-            &scopes,
-            &session.user,
-            &scope,
-            month,
-            cut,
-            &terms,
-        )?)
+        crate::readmodel::catch_up(s, &settings, &terms)?;
+        Ok(filing::file(s, &session.user, &scope, month, cut)?)
     })
     .await?;
     Ok(Redirect::to(&format!(

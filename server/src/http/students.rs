@@ -18,7 +18,7 @@ pub(super) async fn list(
     Authed(session): Authed,
     AppQuery(q): AppQuery<StudentQuery>,
 ) -> Result<Json<Vec<StudentRow>>, ApiError> {
-    let terms = st.terms.clone();
+    let (settings, terms) = (st.evidence, st.terms.clone());
     let rows = st
         .blocking(move |s| {
             let cl = s.caseload(&session.user)?;
@@ -36,18 +36,12 @@ pub(super) async fn list(
                 .filter(|r| q.focus.is_none_or(|x| r.focus_groups.contains(&x)))
                 .collect();
             if q.overdue {
-                let now = Utc::now();
-                let mut keep = Vec::new();
-                for r in rows {
-                    if crate::files::build(s, r.id, &terms, now)?
-                        .due
-                        .iter()
-                        .any(|d| d.is_overdue())
-                    {
-                        keep.push(r);
-                    }
-                }
-                rows = keep;
+                // The files' summaries, kept current, say who owes overdue work.
+                crate::readmodel::catch_up(s, &settings, &terms)?;
+                let listed: Vec<StudentId> = rows.iter().map(|r| r.id).collect();
+                let overdue: HashSet<StudentId> =
+                    s.overdue_students(&listed)?.into_iter().collect();
+                rows.retain(|r| overdue.contains(&r.id));
             }
             Ok(rows)
         })

@@ -2,10 +2,9 @@
 //! the stored figures, for whichever front end asks.
 
 use super::monthly::{self, Figures, ReportScope, month_key};
-use crate::review::ScopeCache;
 use crate::store::{ReportFiling, Store, StoreError};
 use baoxue_shared::people::User;
-use baoxue_shared::time::{ReportMonth, TermCalendar};
+use baoxue_shared::time::ReportMonth;
 use chrono::{DateTime, Utc};
 
 #[derive(Debug, thiserror::Error)]
@@ -20,22 +19,20 @@ pub enum ReportError {
     Store(#[from] StoreError),
 }
 
-/// Files `user`'s report for `scope` and `month` as of `cut`: the figures computed at the cut
-/// are stored with it, so the filing reads back the same whatever arrives later.
+/// Files `user`'s report for `scope` and `month`: the figures of the read models, caught up
+/// by the caller after `cut`, are stored with the cut, so the filing reads back the same
+/// whatever arrives later (what arrives later shows as amendments).
 pub fn file(
     s: &dyn Store,
-    scopes: &ScopeCache,
     user: &User,
     scope: &ReportScope,
     month: ReportMonth,
     cut: DateTime<Utc>,
-    terms: &TermCalendar,
 ) -> Result<(), ReportError> {
     if !monthly::may_file(user, scope) {
         return Err(ReportError::NotYours("your unit's to file"));
     }
-    let view = scopes.get(s, user)?;
-    let figures = monthly::figures(&view, scope, month, cut, terms);
+    let figures = current(s, user, scope, month)?;
     s.file_report(&ReportFiling {
         scope: scope.key(),
         month: month_key(month),
@@ -44,6 +41,21 @@ pub fn file(
         figures: serde_json::to_string(&figures).map_err(|e| ReportError::Encode(e.to_string()))?,
     })?;
     Ok(())
+}
+
+/// `scope`'s figures for `month` over everything received so far, for `user`'s children.
+pub fn current(
+    s: &dyn Store,
+    user: &User,
+    scope: &ReportScope,
+    month: ReportMonth,
+) -> Result<Figures, ReportError> {
+    let students = s.caseload(user)?.students.into_keys().collect();
+    Ok(monthly::figures_now(
+        s,
+        monthly::unit(students, scope),
+        month,
+    )?)
 }
 
 /// The figures a filing stored.

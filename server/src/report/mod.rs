@@ -6,4 +6,5 @@ pub mod compliance;
 pub mod file_pdf;
 pub mod filing;
 pub mod monthly;
+pub mod rows;
 pub mod xlsx;

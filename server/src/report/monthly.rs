@@ -36,7 +36,9 @@
 //! - Typical cases: the children brought back in the period, with how many persuasion visits
 //!   named them (or their household, naming no child) and the last one's method and notes.
 
+use super::rows;
 use crate::review::ScopeView;
+use crate::store::{ReportCountQuery, ReportUnit, Store, StoreError};
 use baoxue_shared::area::AreaScope;
 use baoxue_shared::file::{Event, FileContext, StudentFile};
 use baoxue_shared::hlc::ClockSkew;
@@ -277,122 +279,181 @@ pub fn figures(
     cut: DateTime<Utc>,
     terms: &TermCalendar,
 ) -> Figures {
-    let (r, (start, end)) = replica_for(view, month, cut);
-    let last_day = china_date(end - Duration::seconds(1));
-    let in_period = |t: DateTime<Utc>| start <= t && t < end;
+    let (r, _) = replica_for(view, month, cut);
     let mut f = Figures::default();
     // Each persuasion visit once (its record's root), however many children of the unit it
     // concerns.
     let mut persuasion_records: BTreeSet<RecordId> = BTreeSet::new();
+    for sid in &view.students {
+        let Some(s) = r.student(*sid) else { continue };
+        if !scope.contains(&r, &s) {
+            continue;
+        }
+        let m = student_month(&r, *sid, month, terms);
+        f.enrolled += u32::from(m.enrolled);
+        f.still_out += u32::from(m.still_out);
+        f.suspected_found += u32::from(m.suspected_found);
+        f.dropouts_found += u32::from(m.dropouts_found);
+        persuasion_records.extend(m.persuasions);
+        if let Some(case) = m.back {
+            f.count_back(case.placed);
+            f.cases.push(Case {
+                student: *sid,
+                name: s.name.clone(),
+                school: view.school_name(s.school),
+                village: case.village,
+                placed: case.placed.zh().to_string(),
+                attempts: case.attempts,
+                how: case.how,
+            });
+        }
+    }
+    f.finish_cases();
+    f.persuasion_visits = persuasion_records.len() as u32;
+    f
+}
+
+impl Figures {
+    /// One child brought back, under its placement.
+    pub fn count_back(&mut self, to: EnrolmentStatus) {
+        self.persuaded_back += 1;
+        match to {
+            EnrolmentStatus::Returned | EnrolmentStatus::InSchool => self.returned += 1,
+            EnrolmentStatus::HomeTeaching => self.home_teaching += 1,
+            EnrolmentStatus::RemoteTeaching => self.remote_teaching += 1,
+            EnrolmentStatus::VocationalClass => self.vocational += 1,
+            _ => self.exempt += 1,
+        }
+    }
+
+    /// The typical cases shown: the most persuasion visits first, ten at most.
+    pub fn finish_cases(&mut self) {
+        self.cases.sort_by(|a, b| {
+            b.attempts
+                .cmp(&a.attempts)
+                .then(a.name.cmp(&b.name))
+                .then(a.student.cmp(&b.student))
+        });
+        self.cases.truncate(CASES_SHOWN);
+    }
+}
+
+/// How many typical cases a report shows.
+pub const CASES_SHOWN: usize = 10;
+
+/// What one child adds to their unit's report of a month.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StudentMonth {
+    pub enrolled: bool,
+    pub still_out: bool,
+    pub suspected_found: bool,
+    pub dropouts_found: bool,
+    /// The persuasion visits about this child in the period (records).
+    pub persuasions: Vec<RecordId>,
+    /// Brought back in the period: how.
+    pub back: Option<Back>,
+}
+
+/// A child brought back in the period, for the typical cases.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Back {
+    pub placed: EnrolmentStatus,
+    pub village: String,
+    /// Live persuasion visits about the child up to the period's end.
+    pub attempts: u32,
+    /// The last one's method and notes.
+    pub how: String,
+}
+
+/// What `sid` adds to `month`'s report, by `r`: a replica of the ops that count for the month
+/// (received by the cut, events before the period's end) — at least this child's and their
+/// household's. The one definition of a child's part in the figures, for the report computed
+/// from a scope and for the read models kept per child.
+pub fn student_month(
+    r: &Replica,
+    sid: StudentId,
+    month: ReportMonth,
+    terms: &TermCalendar,
+) -> StudentMonth {
+    let (start, end) = month.period();
+    let mut m = StudentMonth::default();
+    let Some(s) = r.student(sid) else { return m };
+    let last_day = china_date(end - Duration::seconds(1));
+    let in_period = |t: DateTime<Utc>| start <= t && t < end;
+    m.enrolled = s.status.is_active() && COMPULSORY_AGES.contains(&age_on(s.birth_date, last_day));
+    m.still_out = s.status.needs_persuasion();
+    let moves = status_moves(r, sid);
+    let moved_to = |x: EnrolmentStatus| moves.iter().any(|(t, _, to)| in_period(*t) && *to == x);
+    m.suspected_found = moved_to(EnrolmentStatus::SuspectedDropout);
+    m.dropouts_found = moved_to(EnrolmentStatus::DroppedOut);
+    // The last move back in the period counts once, under its placement.
+    let back = moves.iter().rev().find(|(t, from, to)| {
+        in_period(*t) && from.is_some_and(|x| x.needs_persuasion()) && is_placement(*to)
+    });
     let none = |_: &baoxue_shared::observation::Sha256| true;
     let cx = FileContext {
         now: end,
         terms,
         photo_present: &none,
     };
-    for sid in &view.students {
-        let Some(s) = r.student(*sid) else { continue };
-        if !scope.contains(&r, &s) {
-            continue;
-        }
-        if s.status.is_active() && COMPULSORY_AGES.contains(&age_on(s.birth_date, last_day)) {
-            f.enrolled += 1;
-        }
-        if s.status.needs_persuasion() {
-            f.still_out += 1;
-        }
-        let moves = status_moves(&r, *sid);
-        let moved_to =
-            |x: EnrolmentStatus| moves.iter().any(|(t, _, to)| in_period(*t) && *to == x);
-        if moved_to(EnrolmentStatus::SuspectedDropout) {
-            f.suspected_found += 1;
-        }
-        if moved_to(EnrolmentStatus::DroppedOut) {
-            f.dropouts_found += 1;
-        }
-        // The last move back in the period counts once, under its placement.
-        let back = moves.iter().rev().find(|(t, from, to)| {
-            in_period(*t) && from.is_some_and(|x| x.needs_persuasion()) && is_placement(*to)
-        });
-        let file = StudentFile::build(&r, *sid, &cx);
-        // Live persuasion visits about this child (naming them, or their household naming no
-        // child), newest first, with their record and event time.
-        let persuasions: Vec<(RecordId, DateTime<Utc>, &baoxue_shared::observation::Visit)> = file
-            .timeline
-            .iter()
-            .filter_map(|e| match &e.event {
-                Event::Visit {
-                    record,
-                    visit,
-                    voided: None,
-                    ..
-                } if visit.kind == VisitKind::Persuasion
-                    && (visit.students.is_empty() || visit.students.contains(sid)) =>
-                {
-                    let at = r
-                        .record(visit.id)
-                        .map_or(visit.started_at, |(op, _)| event_time(op));
-                    Some((*record, at, &**visit))
-                }
-                _ => None,
-            })
-            .collect();
-        persuasion_records.extend(
-            persuasions
-                .iter()
-                .filter(|(_, at, _)| in_period(*at))
-                .map(|(record, ..)| *record),
-        );
-        if let Some((_, _, to)) = back {
-            f.persuaded_back += 1;
-            match to {
-                EnrolmentStatus::Returned | EnrolmentStatus::InSchool => f.returned += 1,
-                EnrolmentStatus::HomeTeaching => f.home_teaching += 1,
-                EnrolmentStatus::RemoteTeaching => f.remote_teaching += 1,
-                EnrolmentStatus::VocationalClass => f.vocational += 1,
-                _ => f.exempt += 1,
+    let file = StudentFile::build(r, sid, &cx);
+    // Live persuasion visits about this child (naming them, or their household naming no
+    // child), newest first, with their record and event time.
+    let persuasions: Vec<(RecordId, DateTime<Utc>, &baoxue_shared::observation::Visit)> = file
+        .timeline
+        .iter()
+        .filter_map(|e| match &e.event {
+            Event::Visit {
+                record,
+                visit,
+                voided: None,
+                ..
+            } if visit.kind == VisitKind::Persuasion
+                && (visit.students.is_empty() || visit.students.contains(&sid)) =>
+            {
+                let at = r
+                    .record(visit.id)
+                    .map_or(visit.started_at, |(op, _)| event_time(op));
+                Some((*record, at, &**visit))
             }
-            let last = persuasions.first().map(|(_, _, v)| *v);
-            let how = last
-                .map(|v| {
-                    let method = v
-                        .persuasion
-                        .as_ref()
-                        .map(|p| {
-                            let placed = match p.outcome {
-                                PersuasionOutcome::Returned(_) => "，已劝返",
-                                _ => "",
-                            };
-                            format!("{}{}：", p.method.zh(), placed)
-                        })
-                        .unwrap_or_default();
-                    format!("{method}{}", v.notes)
-                })
-                .unwrap_or_default();
-            f.cases.push(Case {
-                student: *sid,
-                name: s.name.clone(),
-                school: view.school_name(s.school),
-                village: s
-                    .household
-                    .and_then(|h| r.household(h))
-                    .map(|h| h.area.village.name)
-                    .unwrap_or_default(),
-                placed: to.zh().to_string(),
-                attempts: persuasions.len() as u32,
-                how,
-            });
-        }
+            _ => None,
+        })
+        .collect();
+    m.persuasions = persuasions
+        .iter()
+        .filter(|(_, at, _)| in_period(*at))
+        .map(|(record, ..)| *record)
+        .collect();
+    if let Some((_, _, to)) = back {
+        let how = persuasions
+            .first()
+            .map(|(_, _, v)| {
+                let method = v
+                    .persuasion
+                    .as_ref()
+                    .map(|p| {
+                        let placed = match p.outcome {
+                            PersuasionOutcome::Returned(_) => "，已劝返",
+                            _ => "",
+                        };
+                        format!("{}{}：", p.method.zh(), placed)
+                    })
+                    .unwrap_or_default();
+                format!("{method}{}", v.notes)
+            })
+            .unwrap_or_default();
+        m.back = Some(Back {
+            placed: *to,
+            village: s
+                .household
+                .and_then(|h| r.household(h))
+                .map(|h| h.area.village.name)
+                .unwrap_or_default(),
+            attempts: persuasions.len() as u32,
+            how,
+        });
     }
-    f.cases.sort_by(|a, b| {
-        b.attempts
-            .cmp(&a.attempts)
-            .then(a.name.cmp(&b.name))
-            .then(a.student.cmp(&b.student))
-    });
-    f.cases.truncate(10);
-    f.persuasion_visits = persuasion_records.len() as u32;
-    f
+    m
 }
 
 fn is_placement(s: EnrolmentStatus) -> bool {
@@ -487,20 +548,7 @@ pub fn late_records(
         .filter(|o| o.received_at.is_some_and(|t| t > cut) && event_time(o) < end)
         .filter_map(|o| {
             let student = o.students().into_iter().find(|s| in_scope.contains(s))?;
-            let what = match &o.body {
-                OpBody::Record(v) => format!("{}记录", v.kind.zh()),
-                OpBody::Set(FieldWrite {
-                    target:
-                        Target::Student {
-                            set: StudentField::Status(s),
-                            ..
-                        },
-                    ..
-                }) => format!("学籍状态改为“{}”", s.zh()),
-                OpBody::Set(_) => "信息修改".into(),
-                OpBody::Void { .. } => "记录作废".into(),
-                OpBody::Review { .. } => "审核意见".into(),
-            };
+            let what = late_what(o);
             Some(LateRecord {
                 student: view
                     .replica
@@ -515,6 +563,128 @@ pub fn late_records(
         .collect();
     out.sort_by_key(|l| (l.received_at, l.at));
     out
+}
+
+/// What a late record was, in a word.
+fn late_what(o: &baoxue_shared::op::Op) -> String {
+    match &o.body {
+        OpBody::Record(v) => format!("{}记录", v.kind.zh()),
+        OpBody::Set(FieldWrite {
+            target:
+                Target::Student {
+                    set: StudentField::Status(s),
+                    ..
+                },
+            ..
+        }) => format!("学籍状态改为“{}”", s.zh()),
+        OpBody::Set(_) => "信息修改".into(),
+        OpBody::Void { .. } => "记录作废".into(),
+        OpBody::Review { .. } => "审核意见".into(),
+    }
+}
+
+/// The children `students` (a reviewer's) of `scope`, as the read models select them.
+pub fn unit(students: Vec<StudentId>, scope: &ReportScope) -> ReportUnit {
+    ReportUnit {
+        students,
+        school: match scope {
+            ReportScope::School(s) => Some(*s),
+            _ => None,
+        },
+        township: match scope {
+            ReportScope::Township(t) => Some(t.clone()),
+            _ => None,
+        },
+    }
+}
+
+/// The report of `unit` for `month` from the read models — the ops received so far, as
+/// [`figures`] computes them at a cut of now (`crate::report::rows`).
+pub fn figures_now(
+    store: &dyn Store,
+    unit: ReportUnit,
+    month: ReportMonth,
+) -> Result<Figures, StoreError> {
+    let c = store.report_counts(&ReportCountQuery {
+        unit,
+        month: month_key(month),
+        end_ms: month.period().1.timestamp_millis(),
+        births: rows::births_counted_on(rows::last_day(month)),
+        cases: CASES_SHOWN,
+    })?;
+    let mut f = Figures {
+        enrolled: c.enrolled,
+        still_out: c.still_out,
+        suspected_found: c.suspected,
+        dropouts_found: c.dropped,
+        persuasion_visits: c.visits,
+        ..Figures::default()
+    };
+    for (placed, n) in c.back {
+        for _ in 0..n {
+            f.count_back(placed);
+        }
+    }
+    let schools: HashMap<SchoolId, String> = if c.cases.is_empty() {
+        HashMap::new()
+    } else {
+        store
+            .schools()?
+            .into_iter()
+            .map(|s| (s.id, s.name))
+            .collect()
+    };
+    f.cases = c
+        .cases
+        .into_iter()
+        .map(|(student, school, b)| Case {
+            student,
+            name: b.name,
+            school: school
+                .and_then(|s| schools.get(&s).cloned())
+                .unwrap_or_default(),
+            village: b.village,
+            placed: b.placed.zh().to_string(),
+            attempts: b.attempts,
+            how: b.how,
+        })
+        .collect();
+    Ok(f)
+}
+
+/// Records received after `cut` that bear on `month` in `unit`, from the read models.
+pub fn late_now(
+    store: &dyn Store,
+    unit: &ReportUnit,
+    month: ReportMonth,
+    cut: DateTime<Utc>,
+) -> Result<Vec<LateRecord>, StoreError> {
+    let late = store.report_late(unit, cut, month.period().1)?;
+    let mut names: HashMap<baoxue_shared::ids::OpId, HashMap<StudentId, String>> = HashMap::new();
+    for l in late {
+        names.entry(l.op).or_default().insert(l.student, l.name);
+    }
+    let ids: Vec<_> = names.keys().copied().collect();
+    let mut out: Vec<LateRecord> = store
+        .ops_by_id(&ids)?
+        .into_iter()
+        .filter_map(|o| {
+            // An op about two of the unit's children is one late record, under the first it
+            // names.
+            let of = names.get(&o.id)?;
+            let student = o.students().into_iter().find_map(|s| of.get(&s))?.clone();
+            Some(LateRecord {
+                student,
+                what: late_what(&o),
+                at: event_time(&o),
+                received_at: o.received_at?,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        (a.received_at, a.at, &a.student, &a.what).cmp(&(b.received_at, b.at, &b.student, &b.what))
+    });
+    Ok(out)
 }
 
 /// "2026年11月（10月22日至11月21日）".
@@ -869,6 +1039,102 @@ mod tests {
                     recompute(&h, &|hh: &Household| hh.area.township.name == t)
                 );
             }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        /// The report read from the read models — kept per child as the ops arrive, in
+        /// batches, and rebuilt — is the report the shared merge computes from the whole log,
+        /// figure by figure and case by case, for every unit and every month the history
+        /// touches.
+        #[test]
+        fn the_read_models_report_what_the_log_says(seed in any::<u64>()) {
+            use crate::review::evidence::EvidenceSettings;
+            use crate::store::sqlite::SqliteStore;
+            let h = generate(seed);
+            let dir = tempfile::tempdir().unwrap();
+            let store = SqliteStore::open(dir.path()).unwrap();
+            let terms = TermCalendar::typical([2025, 2026]);
+            let settings = EvidenceSettings::default();
+            // The server holds a void only after the record it voids: one received earlier
+            // (a record held up in an outbox) is received with it.
+            let received: HashMap<RecordId, DateTime<Utc>> = h
+                .ops
+                .iter()
+                .filter_map(|o| match &o.body {
+                    OpBody::Record(v) => Some((v.id, o.received_at.unwrap())),
+                    _ => None,
+                })
+                .collect();
+            let mut ops = h.ops.clone();
+            for o in &mut ops {
+                if let OpBody::Void { record, .. } = &o.body {
+                    o.received_at = o.received_at.max(received.get(record).copied());
+                }
+            }
+            ops.sort_by_key(|o| o.received_at);
+            let mut rng = fastrand::Rng::with_seed(seed);
+            for group in ops.chunk_by(|a, b| a.received_at == b.received_at) {
+                let who = group[0].author;
+                crate::sync::push_trusted(
+                    &store,
+                    who,
+                    group[0].device,
+                    group.to_vec(),
+                    group[0].received_at.unwrap(),
+                )
+                .unwrap();
+                if rng.bool() {
+                    crate::readmodel::catch_up(&store, &settings, &terms).unwrap();
+                }
+            }
+            crate::readmodel::catch_up(&store, &settings, &terms).unwrap();
+            let students: Vec<StudentId> = store.all_student_ids().unwrap();
+            let mut all = Replica::new();
+            for s in &students {
+                for op in store.ops_about_student(*s).unwrap() {
+                    let _ = all.apply(op);
+                }
+            }
+            let view = ScopeView::of_replica(county(), all);
+            let never = DateTime::<Utc>::MAX_UTC;
+            let mut scopes = vec![ReportScope::County];
+            for (hh, kids) in &h.households {
+                scopes.push(ReportScope::Township(hh.area.township.name.clone()));
+                scopes.extend(kids.iter().filter_map(|k| k.school).map(ReportScope::School));
+            }
+            let months = [november().0.prev(), november().0, november().0.next()].map(ReportMonth);
+            let report = |store: &SqliteStore, scope: &ReportScope, m: ReportMonth| {
+                figures_now(store, unit(students.clone(), scope), m).unwrap()
+            };
+            for scope in &scopes {
+                for m in months {
+                    let want = figures(&view, scope, m, never, &terms);
+                    prop_assert_eq!(&report(&store, scope, m), &want, "{:?} {}", scope, m.0);
+                }
+            }
+            crate::readmodel::rebuild(&store, &settings, &terms).unwrap();
+            for scope in &scopes {
+                for m in months {
+                    let want = figures(&view, scope, m, never, &terms);
+                    prop_assert_eq!(&report(&store, scope, m), &want, "rebuilt {:?} {}", scope, m.0);
+                }
+            }
+            // What arrived after a cut is listed, once, as the report computed from the
+            // scope lists it.
+            let cut = h.cut;
+            for scope in &scopes {
+                let m = november();
+                let mut want = late_records(&view, scope, m, cut);
+                let mut got = late_now(&store, &unit(students.clone(), scope), m, cut).unwrap();
+                let key = |l: &LateRecord| (l.received_at, l.at, l.student.clone(), l.what.clone());
+                want.sort_by_key(key);
+                got.sort_by_key(key);
+                prop_assert_eq!(got, want);
+            }
+            store.close();
         }
     }
 

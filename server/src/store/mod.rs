@@ -13,7 +13,10 @@ pub mod sql;
 pub mod sqlite;
 
 pub use read_model::{
-    Changes, QueueFrom, QueueKey, QueuePage, QueuePageQuery, ReadCursor, VisitRow,
+    Changes, LateOp, MonthBack, MonthRow, MonthVisit, OpEvent, QueueFrom, QueueKey, QueuePage,
+    QueuePageQuery, ReadCursor, ReadModelWrite, ReportCountQuery, ReportCounts, ReportUnit,
+    StatusSpan, StudentFrom, StudentPage, StudentPageQuery, StudentReportRows, StudentSummary,
+    VisitRow,
 };
 
 // Rows the API sends as they are: declared with the protocol, in shared.
@@ -26,7 +29,7 @@ use baoxue_shared::ids::{
 use baoxue_shared::observation::Sha256;
 use baoxue_shared::op::Op;
 use baoxue_shared::people::{Assignment, School, User};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use thiserror::Error;
@@ -414,16 +417,30 @@ pub trait Store: Send + Sync + 'static {
         record: RecordId,
         except: &[RecordId],
     ) -> Result<(Option<RecordId>, Option<RecordId>), StoreError>;
-    /// Replace these visits' rows, drop the rows of `gone` (records a correction superseded)
-    /// and, when given, move the cursor: all in one transaction.
-    fn save_visit_rows(
-        &self,
-        rows: Vec<VisitRow>,
-        gone: Vec<RecordId>,
-        cursor: Option<ReadCursor>,
-    ) -> Result<(), StoreError>;
+    /// Replace these visits' and children's rows, drop the rows of `gone` and, when given,
+    /// move the cursor: all in one transaction.
+    fn save_read_models(&self, w: ReadModelWrite) -> Result<(), StoreError>;
     /// Forget every read-model row and rewind the cursor (a rebuild follows).
     fn clear_read_models(&self) -> Result<(), StoreError>;
+    /// A page of the student list, with its counts.
+    fn student_page(&self, q: &StudentPageQuery) -> Result<StudentPage, StoreError>;
+    /// Students whose summaries are to be recomputed by `today` (at most `limit`).
+    fn summaries_to_recheck(
+        &self,
+        today: NaiveDate,
+        limit: usize,
+    ) -> Result<Vec<StudentId>, StoreError>;
+    /// Of these students, those owing overdue work by their summaries.
+    fn overdue_students(&self, students: &[StudentId]) -> Result<Vec<StudentId>, StoreError>;
+    /// One month's report counts for a unit.
+    fn report_counts(&self, q: &ReportCountQuery) -> Result<ReportCounts, StoreError>;
+    /// Ops about the unit's children received after `cut` with events before `end`.
+    fn report_late(
+        &self,
+        unit: &ReportUnit,
+        cut: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<LateOp>, StoreError>;
     /// A page of the review queue, with its counts.
     fn queue_page(&self, q: &QueuePageQuery) -> Result<QueuePage, StoreError>;
     /// Run `work` (a catch-up of the read models) while no other server over this database

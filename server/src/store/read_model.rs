@@ -1,9 +1,10 @@
 //! The rows of the read models (`crate::readmodel` computes them, pages read them): what a
 //! console page needs, kept current as ops arrive instead of rebuilt from the op log per page.
 
-use baoxue_shared::ids::{RecordId, SchoolId, StudentId, UserId};
+use baoxue_shared::ids::{OpId, RecordId, SchoolId, StudentId, UserId};
 use baoxue_shared::observation::{Sha256, VisitKind};
-use chrono::{DateTime, Utc};
+use baoxue_shared::status::EnrolmentStatus;
+use chrono::{DateTime, NaiveDate, Utc};
 
 /// How far the read models have followed the store: the last op (server sequence) and the last
 /// photo upload they include.
@@ -147,5 +148,195 @@ pub struct QueuePage {
     pub open: u64,
     pub flagged: u64,
     /// The townships of the scope's visits, for the filter.
+    pub townships: Vec<String>,
+}
+
+/// The monthly report's rows of one child (`crate::report::rows` computes them): replaced whole
+/// whenever anything about the child arrives.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StudentReportRows {
+    pub student: StudentId,
+    pub spans: Vec<StatusSpan>,
+    pub months: Vec<MonthRow>,
+    pub visits: Vec<MonthVisit>,
+    pub events: Vec<OpEvent>,
+}
+
+/// The child as the ops with event times up to `from` make them, which is how the report sees
+/// them at the end of any period ending in `(from, to]` (milliseconds; `to` is `i64::MAX` for
+/// the state now).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusSpan {
+    pub from_ms: i64,
+    pub to_ms: i64,
+    pub status: EnrolmentStatus,
+    pub birth: NaiveDate,
+    pub name: String,
+    pub school: Option<SchoolId>,
+    pub township: Option<String>,
+}
+
+/// What the child adds to a month's moves and typical cases (only months in which they have
+/// some, and the child's unit at the period's end).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthRow {
+    /// `2026-11`.
+    pub month: String,
+    pub school: Option<SchoolId>,
+    pub township: Option<String>,
+    pub suspected: bool,
+    pub dropped: bool,
+    pub back: Option<MonthBack>,
+}
+
+/// A child brought back in a month, as the typical cases list them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthBack {
+    pub placed: EnrolmentStatus,
+    pub name: String,
+    pub village: String,
+    pub attempts: u32,
+    pub how: String,
+}
+
+/// A persuasion visit that counts in a month for this child's unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MonthVisit {
+    pub month: String,
+    pub record: RecordId,
+    pub school: Option<SchoolId>,
+    pub township: Option<String>,
+}
+
+/// One op naming the child: when it was received and when its event happened (milliseconds),
+/// for the records that arrive after a month was filed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpEvent {
+    pub op: OpId,
+    pub received_ms: i64,
+    pub event_ms: i64,
+}
+
+/// Which children a report counts: those of `students` (the reviewer's) in the unit — the
+/// school or the township, as the child stood at the end of the period; neither is the whole
+/// scope.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportUnit {
+    pub students: Vec<StudentId>,
+    pub school: Option<SchoolId>,
+    pub township: Option<String>,
+}
+
+/// One month's counts for a unit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReportCountQuery {
+    pub unit: ReportUnit,
+    /// `2026-11`.
+    pub month: String,
+    /// The period's end, in milliseconds.
+    pub end_ms: i64,
+    /// The birth dates (inclusive) of the ages the enrolment figure counts.
+    pub births: (NaiveDate, NaiveDate),
+    /// How many typical cases to return.
+    pub cases: usize,
+}
+
+/// What the read models count for one month of one unit.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ReportCounts {
+    pub enrolled: u32,
+    pub still_out: u32,
+    pub suspected: u32,
+    pub dropped: u32,
+    /// Children brought back, by placement.
+    pub back: Vec<(EnrolmentStatus, u32)>,
+    pub visits: u32,
+    /// The typical cases, most persuasion visits first.
+    pub cases: Vec<(StudentId, Option<SchoolId>, MonthBack)>,
+}
+
+/// An op received after `cut` whose event falls before a period's end, about a child of the
+/// unit (as the child stands now).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LateOp {
+    pub op: OpId,
+    pub student: StudentId,
+    pub name: String,
+}
+
+/// One step of a catch-up, written in one transaction with the cursor it reaches.
+#[derive(Debug, Clone, Default)]
+pub struct ReadModelWrite {
+    /// Queue rows to replace.
+    pub visits: Vec<VisitRow>,
+    /// Records whose rows go (a correction superseded them).
+    pub gone: Vec<RecordId>,
+    /// Children whose report rows are replaced.
+    pub reports: Vec<StudentReportRows>,
+    /// Students whose summaries are replaced.
+    pub summaries: Vec<StudentSummary>,
+    pub cursor: Option<ReadCursor>,
+}
+
+/// A student as the console's student list shows them: their file's summary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StudentSummary {
+    pub student: StudentId,
+    pub name: String,
+    pub status: Option<EnrolmentStatus>,
+    pub school: Option<SchoolId>,
+    pub township: String,
+    pub village: String,
+    /// Work owed, and how much of it overdue.
+    pub due: u32,
+    pub overdue: u32,
+    /// Fields with concurrent values awaiting a decision.
+    pub conflicts: u32,
+    /// Evidence a record lacks (a required photo, a photo whose bytes never came).
+    pub missing: u32,
+    pub last_visit: Option<DateTime<Utc>>,
+    /// The first day the due work may read differently with nothing new arriving: the summary
+    /// is recomputed then.
+    pub recheck: Option<NaiveDate>,
+}
+
+/// Which students a page of the student list shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StudentPageQuery {
+    /// The reviewer's students.
+    pub students: Vec<StudentId>,
+    pub township: Option<String>,
+    pub village: Option<String>,
+    pub school: Option<SchoolId>,
+    pub status: Option<EnrolmentStatus>,
+    /// Only students owing work (`Some(false)`) or owing overdue work (`Some(true)`).
+    pub owing: Option<bool>,
+    /// Only students with a value conflict.
+    pub conflicted: bool,
+    /// Continue after or before a student (the list is in name order).
+    pub from: StudentFrom,
+    pub limit: usize,
+}
+
+/// Where a page of the student list starts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum StudentFrom {
+    #[default]
+    Start,
+    After(StudentId),
+    Before(StudentId),
+}
+
+/// A page of the student list, with the counts of the whole list.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StudentPage {
+    pub rows: Vec<StudentSummary>,
+    pub more_after: bool,
+    pub more_before: bool,
+    pub in_scope: u64,
+    pub matching: u64,
+    pub owing: u64,
+    pub overdue: u64,
+    /// The townships of the reviewer's students, for the filter.
     pub townships: Vec<String>,
 }

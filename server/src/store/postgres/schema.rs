@@ -186,6 +186,72 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX rm_photo_bands_value ON rm_photo_bands(band, value);
     CREATE TABLE rm_cursor (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
     "#,
+    // 2: the monthly report's read models (`crate::report::rows`); the cursor is rewound so the
+    // next catch-up builds every read model from the log.
+    r#"
+    CREATE TABLE rm_report_spans (
+        student TEXT NOT NULL,
+        from_ms BIGINT NOT NULL,
+        to_ms BIGINT NOT NULL,
+        active BIGINT NOT NULL,
+        still_out BIGINT NOT NULL,
+        birth TEXT NOT NULL,
+        name TEXT NOT NULL,
+        school TEXT,
+        township TEXT
+    );
+    CREATE INDEX rm_report_spans_student ON rm_report_spans(student);
+    CREATE INDEX rm_report_spans_at ON rm_report_spans(to_ms, from_ms);
+    CREATE TABLE rm_report_months (
+        student TEXT NOT NULL,
+        month TEXT NOT NULL,
+        school TEXT,
+        township TEXT,
+        suspected BIGINT NOT NULL,
+        dropped BIGINT NOT NULL,
+        placed TEXT,
+        name TEXT,
+        village TEXT,
+        attempts BIGINT,
+        how TEXT
+    );
+    CREATE INDEX rm_report_months_student ON rm_report_months(student);
+    CREATE INDEX rm_report_months_month ON rm_report_months(month);
+    CREATE TABLE rm_report_visits (
+        student TEXT NOT NULL,
+        month TEXT NOT NULL,
+        record TEXT NOT NULL,
+        school TEXT,
+        township TEXT
+    );
+    CREATE INDEX rm_report_visits_student ON rm_report_visits(student);
+    CREATE INDEX rm_report_visits_month ON rm_report_visits(month);
+    CREATE TABLE rm_report_events (
+        student TEXT NOT NULL,
+        op TEXT NOT NULL,
+        received_ms BIGINT NOT NULL,
+        event_ms BIGINT NOT NULL
+    );
+    CREATE INDEX rm_report_events_student ON rm_report_events(student);
+    CREATE INDEX rm_report_events_received ON rm_report_events(received_ms);
+    CREATE TABLE rm_students (
+        student TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        status TEXT,
+        school TEXT,
+        township TEXT NOT NULL,
+        village TEXT NOT NULL,
+        due BIGINT NOT NULL,
+        overdue BIGINT NOT NULL,
+        conflicts BIGINT NOT NULL,
+        missing BIGINT NOT NULL,
+        last_visit_ms BIGINT,
+        recheck TEXT
+    );
+    CREATE INDEX rm_students_name ON rm_students(name, student);
+    CREATE INDEX rm_students_recheck ON rm_students(recheck);
+    DELETE FROM rm_cursor;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -1,8 +1,8 @@
 //! The op log: push, pull, the per-student queries, the projections used for scoping, and the
 //! audit chain.
 
-use super::db::{Db, Row, V, p};
-use super::{accounts, corrupt, next_counter, parse_id};
+use super::db::{Db, V, p};
+use super::{accounts, corrupt, insert_rows, next_counter, parse_id};
 use crate::store::*;
 use baoxue_shared::area::AdminArea;
 use baoxue_shared::ids::{BatchId, DeviceId, GuardianId, HouseholdId, OpId, RecordId, StudentId};
@@ -436,50 +436,6 @@ fn next_link(
         V::Int(seq),
         V::Blob(hash),
     ])
-}
-
-/// Insert `rows` (all of one width) with as few statements as the engines' parameter limits
-/// allow: `head` names the table and columns, `tail` follows each `VALUES` list.
-fn insert_rows(
-    c: &dyn Db,
-    head: &str,
-    tail: &str,
-    rows: Vec<Vec<V>>,
-) -> Result<Vec<Row>, StoreError> {
-    let Some(width) = rows.first().map(Vec::len) else {
-        return Ok(Vec::new());
-    };
-    // SQLite allows 32,766 parameters in a statement, PostgreSQL 65,535.
-    let per = (30_000 / width.max(1)).max(1);
-    let mut out = Vec::new();
-    for chunk in rows.chunks(per) {
-        let mut sql = String::with_capacity(head.len() + chunk.len() * width * 5);
-        sql.push_str(head);
-        sql.push_str(" VALUES ");
-        let mut n = 0;
-        for (i, _) in chunk.iter().enumerate() {
-            if i > 0 {
-                sql.push(',');
-            }
-            sql.push('(');
-            for k in 0..width {
-                n += 1;
-                if k > 0 {
-                    sql.push(',');
-                }
-                sql.push_str(&format!("${n}"));
-            }
-            sql.push(')');
-        }
-        sql.push_str(tail);
-        let params: Vec<V> = chunk.iter().flatten().cloned().collect();
-        if tail.contains("RETURNING") {
-            out.extend(c.query(&sql, &params)?);
-        } else {
-            c.execute(&sql, &params)?;
-        }
-    }
-    Ok(out)
 }
 
 /// Rebuild one entity's projection row from its field writes, through the shared merge.

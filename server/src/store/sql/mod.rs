@@ -9,9 +9,11 @@ pub mod db;
 mod log;
 mod photos;
 mod read_model;
+mod report_rows;
+mod summaries;
 
 use super::*;
-use db::{Db, Engine, p};
+use db::{Db, Engine, Row, V, p};
 
 /// A [`Store`] over an engine.
 pub struct SqlStore<E> {
@@ -338,17 +340,48 @@ impl<E: Engine> Store for SqlStore<E> {
         self.engine
             .read(|c| read_model::travel_neighbours(c, worker, at, record, except))
     }
-    fn save_visit_rows(
+    fn save_read_models(&self, w: ReadModelWrite) -> Result<(), StoreError> {
+        self.engine.write(move |c| {
+            read_model::save_visit_rows(c, &w.visits, &w.gone)?;
+            report_rows::save(c, &w.reports)?;
+            summaries::save(c, &w.summaries)?;
+            if let Some(to) = w.cursor {
+                read_model::set_cursor(c, to)?;
+            }
+            Ok(())
+        })
+    }
+    fn student_page(&self, q: &StudentPageQuery) -> Result<StudentPage, StoreError> {
+        self.engine.read(|c| summaries::page(c, q))
+    }
+    fn summaries_to_recheck(
         &self,
-        rows: Vec<VisitRow>,
-        gone: Vec<RecordId>,
-        cursor: Option<ReadCursor>,
-    ) -> Result<(), StoreError> {
+        today: NaiveDate,
+        limit: usize,
+    ) -> Result<Vec<StudentId>, StoreError> {
+        self.engine.read(|c| summaries::to_recheck(c, today, limit))
+    }
+    fn overdue_students(&self, students: &[StudentId]) -> Result<Vec<StudentId>, StoreError> {
+        self.engine.read(|c| summaries::overdue(c, students))
+    }
+    fn report_counts(&self, q: &ReportCountQuery) -> Result<ReportCounts, StoreError> {
+        self.engine.read(|c| report_rows::counts(c, q))
+    }
+    fn report_late(
+        &self,
+        unit: &ReportUnit,
+        cut: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<Vec<LateOp>, StoreError> {
         self.engine
-            .write(move |c| read_model::save_visit_rows(c, &rows, &gone, cursor))
+            .read(|c| report_rows::late(c, unit, cut.timestamp_millis(), end.timestamp_millis()))
     }
     fn clear_read_models(&self) -> Result<(), StoreError> {
-        self.engine.write(read_model::clear)
+        self.engine.write(|c| {
+            read_model::clear(c)?;
+            report_rows::clear(c)?;
+            summaries::clear(c)
+        })
     }
     fn queue_page(&self, q: &QueuePageQuery) -> Result<QueuePage, StoreError> {
         self.engine.read(|c| read_model::queue_page(c, q))
@@ -397,4 +430,48 @@ fn report_filing(c: &dyn Db, scope: &str, month: &str) -> Result<Option<ReportFi
         filed_by: parse_id(&r.text(1)?)?,
         figures: r.text(2)?,
     }))
+}
+
+/// Insert `rows` (all of one width) with as few statements as the engines' parameter limits
+/// allow: `head` names the table and columns, `tail` follows each `VALUES` list.
+pub(super) fn insert_rows(
+    c: &dyn Db,
+    head: &str,
+    tail: &str,
+    rows: Vec<Vec<V>>,
+) -> Result<Vec<Row>, StoreError> {
+    let Some(width) = rows.first().map(Vec::len) else {
+        return Ok(Vec::new());
+    };
+    // SQLite allows 32,766 parameters in a statement, PostgreSQL 65,535.
+    let per = (30_000 / width.max(1)).max(1);
+    let mut out = Vec::new();
+    for chunk in rows.chunks(per) {
+        let mut sql = String::with_capacity(head.len() + chunk.len() * width * 5);
+        sql.push_str(head);
+        sql.push_str(" VALUES ");
+        let mut n = 0;
+        for (i, _) in chunk.iter().enumerate() {
+            if i > 0 {
+                sql.push(',');
+            }
+            sql.push('(');
+            for k in 0..width {
+                n += 1;
+                if k > 0 {
+                    sql.push(',');
+                }
+                sql.push_str(&format!("${n}"));
+            }
+            sql.push(')');
+        }
+        sql.push_str(tail);
+        let params: Vec<V> = chunk.iter().flatten().cloned().collect();
+        if tail.contains("RETURNING") {
+            out.extend(c.query(&sql, &params)?);
+        } else {
+            c.execute(&sql, &params)?;
+        }
+    }
+    Ok(out)
 }

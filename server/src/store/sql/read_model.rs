@@ -25,7 +25,7 @@ pub(super) fn cursor(c: &dyn Db) -> Result<ReadCursor, StoreError> {
     })
 }
 
-fn set_cursor(c: &dyn Db, to: ReadCursor) -> Result<(), StoreError> {
+pub(super) fn set_cursor(c: &dyn Db, to: ReadCursor) -> Result<(), StoreError> {
     for (name, value) in [("op_seq", to.op_seq), ("photo_seq", to.photo_seq)] {
         c.execute(
             "INSERT INTO rm_cursor(name, value) VALUES ($1, $2)
@@ -212,7 +212,6 @@ pub(super) fn save_visit_rows(
     c: &dyn Db,
     rows: &[VisitRow],
     gone: &[RecordId],
-    cursor: Option<ReadCursor>,
 ) -> Result<(), StoreError> {
     let records = V::list(rows.iter().map(|r| r.record).chain(gone.iter().copied()));
     for table in [
@@ -271,9 +270,6 @@ pub(super) fn save_visit_rows(
                 )?;
             }
         }
-    }
-    if let Some(to) = cursor {
-        set_cursor(c, to)?;
     }
     Ok(())
 }

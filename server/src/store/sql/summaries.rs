@@ -1,0 +1,197 @@
+//! The students' file summaries (`rm_students`): the console's student list, paged by key.
+
+use super::db::{Db, Row, V, p};
+use super::{corrupt, insert_rows, parse_id};
+use crate::store::*;
+use chrono::NaiveDate;
+
+/// Replace these students' summaries.
+pub(super) fn save(c: &dyn Db, rows: &[StudentSummary]) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    c.execute(
+        "DELETE FROM rm_students WHERE student = ANY($1)",
+        &[V::list(rows.iter().map(|r| r.student))],
+    )?;
+    insert_rows(
+        c,
+        "INSERT INTO rm_students(student, name, status, school, township, village, due, overdue, conflicts, missing, last_visit_ms, recheck)",
+        "",
+        rows.iter()
+            .map(|r| {
+                vec![
+                    r.student.to_string().into(),
+                    (&r.name).into(),
+                    r.status.map(|s| s.code()).into(),
+                    r.school.map(|s| s.to_string()).into(),
+                    (&r.township).into(),
+                    (&r.village).into(),
+                    i64::from(r.due).into(),
+                    i64::from(r.overdue).into(),
+                    i64::from(r.conflicts).into(),
+                    i64::from(r.missing).into(),
+                    r.last_visit.map(|t| t.timestamp_millis()).into(),
+                    r.recheck.map(|d| d.to_string()).into(),
+                ]
+            })
+            .collect(),
+    )?;
+    Ok(())
+}
+
+pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {
+    c.empty("rm_students")
+}
+
+pub(super) fn to_recheck(
+    c: &dyn Db,
+    today: NaiveDate,
+    limit: usize,
+) -> Result<Vec<StudentId>, StoreError> {
+    c.query(
+        "SELECT student FROM rm_students WHERE recheck <= $1 ORDER BY recheck, student LIMIT $2",
+        p![today.to_string(), limit as i64],
+    )?
+    .into_iter()
+    .map(|r| parse_id(&r.text(0)?))
+    .collect()
+}
+
+pub(super) fn overdue(c: &dyn Db, students: &[StudentId]) -> Result<Vec<StudentId>, StoreError> {
+    c.query(
+        "SELECT student FROM rm_students WHERE student = ANY($1) AND overdue > 0",
+        &[V::list(students)],
+    )?
+    .into_iter()
+    .map(|r| parse_id(&r.text(0)?))
+    .collect()
+}
+
+fn summary(r: &Row) -> Result<StudentSummary, StoreError> {
+    let count = |i| r.int(i).map(|v| v as u32);
+    Ok(StudentSummary {
+        student: parse_id(&r.text(0)?)?,
+        name: r.text(1)?,
+        status: r
+            .opt_text(2)?
+            .map(|s| s.parse().map_err(|e| corrupt("status", e)))
+            .transpose()?,
+        school: r.opt_text(3)?.map(|s| parse_id(&s)).transpose()?,
+        township: r.text(4)?,
+        village: r.text(5)?,
+        due: count(6)?,
+        overdue: count(7)?,
+        conflicts: count(8)?,
+        missing: count(9)?,
+        last_visit: r
+            .opt_int(10)?
+            .and_then(chrono::DateTime::from_timestamp_millis),
+        recheck: r
+            .opt_text(11)?
+            .map(|d| d.parse().map_err(|e| corrupt("recheck day", e)))
+            .transpose()?,
+    })
+}
+
+pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, StoreError> {
+    let scope = "student = ANY($1)";
+    let mut params: Vec<V> = vec![V::list(&q.students)];
+    let mut filters = String::new();
+    let mut add = |sql: &str, v: V, params: &mut Vec<V>| {
+        params.push(v);
+        filters.push_str(&sql.replace('?', &format!("${}", params.len())));
+    };
+    if let Some(t) = &q.township {
+        add(" AND township = ?", t.into(), &mut params);
+    }
+    if let Some(v) = &q.village {
+        add(" AND village = ?", v.into(), &mut params);
+    }
+    if let Some(s) = q.school {
+        add(" AND school = ?", s.to_string().into(), &mut params);
+    }
+    if let Some(s) = q.status {
+        add(" AND status = ?", s.code().into(), &mut params);
+    }
+    match q.owing {
+        Some(true) => filters.push_str(" AND overdue > 0"),
+        Some(false) => filters.push_str(" AND due > 0"),
+        None => {}
+    }
+    if q.conflicted {
+        filters.push_str(" AND conflicts > 0");
+    }
+    let in_scope = c
+        .one(
+            &format!("SELECT count(*) FROM rm_students WHERE {scope}"),
+            &params[..1],
+        )?
+        .int(0)?;
+    let counts = c.one(
+        &format!(
+            "SELECT count(*), count(*) FILTER (WHERE due > 0), count(*) FILTER (WHERE overdue > 0)
+             FROM rm_students WHERE {scope}{filters}"
+        ),
+        &params,
+    )?;
+    let townships = c
+        .query(
+            &format!(
+                "SELECT DISTINCT township FROM rm_students WHERE {scope} AND township <> '' ORDER BY 1"
+            ),
+            &params[..1],
+        )?
+        .into_iter()
+        .map(|r| r.text(0))
+        .collect::<Result<Vec<_>, _>>()?;
+    let limit = q.limit.max(1);
+    let mut page_params = params.clone();
+    let (order, key) = match &q.from {
+        StudentFrom::Start => ("name, student", None),
+        StudentFrom::After(s) => ("name, student", Some((">", s))),
+        StudentFrom::Before(s) => ("name DESC, student DESC", Some(("<", s))),
+    };
+    let mut cmp = String::new();
+    if let Some((op, student)) = key {
+        // The key is the student the page continues from, in name order as the list has it.
+        page_params.push(student.to_string().into());
+        let k = page_params.len();
+        cmp = format!(
+            " AND (name, student) {op} ((SELECT name FROM rm_students WHERE student = ${k}), ${k})"
+        );
+    }
+    page_params.push((limit as i64 + 1).into());
+    let mut rows = c
+        .query(
+            &format!(
+                "SELECT student, name, status, school, township, village, due, overdue, conflicts, missing, last_visit_ms, recheck
+                 FROM rm_students WHERE {scope}{filters}{cmp} ORDER BY {order} LIMIT ${}",
+                page_params.len()
+            ),
+            &page_params,
+        )?
+        .iter()
+        .map(summary)
+        .collect::<Result<Vec<_>, _>>()?;
+    let beyond = rows.len() > limit;
+    rows.truncate(limit);
+    let (more_after, more_before) = match q.from {
+        StudentFrom::Start => (beyond, false),
+        StudentFrom::After(..) => (beyond, true),
+        StudentFrom::Before(..) => {
+            rows.reverse();
+            (true, beyond)
+        }
+    };
+    Ok(StudentPage {
+        rows,
+        more_after,
+        more_before,
+        in_scope: in_scope as u64,
+        matching: counts.int(0)? as u64,
+        owing: counts.int(1)? as u64,
+        overdue: counts.int(2)? as u64,
+        townships,
+    })
+}
