@@ -6,7 +6,10 @@
 //!
 //! Run: `cargo bench -p baoxue-server --bench console`. `BAOXUE_BENCH_EXTRA_STUDENTS` (default
 //! 4,500) adds students beyond the demo's 500; `BAOXUE_BENCH_DATABASE=postgres://…` measures
-//! the PostgreSQL engine (the database is emptied first).
+//! the PostgreSQL engine (the database is emptied first). The scope-in-memory path the
+//! console used before the read models is measured too unless `BAOXUE_BENCH_LEGACY=0` (at
+//! 100,000 students it takes minutes and gigabytes). Peak memory is the process's resident
+//! peak (VmHWM) while the read-model pages are served, reset after seeding.
 
 use baoxue_server::report::{compliance, file_pdf, monthly, xlsx};
 use baoxue_server::review::{self, QueueFilter, ScopeView};
@@ -60,42 +63,47 @@ fn main() {
     let mut worker = Author::new(UserId::new(), DeviceId::new());
     let world = Replica::new();
     let today = baoxue_shared::time::china_date(now);
-    let mut ops = Vec::new();
-    let mut visits = Vec::new();
-    for i in 0..extra {
-        let h = sample::household(&mut rng);
-        let s = sample::student(&mut rng, &h, today);
-        ops.extend(admin.household_ops(&world, &h, now - Duration::days(90)));
-        ops.extend(admin.student_ops(&world, &s, now - Duration::days(90)));
-        for (k, kind) in [VisitKind::HomeVisit, VisitKind::HouseholdVisit]
-            .into_iter()
-            .enumerate()
-        {
-            let at = now - Duration::days(60) + Duration::hours((i * 2 + k) as i64);
-            let v = sample::visit(&mut rng, kind, worker.user, s.id, &h, at);
-            visits.push(worker.record(v, at + Duration::minutes(30)));
+    let mut homes = Vec::new();
+    {
+        let mut ops = Vec::new();
+        let mut visits = Vec::new();
+        for i in 0..extra {
+            let h = sample::household(&mut rng);
+            let s = sample::student(&mut rng, &h, today);
+            ops.extend(admin.household_ops(&world, &h, now - Duration::days(90)));
+            ops.extend(admin.student_ops(&world, &s, now - Duration::days(90)));
+            for (k, kind) in [VisitKind::HomeVisit, VisitKind::HouseholdVisit]
+                .into_iter()
+                .enumerate()
+            {
+                let at = now - Duration::days(60) + Duration::hours((i * 2 + k) as i64);
+                let v = sample::visit(&mut rng, kind, worker.user, s.id, &h, at);
+                visits.push(worker.record(v, at + Duration::minutes(30)));
+            }
+            homes.push((s.id, h));
+        }
+        for chunk in ops.chunks(5_000) {
+            push_trusted(
+                store.as_ref(),
+                admin.user,
+                admin.device,
+                chunk.to_vec(),
+                now,
+            )
+            .unwrap();
+        }
+        for chunk in visits.chunks(5_000) {
+            push_trusted(
+                store.as_ref(),
+                worker.user,
+                worker.device,
+                chunk.to_vec(),
+                now,
+            )
+            .unwrap();
         }
     }
-    for chunk in ops.chunks(5_000) {
-        push_trusted(
-            store.as_ref(),
-            admin.user,
-            admin.device,
-            chunk.to_vec(),
-            now,
-        )
-        .unwrap();
-    }
-    for chunk in visits.chunks(5_000) {
-        push_trusted(
-            store.as_ref(),
-            worker.user,
-            worker.device,
-            chunk.to_vec(),
-            now,
-        )
-        .unwrap();
-    }
+    let seeded = Instant::now();
     let county = store
         .account("county")
         .unwrap()
@@ -103,119 +111,143 @@ fn main() {
         .user;
     let terms = TermCalendar::typical(2024..=2027);
     let runs = 5;
+    let legacy = std::env::var("BAOXUE_BENCH_LEGACY").map_or(true, |v| v != "0");
+    let settings = review::evidence::EvidenceSettings::default();
+    let month = ReportMonth::containing(now);
 
-    let (load_ms, view) = time(runs, || ScopeView::load(store.as_ref(), &county).unwrap());
-    // What the console does: a cache per reviewer, refreshed by pulling only what is new.
-    let cache = review::ScopeCache::default();
-    cache.get(store.as_ref(), &county).unwrap();
-    let (warm_ms, _) = time(runs, || cache.get(store.as_ref(), &county).unwrap());
-    // A teacher's day arriving: 20 visits to the `n`th student, `ago` minutes back.
+    // A teacher's day arriving: 20 visits to the `n`th seeded student, `ago` minutes back.
     let mut day = |n: usize, ago: i64| {
-        let s = &view.students[n % view.students.len()];
-        let h = view
-            .replica
-            .student(*s)
-            .and_then(|st| st.household)
-            .and_then(|h| view.replica.household(h))
-            .expect("household");
+        let (s, h) = &homes[n % homes.len()];
         let batch: Vec<_> = (0..20)
             .map(|k| {
                 let at = now - Duration::minutes(ago + k);
-                let v = sample::visit(&mut rng, VisitKind::HomeVisit, worker.user, *s, &h, at);
+                let v = sample::visit(&mut rng, VisitKind::HomeVisit, worker.user, *s, h, at);
                 worker.record(v, at)
             })
             .collect();
         push_trusted(store.as_ref(), worker.user, worker.device, batch, now).unwrap();
     };
-    let mut new_ms = Vec::new();
-    for r in 0..runs {
-        day(r * 7, 30);
-        let t = Instant::now();
-        cache.get(store.as_ref(), &county).unwrap();
-        new_ms.push(t.elapsed().as_secs_f64() * 1000.0);
-    }
-    let new_ms = median(new_ms);
-    let (files_ms, files) = time(runs, || view.files(&view.replica, &terms, now));
-    let settings = review::evidence::EvidenceSettings::default();
-    let (queue_ms, queue) = time(runs, || {
-        review::queue(&view, &files, &settings, &QueueFilter::default())
-    });
-    let month = ReportMonth::containing(now);
-    let (report_ms, figures) = time(runs, || {
-        monthly::figures(&view, &monthly::ReportScope::County, month, now, &terms)
-    });
-    let (compliance_ms, _) = time(runs, || {
-        (
-            compliance::three_ones(&view, &files, now),
-            compliance::device_coverage(&files, &terms, now),
-        )
-    });
-    let (ledger_ms, ledger) = time(runs, || {
-        xlsx::dropout_ledger(&view, &files, "从江县").unwrap()
-    });
-    let busiest = files
-        .iter()
-        .max_by_key(|f| f.timeline.len())
-        .expect("files");
-    let (pdf_ms, pdf) = time(runs, || {
-        file_pdf::student_file_pdf(busiest, &|u| u.to_string(), "学校", now).unwrap()
-    });
-    println!(
-        "county scope: {} students, {} ops, {} visits in the queue ({} flagged)",
-        view.students.len(),
-        view.replica.len(),
-        queue.len(),
-        queue.iter().filter(|q| !q.flags.is_empty()).count()
-    );
-    println!("median of {runs} runs (ms):");
-    println!("  load scope (pull + merge + photo metadata): {load_ms:.1}");
-    println!("  cached scope, nothing new:                  {warm_ms:.1}");
-    println!("  cached scope after a 20-visit push:         {new_ms:.1}");
-    println!("  build every student file:                   {files_ms:.1}");
-    println!("  review queue with evidence checks:          {queue_ms:.1}");
-    println!(
-        "  monthly report figures (enrolled {}):      {report_ms:.1}",
-        figures.enrolled
-    );
-    println!("  三个一 + device coverage:                   {compliance_ms:.1}");
-    println!(
-        "  dropout ledger .xlsx ({} bytes):          {ledger_ms:.1}",
-        ledger.len()
-    );
-    println!(
-        "  one file as PDF ({} events, {} bytes):     {pdf_ms:.1}",
-        busiest.timeline.len(),
-        pdf.len()
-    );
-    println!(
-        "  a queue page, first visit (load + files + queue): {:.1}",
-        load_ms + files_ms + queue_ms
-    );
-    println!(
-        "  a queue page, cached scope after new records:     {:.1}",
-        new_ms + files_ms + queue_ms
-    );
 
-    // The read model (`baoxue_server::readmodel`): the queue page the console serves now.
+    let mut legacy_figures = None;
+    if legacy {
+        let (load_ms, view) = time(runs, || ScopeView::load(store.as_ref(), &county).unwrap());
+        // What the console did: a cache per reviewer, refreshed by pulling only what is new.
+        let cache = review::ScopeCache::default();
+        cache.get(store.as_ref(), &county).unwrap();
+        let (warm_ms, _) = time(runs, || cache.get(store.as_ref(), &county).unwrap());
+        let mut new_ms = Vec::new();
+        for r in 0..runs {
+            day(r * 7, 30);
+            let t = Instant::now();
+            cache.get(store.as_ref(), &county).unwrap();
+            new_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+        }
+        let new_ms = median(new_ms);
+        let (files_ms, files) = time(runs, || view.files(&view.replica, &terms, now));
+        let (queue_ms, queue) = time(runs, || {
+            review::queue(&view, &files, &settings, &QueueFilter::default())
+        });
+        let (report_ms, figures) = time(runs, || {
+            monthly::figures(&view, &monthly::ReportScope::County, month, now, &terms)
+        });
+        let (compliance_ms, _) = time(runs, || {
+            (
+                compliance::three_ones(&view, &files, now),
+                compliance::device_coverage(&files, &terms, now),
+            )
+        });
+        let (ledger_ms, ledger) = time(runs, || {
+            xlsx::dropout_ledger(&view, &files, "从江县").unwrap()
+        });
+        let busiest = files
+            .iter()
+            .max_by_key(|f| f.timeline.len())
+            .expect("files");
+        let (pdf_ms, pdf) = time(runs, || {
+            file_pdf::student_file_pdf(busiest, &|u| u.to_string(), "学校", now).unwrap()
+        });
+        println!(
+            "county scope: {} students, {} ops, {} visits in the queue ({} flagged)",
+            view.students.len(),
+            view.replica.len(),
+            queue.len(),
+            queue.iter().filter(|q| !q.flags.is_empty()).count()
+        );
+        println!("the scope in memory (before the read models), median of {runs} runs (ms):");
+        println!("  load scope (pull + merge + photo metadata): {load_ms:.1}");
+        println!("  cached scope, nothing new:                  {warm_ms:.1}");
+        println!("  cached scope after a 20-visit push:         {new_ms:.1}");
+        println!("  build every student file:                   {files_ms:.1}");
+        println!("  review queue with evidence checks:          {queue_ms:.1}");
+        println!(
+            "  monthly report figures (enrolled {}):      {report_ms:.1}",
+            figures.enrolled
+        );
+        println!("  三个一 + device coverage:                   {compliance_ms:.1}");
+        println!(
+            "  dropout ledger .xlsx ({} bytes):          {ledger_ms:.1}",
+            ledger.len()
+        );
+        println!(
+            "  one file as PDF ({} events, {} bytes):     {pdf_ms:.1}",
+            busiest.timeline.len(),
+            pdf.len()
+        );
+        println!(
+            "  a queue page, first visit (load + files + queue): {:.1}",
+            load_ms + files_ms + queue_ms
+        );
+        println!(
+            "  a queue page, cached scope after new records:     {:.1}",
+            new_ms + files_ms + queue_ms
+        );
+        legacy_figures = Some(figures);
+    }
+
+    // The read models (`baoxue_server::readmodel`): what the console serves now. The first
+    // catch-up after seeding builds them (as after a restart on a new database).
+    let (build_ms, _) = time(1, || {
+        baoxue_server::readmodel::catch_up(store.as_ref(), &settings, &terms).unwrap()
+    });
     let (rebuild_ms, rows) = time(1, || {
         baoxue_server::readmodel::rebuild(store.as_ref(), &settings, &terms).unwrap()
     });
-    // The supervisor's students, as each request asks for them.
-    let care = || -> Vec<_> {
-        store
-            .caseload(&county)
-            .unwrap()
-            .students
-            .into_keys()
-            .collect()
-    };
-    let students = care();
+    reset_peak_memory();
+    let base_kb = memory_kb("VmRSS");
+    // The supervisor's care, as each request asks for it; and their students.
+    let care = || store.care(&county).unwrap();
+    let students: Vec<_> = store
+        .caseload(&county)
+        .unwrap()
+        .students
+        .into_keys()
+        .collect();
     let page = |flag: Option<&str>| QueuePageQuery {
         flag: flag.map(str::to_string),
-        ..QueuePageQuery::everything(students.clone(), 50)
+        ..QueuePageQuery::everything(care(), 50)
     };
+    // The first page after a restart: a fresh store over the same database.
+    let reopen = || {
+        let (s, _) = baoxue_server::open_with(dir.path(), database.as_deref()).expect("reopen");
+        s
+    };
+    let mut first_ms = Vec::new();
+    if database.is_none() {
+        for _ in 0..3 {
+            let fresh = reopen();
+            let t = Instant::now();
+            baoxue_server::readmodel::catch_up(fresh.as_ref(), &settings, &terms).unwrap();
+            let care = fresh.care(&county).unwrap();
+            fresh
+                .queue_page(&QueuePageQuery::everything(care, 50))
+                .unwrap();
+            first_ms.push(t.elapsed().as_secs_f64() * 1000.0);
+            fresh.close();
+        }
+    }
     let (page_ms, first) = time(runs, || store.queue_page(&page(None)).unwrap());
     let (flagged_ms, _) = time(runs, || store.queue_page(&page(Some("any"))).unwrap());
+    let (care_ms, _) = time(runs, || store.caseload(&county).unwrap());
     // What `/console/queue` does per request: catch up, the reviewer's care, the page, people.
     let (served_ms, _) = time(runs, || {
         baoxue_server::readmodel::catch_up(store.as_ref(), &settings, &terms).unwrap();
@@ -229,7 +261,25 @@ fn main() {
     let (visit_ms, _) = time(runs, || {
         baoxue_server::readmodel::catch_up(store.as_ref(), &settings, &terms).unwrap();
         let row = store.visit_rows(&[one]).unwrap();
-        (row, care(), store.users().unwrap())
+        let seen = store.students_in_care(&care(), &row[0].students).unwrap();
+        (row, seen, store.users().unwrap())
+    });
+    // What `/console/students` does: catch up, care, a page of summaries, schools.
+    let (students_ms, listed) = time(runs, || {
+        baoxue_server::readmodel::catch_up(store.as_ref(), &settings, &terms).unwrap();
+        let p = store
+            .student_page(&baoxue_server::store::StudentPageQuery {
+                students: care(),
+                limit: 50,
+                ..Default::default()
+            })
+            .unwrap();
+        (p, store.schools().unwrap())
+    });
+    // What `/console/students/{id}` does for one file: its ops, merged, the file built.
+    let someone = homes[homes.len() / 2].0;
+    let (file_ms, _) = time(runs, || {
+        baoxue_server::files::build(store.as_ref(), someone, &terms, now).unwrap()
     });
     let mut push_ms = Vec::new();
     for r in 0..runs {
@@ -249,22 +299,143 @@ fn main() {
         )
         .unwrap()
     });
-    println!("read model:");
+    let peak_kb = memory_kb("VmHWM");
+    println!(
+        "read model, {} students in the supervisor's care, median of {runs} runs (ms):",
+        students.len()
+    );
+    println!("  built after seeding (first catch-up):         {build_ms:.1}");
     println!("  rebuild from the op log ({rows} visits):      {rebuild_ms:.1}");
+    if !first_ms.is_empty() {
+        println!(
+            "  queue page, first after a restart:            {:.1}",
+            median(first_ms)
+        );
+    }
     println!(
         "  queue page, 50 of {} rows, warm:              {page_ms:.1}",
         first.matching
     );
     println!("  queue page filtered to flagged, warm:         {flagged_ms:.1}");
+    println!("  the reviewer's caseload (as a pull reads it): {care_ms:.1}");
     println!("  queue page as served (catch-up, care, page):  {served_ms:.1}");
     println!("  one visit's page as served:                   {visit_ms:.1}");
+    println!(
+        "  student list page as served ({} of {}):      {students_ms:.1}",
+        listed.0.rows.len(),
+        listed.0.in_scope
+    );
+    println!("  one student's file (ops, merge, file):        {file_ms:.1}");
     println!(
         "  keeping it current after a 20-visit push:     {:.1}",
         median(push_ms)
     );
     println!(
-        "  monthly report figures as served:             {report_rm_ms:.1} (the same figures as from the scope: {})",
-        rm_figures == figures
+        "  monthly report figures as served:             {report_rm_ms:.1} (enrolled {}{})",
+        rm_figures.enrolled,
+        match &legacy_figures {
+            Some(f) => format!(", the same figures as from the scope: {}", *f == rm_figures),
+            None => String::new(),
+        }
+    );
+    println!(
+        "  resident memory: {} MB before the pages, peak {} MB while serving them",
+        base_kb / 1024,
+        peak_kb / 1024
+    );
+    if database.is_none() {
+        ceilings(&dir.path().join("baoxue.sqlite3"), &students, month, runs);
+    }
+    println!(
+        "seeding and measuring took {:.0} s",
+        seeded.elapsed().as_secs_f64()
     );
     store.close();
+}
+
+/// The kernel's count of this process's memory: `VmRSS` (now) or `VmHWM` (peak), in kB.
+fn memory_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(field))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Start the peak (VmHWM) over from what is resident now (Linux: `clear_refs` 5).
+fn reset_peak_memory() {
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+}
+
+/// The ceilings: the bare SQL that fetches the same rows from the same tables, on a
+/// connection of its own, without the store around it.
+fn ceilings(
+    db: &std::path::Path,
+    students: &[baoxue_shared::ids::StudentId],
+    month: ReportMonth,
+    runs: usize,
+) {
+    let c = rusqlite::Connection::open(db).expect("the database");
+    rusqlite::vtab::array::load_module(&c).expect("rarray");
+    let list = std::rc::Rc::new(
+        students
+            .iter()
+            .map(|s| rusqlite::types::Value::from(s.to_string()))
+            .collect::<Vec<_>>(),
+    );
+    let count = |sql: &str, params: &[&dyn rusqlite::ToSql]| -> usize {
+        let mut st = c.prepare_cached(sql).expect("prepare");
+        let mut rows = st.query(params).expect("query");
+        let mut n = 0;
+        while let Some(r) = rows.next().expect("row") {
+            let _: rusqlite::types::Value = r.get(0).expect("a column");
+            n += 1;
+        }
+        n
+    };
+    let (queue_ms, _) = time(runs, || {
+        count(
+            "SELECT v.rank, v.started_ms, v.record, v.detail FROM rm_visits v
+             WHERE v.record IN (SELECT record FROM rm_visit_students WHERE student IN rarray(?1))
+             ORDER BY v.rank, v.started_ms DESC, v.record LIMIT 51",
+            &[&list],
+        ) + count(
+            "SELECT count(*), count(*) FILTER (WHERE v.open = 1), count(*) FILTER (WHERE v.flags <> '')
+             FROM rm_visits v WHERE v.record IN (SELECT record FROM rm_visit_students WHERE student IN rarray(?1))",
+            &[&list],
+        )
+    });
+    let (students_ms, _) = time(runs, || {
+        count(
+            "SELECT * FROM rm_students WHERE student IN rarray(?1) ORDER BY name, student LIMIT 51",
+            &[&list],
+        ) + count(
+            "SELECT count(*), count(*) FILTER (WHERE due > 0), count(*) FILTER (WHERE overdue > 0)
+             FROM rm_students WHERE student IN rarray(?1)",
+            &[&list],
+        )
+    });
+    let (_, end) = month.period();
+    let key = format!("{:04}-{:02}", month.0.year(), month.0.month());
+    let (report_ms, _) = time(runs, || {
+        count(
+            "SELECT count(*) FILTER (WHERE active = 1), count(*) FILTER (WHERE still_out = 1)
+             FROM rm_report_spans WHERE student IN rarray(?1) AND from_ms < ?2 AND to_ms >= ?2",
+            &[&list, &end.timestamp_millis()],
+        ) + count(
+            "SELECT count(*) FROM rm_report_months WHERE student IN rarray(?1) AND month = ?2",
+            &[&list, &key],
+        ) + count(
+            "SELECT count(DISTINCT record) FROM rm_report_visits WHERE student IN rarray(?1) AND month = ?2",
+            &[&list, &key],
+        )
+    });
+    println!("ceilings, the bare SQL alone (ms):");
+    println!("  queue page and its counts:                    {queue_ms:.1}");
+    println!("  student list page and its counts:             {students_ms:.1}");
+    println!("  monthly report counts:                        {report_ms:.1}");
 }

@@ -469,12 +469,7 @@ mod tests {
             .unwrap()
             .expect("demo supervisor")
             .user;
-        let students = store
-            .caseload(&county)
-            .unwrap()
-            .students
-            .into_keys()
-            .collect();
+        let students = store.care(&county).unwrap();
         let page = store
             .queue_page(&QueuePageQuery::everything(students, 50))
             .unwrap();

@@ -5,11 +5,11 @@ use crate::extract::{AppForm, AppPath, AppQuery, blank_is_none};
 use crate::review::evidence::Flag;
 use crate::review::{self, Decision, QueueItem, ReviewError, ReviewState};
 use crate::state::AppState;
-use crate::store::{PhotoMeta, QueueFrom, QueueKey, QueuePageQuery};
+use crate::store::{Care, PhotoMeta, QueueFrom, QueueKey, QueuePageQuery};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect};
-use baoxue_shared::ids::{RecordId, SchoolId, StudentId, UserId};
+use baoxue_shared::ids::{RecordId, SchoolId, UserId};
 use baoxue_shared::observation::{Sha256, VisitKind};
 use baoxue_shared::time::{china_date, format_zh, start_of_china_day};
 use chrono::{NaiveDate, Utc};
@@ -51,7 +51,7 @@ pub const PAGE: usize = 50;
 
 impl QueueQuery {
     /// The page this query asks for, within `students`.
-    fn page(&self, students: Vec<StudentId>) -> QueuePageQuery {
+    fn page(&self, students: Care) -> QueuePageQuery {
         QueuePageQuery {
             students,
             township: self.township.clone(),
@@ -103,11 +103,11 @@ pub(super) async fn list(
 ) -> ConsoleResult {
     let (settings, terms) = (st.evidence, st.terms.clone());
     let user = session.user.clone();
-    let asked = q.page(vec![]);
+    let asked = q.page(Care::default());
     let (page, users, schools) = st
         .blocking(move |s| {
             crate::readmodel::catch_up(s, &settings, &terms)?;
-            let students: Vec<StudentId> = s.caseload(&user)?.students.into_keys().collect();
+            let students = s.care(&user)?;
             let page = s.queue_page(&QueuePageQuery { students, ..asked })?;
             Ok((page, s.users()?, s.schools()?))
         })
@@ -248,8 +248,8 @@ async fn load_item(
             .into_iter()
             .next()
             .ok_or_else(|| crate::error::ApiError::not_found("record"))?;
-        let care = s.caseload(&user)?;
-        if !row.students.iter().any(|x| care.students.contains_key(x)) {
+        let care = s.care(&user)?;
+        if s.students_in_care(&care, &row.students)?.is_empty() {
             return Err(crate::error::ApiError::not_found("record"));
         }
         let item: QueueItem = serde_json::from_str(&row.detail)

@@ -84,7 +84,7 @@ async fn compute(
         let now = Utc::now();
         crate::readmodel::catch_up(s, &settings, &terms)?;
         let filing = s.report_filing(&scope.key(), &month_key(month))?;
-        let unit = monthly::unit(view.students.clone(), &scope);
+        let unit = monthly::unit(s.care(&user)?, &scope);
         let current = monthly::figures_now(s, unit.clone(), month)?;
         let (figures, amendments, late) = match &filing {
             Some(f) => {

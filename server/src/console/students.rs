@@ -5,7 +5,7 @@
 use super::{ConsoleResult, Reviewer, layout};
 use crate::extract::{AppQuery, blank_is_none};
 use crate::state::AppState;
-use crate::store::{StudentFrom, StudentPageQuery};
+use crate::store::{Care, StudentFrom, StudentPageQuery};
 use axum::extract::State;
 use axum::response::IntoResponse;
 use baoxue_shared::ids::{SchoolId, StudentId};
@@ -58,7 +58,7 @@ impl std::str::FromStr for Owing {
 }
 
 impl ListQuery {
-    fn page(&self, students: Vec<StudentId>) -> StudentPageQuery {
+    fn page(&self, students: Care) -> StudentPageQuery {
         StudentPageQuery {
             students,
             township: self.township.clone(),
@@ -109,11 +109,11 @@ pub(super) async fn list(
 ) -> ConsoleResult {
     let (settings, terms) = (st.evidence, st.terms.clone());
     let user = session.user.clone();
-    let asked = q.page(vec![]);
+    let asked = q.page(Care::default());
     let (page, schools) = st
         .blocking(move |s| {
             crate::readmodel::catch_up(s, &settings, &terms)?;
-            let students: Vec<StudentId> = s.caseload(&user)?.students.into_keys().collect();
+            let students = s.care(&user)?;
             let page = s.student_page(&StudentPageQuery { students, ..asked })?;
             Ok((page, s.schools()?))
         })

@@ -50,7 +50,7 @@ pub fn current(
     scope: &ReportScope,
     month: ReportMonth,
 ) -> Result<Figures, ReportError> {
-    let students = s.caseload(user)?.students.into_keys().collect();
+    let students = s.care(user)?;
     Ok(monthly::figures_now(
         s,
         monthly::unit(students, scope),

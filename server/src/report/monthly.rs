@@ -38,7 +38,7 @@
 
 use super::rows;
 use crate::review::ScopeView;
-use crate::store::{ReportCountQuery, ReportUnit, Store, StoreError};
+use crate::store::{Care, ReportCountQuery, ReportUnit, Store, StoreError};
 use baoxue_shared::area::AreaScope;
 use baoxue_shared::file::{Event, FileContext, StudentFile};
 use baoxue_shared::hlc::ClockSkew;
@@ -584,7 +584,7 @@ fn late_what(o: &baoxue_shared::op::Op) -> String {
 }
 
 /// The children `students` (a reviewer's) of `scope`, as the read models select them.
-pub fn unit(students: Vec<StudentId>, scope: &ReportScope) -> ReportUnit {
+pub fn unit(students: Care, scope: &ReportScope) -> ReportUnit {
     ReportUnit {
         students,
         school: match scope {
@@ -1107,7 +1107,7 @@ mod tests {
             }
             let months = [november().0.prev(), november().0, november().0.next()].map(ReportMonth);
             let report = |store: &SqliteStore, scope: &ReportScope, m: ReportMonth| {
-                figures_now(store, unit(students.clone(), scope), m).unwrap()
+                figures_now(store, unit(Care::of_students(students.clone()), scope), m).unwrap()
             };
             for scope in &scopes {
                 for m in months {
@@ -1128,7 +1128,7 @@ mod tests {
             for scope in &scopes {
                 let m = november();
                 let mut want = late_records(&view, scope, m, cut);
-                let mut got = late_now(&store, &unit(students.clone(), scope), m, cut).unwrap();
+                let mut got = late_now(&store, &unit(Care::of_students(students.clone()), scope), m, cut).unwrap();
                 let key = |l: &LateRecord| (l.received_at, l.at, l.student.clone(), l.what.clone());
                 want.sort_by_key(key);
                 got.sort_by_key(key);

@@ -13,10 +13,10 @@ pub mod sql;
 pub mod sqlite;
 
 pub use read_model::{
-    Changes, LateOp, MonthBack, MonthRow, MonthVisit, OpEvent, QueueFrom, QueueKey, QueuePage,
-    QueuePageQuery, ReadCursor, ReadModelWrite, ReportCountQuery, ReportCounts, ReportUnit,
-    StatusSpan, StudentFrom, StudentPage, StudentPageQuery, StudentReportRows, StudentSummary,
-    VisitRow,
+    Care, Changes, LateOp, MonthBack, MonthRow, MonthVisit, OpEvent, QueueFrom, QueueKey,
+    QueuePage, QueuePageQuery, ReadCursor, ReadModelWrite, ReportCountQuery, ReportCounts,
+    ReportUnit, StatusSpan, StudentFrom, StudentPage, StudentPageQuery, StudentReportRows,
+    StudentSummary, VisitRow,
 };
 
 // Rows the API sends as they are: declared with the protocol, in shared.
@@ -306,6 +306,14 @@ pub trait Store: Send + Sync + 'static {
     // ----- sync -----
     /// The students and households in `user`'s care.
     fn caseload(&self, user: &User) -> Result<Caseload, StoreError>;
+    /// `user`'s care as their assignments name it, for the read models' pages.
+    fn care(&self, user: &User) -> Result<Care, StoreError>;
+    /// Those of `students` in `care`.
+    fn students_in_care(
+        &self,
+        care: &Care,
+        students: &[StudentId],
+    ) -> Result<Vec<StudentId>, StoreError>;
     /// The students (now) of each guardian, for guardians the server knows.
     fn guardian_students(
         &self,

@@ -1,7 +1,8 @@
 //! The rows of the read models (`crate::readmodel` computes them, pages read them): what a
 //! console page needs, kept current as ops arrive instead of rebuilt from the op log per page.
 
-use baoxue_shared::ids::{OpId, RecordId, SchoolId, StudentId, UserId};
+use baoxue_shared::area::AreaScope;
+use baoxue_shared::ids::{HouseholdId, OpId, RecordId, SchoolId, StudentId, UserId};
 use baoxue_shared::observation::{Sha256, VisitKind};
 use baoxue_shared::status::EnrolmentStatus;
 use chrono::{DateTime, NaiveDate, Utc};
@@ -97,7 +98,7 @@ pub enum QueueFrom {
 /// A page of the queue: the reviewer's scope (their students), the filters, where to start.
 #[derive(Debug, Clone)]
 pub struct QueuePageQuery {
-    pub students: Vec<StudentId>,
+    pub students: Care,
     pub township: Option<String>,
     pub village: Option<String>,
     pub school: Option<SchoolId>,
@@ -117,7 +118,7 @@ pub struct QueuePageQuery {
 
 impl QueuePageQuery {
     /// The first `limit` rows of the whole queue of `students`, unfiltered.
-    pub fn everything(students: Vec<StudentId>, limit: usize) -> Self {
+    pub fn everything(students: Care, limit: usize) -> Self {
         Self {
             students,
             township: None,
@@ -222,7 +223,7 @@ pub struct OpEvent {
 /// scope.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReportUnit {
-    pub students: Vec<StudentId>,
+    pub students: Care,
     pub school: Option<SchoolId>,
     pub township: Option<String>,
 }
@@ -304,7 +305,7 @@ pub struct StudentSummary {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StudentPageQuery {
     /// The reviewer's students.
-    pub students: Vec<StudentId>,
+    pub students: Care,
     pub township: Option<String>,
     pub village: Option<String>,
     pub school: Option<SchoolId>,
@@ -339,4 +340,25 @@ pub struct StudentPage {
     pub overdue: u64,
     /// The townships of the reviewer's students, for the filter.
     pub townships: Vec<String>,
+}
+
+/// Whose rows a reviewer's page reads: the students in their care, as their assignments name
+/// them. The store turns it into a condition of the query itself, so a county's care is not a
+/// list of a hundred thousand ids carried into every page.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Care {
+    pub students: Vec<StudentId>,
+    pub households: Vec<HouseholdId>,
+    pub schools: Vec<SchoolId>,
+    pub areas: Vec<AreaScope>,
+}
+
+impl Care {
+    /// Exactly these students.
+    pub fn of_students(students: Vec<StudentId>) -> Self {
+        Care {
+            students,
+            ..Care::default()
+        }
+    }
 }

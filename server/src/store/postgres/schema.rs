@@ -234,6 +234,14 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX rm_report_events_student ON rm_report_events(student);
     CREATE INDEX rm_report_events_received ON rm_report_events(received_ms);
+    ALTER TABLE households ADD COLUMN county_code TEXT;
+    ALTER TABLE households ADD COLUMN county_name TEXT;
+    ALTER TABLE households ADD COLUMN township_code TEXT;
+    ALTER TABLE households ADD COLUMN township_name TEXT;
+    ALTER TABLE households ADD COLUMN village_code TEXT;
+    ALTER TABLE households ADD COLUMN village_name TEXT;
+    UPDATE households SET county_code = (area::json #>> '{county,code}'), county_name = (area::json #>> '{county,name}'), township_code = (area::json #>> '{township,code}'), township_name = (area::json #>> '{township,name}'), village_code = (area::json #>> '{village,code}'), village_name = (area::json #>> '{village,name}') WHERE area IS NOT NULL;
+    CREATE INDEX households_county ON households(county_name, county_code);
     CREATE TABLE rm_students (
         student TEXT PRIMARY KEY,
         name TEXT NOT NULL,

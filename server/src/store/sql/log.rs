@@ -91,23 +91,23 @@ pub(super) fn caseload(c: &dyn Db, user: &User) -> Result<Caseload, StoreError> 
         }
     }
     if !area_scopes.is_empty() {
-        // The area rule lives in `AdminArea::within`; households are filtered here with it
-        // rather than re-stated in SQL.
         let mut inside = Vec::new();
-        c.each(
-            "SELECT id, area, scope_version FROM households WHERE area IS NOT NULL",
-            p![],
-            &mut |r| {
-                let area: AdminArea =
-                    serde_json::from_str(&r.text(1)?).map_err(|e| corrupt("area", e))?;
-                if let Some((_, v)) = area_scopes.iter().find(|(s, _)| area.within(s)) {
+        for (scope, v) in &area_scopes {
+            let mut params = Vec::new();
+            let within = super::area_sql(scope, &mut params);
+            c.each(
+                &format!("SELECT h.id, h.scope_version FROM households h WHERE {within}"),
+                &params,
+                &mut |r| {
                     let h: HouseholdId = parse_id(&r.text(0)?)?;
-                    add_household(&mut cl, h, (*v).max(r.int(2)?));
+                    add_household(&mut cl, h, (*v).max(r.int(1)?));
                     inside.push(h);
-                }
-                Ok(())
-            },
-        )?;
+                    Ok(())
+                },
+            )?;
+        }
+        inside.sort();
+        inside.dedup();
         for (h, students) in household_students(c, &inside)? {
             let v = cl.households[&h];
             for s in students {
@@ -122,6 +122,22 @@ pub(super) fn caseload(c: &dyn Db, user: &User) -> Result<Caseload, StoreError> 
         cl.households.entry(h).or_insert(v);
     }
     Ok(cl)
+}
+
+pub(super) fn care(c: &dyn Db, user: &User) -> Result<Care, StoreError> {
+    let mut care = Care::default();
+    for r in c.query(
+        r#"SELECT kind, target FROM assignments WHERE "user" = $1"#,
+        p![user.id.to_string()],
+    )? {
+        match accounts::parse_assignment(&r.text(0)?, &r.text(1)?)? {
+            Assignment::Student { student } => care.students.push(student),
+            Assignment::Household { household } => care.households.push(household),
+            Assignment::School { school } => care.schools.push(school),
+            Assignment::Area { area } => care.areas.push(area),
+        }
+    }
+    Ok(care)
 }
 
 pub(super) fn guardian_students(
@@ -526,16 +542,36 @@ fn refresh_projection(c: &dyn Db, e: EntityRef) -> Result<(), StoreError> {
                 Some(o) if o.opt_text(0)? == area_json => o.int(1)?,
                 _ => next_counter(c, "scope")?,
             };
+            // The area's divisions in columns of their own, for scopes selected in SQL.
+            let division = |f: fn(&AdminArea) -> &baoxue_shared::area::Division| {
+                let d = area.as_ref().map(f);
+                (
+                    d.and_then(|d| d.code.as_ref().map(|c| c.as_str().to_string())),
+                    d.map(|d| d.name.clone()),
+                )
+            };
+            let (county_code, county_name) = division(|a| &a.county);
+            let (township_code, township_name) = division(|a| &a.township);
+            let (village_code, village_name) = division(|a| &a.village);
             c.execute(
-                "INSERT INTO households(id, head, area, village, registered_poor, scope_version) VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT(id) DO UPDATE SET head = $2, area = $3, village = $4, registered_poor = $5, scope_version = $6",
+                "INSERT INTO households(id, head, area, village, registered_poor, scope_version,
+                     county_code, county_name, township_code, township_name, village_code, village_name)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                 ON CONFLICT(id) DO UPDATE SET head = $2, area = $3, village = $4, registered_poor = $5, scope_version = $6,
+                     county_code = $7, county_name = $8, township_code = $9, township_name = $10, village_code = $11, village_name = $12",
                 p![
                     &id,
                     hh.as_ref().map(|h| h.head.clone()),
                     area_json,
-                    area.map(|a| a.village.name),
+                    area.as_ref().map(|a| a.village.name.clone()),
                     hh.map(|h| h.registered_poor as i64),
                     version,
+                    county_code,
+                    county_name,
+                    township_code,
+                    township_name,
+                    village_code,
+                    village_name,
                 ],
             )?;
         }

@@ -297,9 +297,13 @@ fn rank(open: bool, flagged: bool) -> i64 {
 }
 
 pub(super) fn queue_page(c: &dyn Db, q: &QueuePageQuery) -> Result<QueuePage, StoreError> {
-    let scope = "v.record IN (SELECT record FROM rm_visit_students WHERE student = ANY($1))";
+    let mut params: Vec<V> = Vec::new();
+    let scope = format!(
+        "v.record IN (SELECT record FROM rm_visit_students WHERE student IN {})",
+        super::care_sql(&q.students, &mut params)
+    );
+    let care_params = params.len();
     let mut filters = String::new();
-    let mut params: Vec<V> = vec![V::list(&q.students)];
     let mut add = |sql: &str, v: V, params: &mut Vec<V>| {
         params.push(v);
         filters.push_str(&sql.replace('?', &format!("${}", params.len())));
@@ -352,7 +356,7 @@ pub(super) fn queue_page(c: &dyn Db, q: &QueuePageQuery) -> Result<QueuePage, St
     let in_scope = c
         .one(
             &format!("SELECT count(*) FROM rm_visits v WHERE {scope}"),
-            &params[..1],
+            &params[..care_params],
         )?
         .int(0)?;
     let counts = c.one(
@@ -367,7 +371,7 @@ pub(super) fn queue_page(c: &dyn Db, q: &QueuePageQuery) -> Result<QueuePage, St
             &format!(
                 "SELECT DISTINCT v.township FROM rm_visits v WHERE {scope} AND v.township <> '' ORDER BY 1"
             ),
-            &params[..1],
+            &params[..care_params],
         )?
         .into_iter()
         .map(|r| r.text(0))

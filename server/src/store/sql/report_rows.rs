@@ -1,7 +1,7 @@
 //! The monthly report's read-model rows (`rm_report_*`): written per child, summed per unit.
 
 use super::db::{Db, V};
-use super::{corrupt, insert_rows, parse_id};
+use super::{care_sql, corrupt, insert_rows, parse_id};
 use crate::store::*;
 use baoxue_shared::ids::SchoolId;
 use baoxue_shared::status::EnrolmentStatus;
@@ -119,16 +119,18 @@ pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {
     Ok(())
 }
 
-/// `student = ANY($1)` and the unit's school or township (`$2`), with the parameters.
-fn unit_filter(unit: &ReportUnit) -> (String, Vec<V>) {
-    let mut sql = "student = ANY($1)".to_string();
-    let mut params = vec![V::list(&unit.students)];
+/// The unit's students (in the reviewer's care, and of the school or township) as a condition
+/// on the columns of table alias `t`, with the parameters.
+fn unit_filter(unit: &ReportUnit, t: &str) -> (String, Vec<V>) {
+    let mut params = Vec::new();
+    let care = care_sql(&unit.students, &mut params);
+    let mut sql = format!("{t}.student IN {care}");
     if let Some(s) = unit.school {
-        sql.push_str(" AND school = $2");
         params.push(s.to_string().into());
-    } else if let Some(t) = &unit.township {
-        sql.push_str(" AND township = $2");
-        params.push(t.into());
+        sql.push_str(&format!(" AND {t}.school = ${}", params.len()));
+    } else if let Some(township) = &unit.township {
+        params.push(township.into());
+        sql.push_str(&format!(" AND {t}.township = ${}", params.len()));
     }
     (sql, params)
 }
@@ -139,14 +141,14 @@ fn with(params: &[V], more: impl IntoIterator<Item = V>) -> Vec<V> {
 }
 
 pub(super) fn counts(c: &dyn Db, q: &ReportCountQuery) -> Result<ReportCounts, StoreError> {
-    let (unit, params) = unit_filter(&q.unit);
+    let (unit, params) = unit_filter(&q.unit, "r");
     let n = params.len();
     let count = |r: &super::db::Row, i| r.int(i).map(|v| v as u32);
     let state = c.one(
         &format!(
             "SELECT count(*) FILTER (WHERE active = 1 AND birth >= ${a} AND birth <= ${b}),
                     count(*) FILTER (WHERE still_out = 1)
-             FROM rm_report_spans WHERE {unit} AND from_ms < ${e} AND to_ms >= ${e}",
+             FROM rm_report_spans r WHERE {unit} AND from_ms < ${e} AND to_ms >= ${e}",
             a = n + 1,
             b = n + 2,
             e = n + 3
@@ -165,14 +167,14 @@ pub(super) fn counts(c: &dyn Db, q: &ReportCountQuery) -> Result<ReportCounts, S
     let moves = c.one(
         &format!(
             "SELECT count(*) FILTER (WHERE suspected = 1), count(*) FILTER (WHERE dropped = 1)
-             FROM rm_report_months WHERE {unit} AND month = ${m}"
+             FROM rm_report_months r WHERE {unit} AND month = ${m}"
         ),
         &month(vec![]),
     )?;
     let mut back = Vec::new();
     for r in c.query(
         &format!(
-            "SELECT placed, count(*) FROM rm_report_months
+            "SELECT placed, count(*) FROM rm_report_months r
              WHERE {unit} AND month = ${m} AND placed IS NOT NULL GROUP BY placed ORDER BY placed"
         ),
         &month(vec![]),
@@ -182,14 +184,14 @@ pub(super) fn counts(c: &dyn Db, q: &ReportCountQuery) -> Result<ReportCounts, S
     }
     let visits = c.one(
         &format!(
-            "SELECT count(DISTINCT record) FROM rm_report_visits WHERE {unit} AND month = ${m}"
+            "SELECT count(DISTINCT record) FROM rm_report_visits r WHERE {unit} AND month = ${m}"
         ),
         &month(vec![]),
     )?;
     let mut cases = Vec::new();
     for r in c.query(
         &format!(
-            "SELECT student, school, placed, name, village, attempts, how FROM rm_report_months
+            "SELECT student, school, placed, name, village, attempts, how FROM rm_report_months r
              WHERE {unit} AND month = ${m} AND placed IS NOT NULL
              ORDER BY attempts DESC, name, student LIMIT ${l}",
             l = m + 1
@@ -227,12 +229,8 @@ pub(super) fn late(
     cut_ms: i64,
     end_ms: i64,
 ) -> Result<Vec<LateOp>, StoreError> {
-    let (filter, params) = unit_filter(unit);
+    let (filter, params) = unit_filter(unit, "s");
     let n = params.len();
-    let filter = filter
-        .replace("student = ANY", "s.student = ANY")
-        .replace("school =", "s.school =")
-        .replace("township =", "s.township =");
     c.query(
         &format!(
             "SELECT e.op, e.student, s.name FROM rm_report_events e

@@ -1,7 +1,7 @@
 //! The students' file summaries (`rm_students`): the console's student list, paged by key.
 
 use super::db::{Db, Row, V, p};
-use super::{corrupt, insert_rows, parse_id};
+use super::{care_sql, corrupt, insert_rows, parse_id};
 use crate::store::*;
 use chrono::NaiveDate;
 
@@ -95,8 +95,9 @@ fn summary(r: &Row) -> Result<StudentSummary, StoreError> {
 }
 
 pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, StoreError> {
-    let scope = "student = ANY($1)";
-    let mut params: Vec<V> = vec![V::list(&q.students)];
+    let mut params: Vec<V> = Vec::new();
+    let scope = format!("student IN {}", care_sql(&q.students, &mut params));
+    let care_params = params.len();
     let mut filters = String::new();
     let mut add = |sql: &str, v: V, params: &mut Vec<V>| {
         params.push(v);
@@ -125,7 +126,7 @@ pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, Stor
     let in_scope = c
         .one(
             &format!("SELECT count(*) FROM rm_students WHERE {scope}"),
-            &params[..1],
+            &params[..care_params],
         )?
         .int(0)?;
     let counts = c.one(
@@ -140,7 +141,7 @@ pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, Stor
             &format!(
                 "SELECT DISTINCT township FROM rm_students WHERE {scope} AND township <> '' ORDER BY 1"
             ),
-            &params[..1],
+            &params[..care_params],
         )?
         .into_iter()
         .map(|r| r.text(0))

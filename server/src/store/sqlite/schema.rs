@@ -256,6 +256,14 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX rm_report_events_student ON rm_report_events(student);
     CREATE INDEX rm_report_events_received ON rm_report_events(received_ms);
+    ALTER TABLE households ADD COLUMN county_code TEXT;
+    ALTER TABLE households ADD COLUMN county_name TEXT;
+    ALTER TABLE households ADD COLUMN township_code TEXT;
+    ALTER TABLE households ADD COLUMN township_name TEXT;
+    ALTER TABLE households ADD COLUMN village_code TEXT;
+    ALTER TABLE households ADD COLUMN village_name TEXT;
+    UPDATE households SET county_code = json_extract(area, '$.county.code'), county_name = json_extract(area, '$.county.name'), township_code = json_extract(area, '$.township.code'), township_name = json_extract(area, '$.township.name'), village_code = json_extract(area, '$.village.code'), village_name = json_extract(area, '$.village.name') WHERE area IS NOT NULL;
+    CREATE INDEX households_county ON households(county_name, county_code);
     CREATE TABLE rm_students (
         student TEXT PRIMARY KEY,
         name TEXT NOT NULL,
