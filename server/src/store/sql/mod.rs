@@ -496,6 +496,33 @@ pub(super) fn insert_rows(
     Ok(out)
 }
 
+/// Which way a keyset page was read from its key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Toward {
+    Start,
+    After,
+    Before,
+}
+
+/// A page from the `limit + 1` rows read toward `toward` (a page before its key is read
+/// backwards): the rows in list order, and whether there are more after and before them.
+pub(super) fn keyset_page<T>(
+    mut rows: Vec<T>,
+    limit: usize,
+    toward: Toward,
+) -> (Vec<T>, bool, bool) {
+    let beyond = rows.len() > limit;
+    rows.truncate(limit);
+    match toward {
+        Toward::Start => (rows, beyond, false),
+        Toward::After => (rows, beyond, true),
+        Toward::Before => {
+            rows.reverse();
+            (rows, true, beyond)
+        }
+    }
+}
+
 /// The students in `care`, as a subquery (`(SELECT id …)`); its parameters are appended to
 /// `params`.
 pub(super) fn care_sql(care: &Care, params: &mut Vec<V>) -> String {

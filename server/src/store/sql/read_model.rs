@@ -402,7 +402,7 @@ pub(super) fn queue_page(c: &dyn Db, q: &QueuePageQuery) -> Result<QueuePage, St
         page_params.push(V::Text(k.record.to_string()));
     }
     page_params.push(V::Int(limit as i64 + 1));
-    let mut rows = c
+    let rows = c
         .query(
             &format!(
                 "SELECT v.rank, v.started_ms, v.record, v.detail FROM rm_visits v
@@ -423,16 +423,12 @@ pub(super) fn queue_page(c: &dyn Db, q: &QueuePageQuery) -> Result<QueuePage, St
             ))
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
-    let beyond = rows.len() > limit;
-    rows.truncate(limit);
-    let (more_after, more_before) = match q.from_key {
-        QueueFrom::First => (beyond, false),
-        QueueFrom::After(_) => (beyond, true),
-        QueueFrom::Before(_) => {
-            rows.reverse();
-            (true, beyond)
-        }
+    let toward = match q.from_key {
+        QueueFrom::First => super::Toward::Start,
+        QueueFrom::After(_) => super::Toward::After,
+        QueueFrom::Before(_) => super::Toward::Before,
     };
+    let (rows, more_after, more_before) = super::keyset_page(rows, limit, toward);
     Ok(QueuePage {
         rows,
         more_after,

@@ -1,7 +1,7 @@
 //! The students' file summaries (`rm_students`): the console's student list, paged by key.
 
 use super::db::{Db, Row, V, p};
-use super::{care_sql, corrupt, insert_rows, parse_id};
+use super::{Toward, care_sql, corrupt, insert_rows, keyset_page, parse_id};
 use crate::store::*;
 use chrono::NaiveDate;
 
@@ -163,7 +163,7 @@ pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, Stor
         );
     }
     page_params.push((limit as i64 + 1).into());
-    let mut rows = c
+    let rows = c
         .query(
             &format!(
                 "SELECT student, name, status, school, township, village, due, overdue, conflicts, missing, last_visit_ms, recheck
@@ -175,16 +175,12 @@ pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, Stor
         .iter()
         .map(summary)
         .collect::<Result<Vec<_>, _>>()?;
-    let beyond = rows.len() > limit;
-    rows.truncate(limit);
-    let (more_after, more_before) = match q.from {
-        StudentFrom::Start => (beyond, false),
-        StudentFrom::After(..) => (beyond, true),
-        StudentFrom::Before(..) => {
-            rows.reverse();
-            (true, beyond)
-        }
+    let toward = match q.from {
+        StudentFrom::Start => Toward::Start,
+        StudentFrom::After(..) => Toward::After,
+        StudentFrom::Before(..) => Toward::Before,
     };
+    let (rows, more_after, more_before) = keyset_page(rows, limit, toward);
     Ok(StudentPage {
         rows,
         more_after,
