@@ -388,14 +388,17 @@ fn row_of(i: &QueueItem, photos: &HashMap<Sha256, PhotoMeta>, s: &EvidenceSettin
 mod tests {
     use super::*;
     use crate::review::{QueueFilter, ScopeView};
+    use crate::store::Care;
     use crate::store::sqlite::SqliteStore;
     use crate::sync::push_trusted;
+    use baoxue_shared::area::{AdminArea, AreaScope, Division};
     use baoxue_shared::author::Author;
+    use baoxue_shared::ids::SchoolId;
     use baoxue_shared::ids::{DeviceId, UserId};
     use baoxue_shared::location::{GeoPoint, Location, LocationSource};
     use baoxue_shared::observation::{PhotoRef, VisitKind};
     use baoxue_shared::op::ReviewAction;
-    use baoxue_shared::people::{Role, User};
+    use baoxue_shared::people::{Household, Role, Student, User};
     use baoxue_shared::sample;
     use chrono::Duration;
     use proptest::prelude::*;
@@ -656,6 +659,207 @@ mod tests {
             prop_assert!(kept == want, "{}", differences(&kept, &want));
             rebuild(&store, &EvidenceSettings::default(), &terms).unwrap();
             prop_assert_eq!(&held(&store, &records), &kept);
+            store.close();
+        }
+    }
+
+    /// A division from a small pool: names and codes that agree, disagree or are missing.
+    fn division(rng: &mut fastrand::Rng, names: [&str; 2], codes: [&str; 2]) -> Division {
+        let name = names[rng.usize(..2)];
+        match rng.u8(..3) {
+            0 => Division::named(name),
+            _ => Division::coded(name, codes[rng.usize(..2)]).unwrap(),
+        }
+    }
+
+    fn area(rng: &mut fastrand::Rng) -> AdminArea {
+        AdminArea {
+            county: division(rng, ["从江县", "榕江县"], ["522633", "522632"]),
+            township: division(rng, ["加勉乡", "丙妹镇"], ["522633213", "522633100"]),
+            village: division(rng, ["党翁村", "岜扒村"], ["522633213201", "522633213202"]),
+            group: None,
+        }
+    }
+
+    /// A reviewer's care as assignments make it: some students, households, schools, areas.
+    fn some_care(
+        rng: &mut fastrand::Rng,
+        homes: &[(Household, Student)],
+        schools: &[SchoolId],
+    ) -> Care {
+        let mut care = Care::default();
+        for _ in 0..rng.usize(..3) {
+            let a = area(rng);
+            care.areas.push(match rng.u8(..3) {
+                0 => AreaScope::County(a.county),
+                1 => AreaScope::Township {
+                    county: a.county,
+                    township: a.township,
+                },
+                _ => AreaScope::Village {
+                    county: a.county,
+                    township: a.township,
+                    village: a.village,
+                },
+            });
+        }
+        if rng.u8(..3) == 0 {
+            care.schools.push(schools[rng.usize(..schools.len())]);
+        }
+        if rng.u8(..3) == 0 {
+            care.households.push(homes[rng.usize(..homes.len())].0.id);
+        }
+        if rng.u8(..3) == 0 {
+            care.students.push(homes[rng.usize(..homes.len())].1.id);
+        }
+        care
+    }
+
+    /// What a reviewer with `care` is shown — the queue, the student list, the month's
+    /// figures — is about exactly the students `Store::students_in_care` finds in the roster
+    /// tables as they are now.
+    fn shown_is_care(
+        store: &dyn Store,
+        care: &Care,
+        everyone: &[StudentId],
+        visits: &[(RecordId, Vec<StudentId>)],
+    ) -> Result<(), TestCaseError> {
+        let want: BTreeSet<StudentId> = store
+            .students_in_care(care, everyone)
+            .unwrap()
+            .into_iter()
+            .collect();
+        let listed = store
+            .student_page(&crate::store::StudentPageQuery {
+                students: care.clone(),
+                limit: 1_000,
+                ..Default::default()
+            })
+            .unwrap();
+        let got: BTreeSet<StudentId> = listed.rows.iter().map(|r| r.student).collect();
+        prop_assert_eq!(&got, &want, "student list, {:?}", care);
+        prop_assert_eq!(listed.in_scope, want.len() as u64);
+        let queue = store
+            .queue_page(&crate::store::QueuePageQuery::everything(
+                care.clone(),
+                1_000,
+            ))
+            .unwrap();
+        let got: BTreeSet<RecordId> = queue.rows.iter().map(|(k, _)| k.record).collect();
+        let seen: BTreeSet<RecordId> = visits
+            .iter()
+            .filter(|(_, ss)| ss.iter().any(|s| want.contains(s)))
+            .map(|(r, _)| *r)
+            .collect();
+        prop_assert_eq!(&got, &seen, "queue, {:?}", care);
+        prop_assert_eq!(queue.in_scope, seen.len() as u64, "each visit counted once");
+        prop_assert_eq!(queue.open, seen.len() as u64);
+        let month = baoxue_shared::time::ReportMonth::containing(Utc::now());
+        let scope = report::monthly::ReportScope::County;
+        let by_rows =
+            report::monthly::figures_now(store, report::monthly::unit(care.clone(), &scope), month)
+                .unwrap();
+        let by_ids = report::monthly::figures_now(
+            store,
+            report::monthly::unit(Care::of_students(want.into_iter().collect()), &scope),
+            month,
+        )
+        .unwrap();
+        prop_assert_eq!(by_rows, by_ids, "figures, {:?}", care);
+        Ok(())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        /// The rows carry their student's household, school and divisions so a reviewer's
+        /// care is tested on the row; when a household moves, a student changes school or
+        /// household, what each reviewer is shown follows.
+        #[test]
+        fn a_reviewers_rows_follow_their_students_moves(seed in any::<u64>()) {
+            let dir = tempfile::tempdir().unwrap();
+            let store = SqliteStore::open(dir.path()).unwrap();
+            let terms = terms();
+            let settings = EvidenceSettings::default();
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let t0 = Utc::now() - Duration::days(3);
+            let today = china_date(t0);
+            let mut admin = Author::new(UserId::new(), DeviceId::new());
+            let mut worker = Author::new(UserId::new(), DeviceId::new());
+            let empty = Replica::new();
+            let schools = [SchoolId::new(), SchoolId::new()];
+            let mut homes: Vec<(Household, Student)> = Vec::new();
+            let mut ops = Vec::new();
+            for _ in 0..5 {
+                let mut h = sample::household(&mut rng);
+                h.area = area(&mut rng);
+                ops.extend(admin.household_ops(&empty, &h, t0));
+                for _ in 0..rng.usize(1..3) {
+                    let mut s = sample::student(&mut rng, &h, today);
+                    s.school = Some(schools[rng.usize(..2)]);
+                    ops.extend(admin.student_ops(&empty, &s, t0));
+                    homes.push((h.clone(), s));
+                }
+            }
+            push_trusted(&store, admin.user, admin.device, ops, t0).unwrap();
+            // A visit to each child; some visits are about two children.
+            let mut visits = Vec::new();
+            let mut ops = Vec::new();
+            for (i, (h, s)) in homes.iter().enumerate() {
+                let at = t0 + Duration::minutes(i as i64);
+                let mut v = sample::visit(&mut rng, VisitKind::HomeVisit, worker.user, s.id, h, at);
+                if rng.u8(..3) == 0 {
+                    let other = homes[rng.usize(..homes.len())].1.id;
+                    if other != s.id {
+                        v.students.push(other);
+                    }
+                }
+                visits.push((v.id, v.students.clone()));
+                ops.push(worker.record(v, at));
+            }
+            push_trusted(&store, worker.user, worker.device, ops, t0).unwrap();
+            catch_up(&store, &settings, &terms).unwrap();
+            let everyone: Vec<StudentId> = homes.iter().map(|(_, s)| s.id).collect();
+            let cares: Vec<Care> = (0..6).map(|_| some_care(&mut rng, &homes, &schools)).collect();
+            for care in &cares {
+                shown_is_care(&store, care, &everyone, &visits)?;
+            }
+            // Moves: a household to another place, a child to another school or household.
+            let t1 = t0 + Duration::days(1);
+            let mut ops = Vec::new();
+            for _ in 0..3 {
+                let i = rng.usize(..homes.len());
+                match rng.u8(..3) {
+                    0 => {
+                        let mut h = homes[i].0.clone();
+                        h.area = area(&mut rng);
+                        ops.extend(admin.household_ops(&empty, &h, t1));
+                        for (home, _) in homes.iter_mut().filter(|(x, _)| x.id == h.id) {
+                            *home = h.clone();
+                        }
+                    }
+                    1 => {
+                        let s = &mut homes[i].1;
+                        s.school = Some(schools[rng.usize(..2)]);
+                        ops.extend(admin.student_ops(&empty, s, t1));
+                    }
+                    _ => {
+                        let to = homes[rng.usize(..homes.len())].0.clone();
+                        homes[i].1.household = Some(to.id);
+                        ops.extend(admin.student_ops(&empty, &homes[i].1, t1));
+                        homes[i].0 = to;
+                    }
+                }
+            }
+            push_trusted(&store, admin.user, admin.device, ops, t1).unwrap();
+            catch_up(&store, &settings, &terms).unwrap();
+            for care in &cares {
+                shown_is_care(&store, care, &everyone, &visits)?;
+            }
+            rebuild(&store, &settings, &terms).unwrap();
+            for care in &cares {
+                shown_is_care(&store, care, &everyone, &visits)?;
+            }
             store.close();
         }
     }

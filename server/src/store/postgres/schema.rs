@@ -260,6 +260,82 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX rm_students_recheck ON rm_students(recheck);
     DELETE FROM rm_cursor;
     "#,
+    // 3: who may see each read-model row, on the row: the student's household, school and
+    // divisions (`care_*`, from `students` and `households`), so a reviewer's care is a test of
+    // the row's own columns instead of a join per page; the queue's paging columns in
+    // `rm_queue`, one row per visit and student, without the visit's detail. Filled from the
+    // tables as they are, without a rebuild.
+    r#"
+    CREATE TABLE rm_queue (
+        record TEXT NOT NULL,
+        student TEXT NOT NULL,
+        -- how many students the visit concerns: rows of a visit with more than one are
+        -- counted once
+        n BIGINT NOT NULL,
+        rank BIGINT NOT NULL,
+        started_ms BIGINT NOT NULL,
+        open BIGINT NOT NULL,
+        flags TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        school TEXT,
+        township TEXT NOT NULL,
+        village TEXT NOT NULL,
+        care_household TEXT,
+        care_school TEXT,
+        care_county_code TEXT,
+        care_county_name TEXT,
+        care_township_code TEXT,
+        care_township_name TEXT,
+        care_village_code TEXT,
+        care_village_name TEXT
+    );
+    CREATE INDEX rm_queue_order ON rm_queue(rank, started_ms DESC, record);
+    CREATE INDEX rm_queue_record ON rm_queue(record);
+    CREATE INDEX rm_queue_student ON rm_queue(student);
+    CREATE INDEX rm_queue_township ON rm_queue(township, care_county_code, care_county_name);
+    INSERT INTO rm_queue(record, student, n, rank, started_ms, open, flags, kind, state, school, township, village)
+        SELECT vs.record, vs.student, (SELECT count(*) FROM rm_visit_students x WHERE x.record = vs.record),
+            v.rank, v.started_ms, v.open, v.flags, v.kind, v.state, v.school, v.township, v.village
+        FROM rm_visit_students vs JOIN rm_visits v ON v.record = vs.record;
+    UPDATE rm_queue SET care_household = c.household, care_school = c.school, care_county_code = c.county_code, care_county_name = c.county_name, care_township_code = c.township_code, care_township_name = c.township_name, care_village_code = c.village_code, care_village_name = c.village_name FROM (SELECT s.id, s.household, s.school, h.county_code, h.county_name, h.township_code, h.township_name, h.village_code, h.village_name FROM students s LEFT JOIN households h ON h.id = s.household) AS c WHERE c.id = rm_queue.student;
+    ALTER TABLE rm_students ADD COLUMN care_household TEXT;
+    ALTER TABLE rm_students ADD COLUMN care_school TEXT;
+    ALTER TABLE rm_students ADD COLUMN care_county_code TEXT;
+    ALTER TABLE rm_students ADD COLUMN care_county_name TEXT;
+    ALTER TABLE rm_students ADD COLUMN care_township_code TEXT;
+    ALTER TABLE rm_students ADD COLUMN care_township_name TEXT;
+    ALTER TABLE rm_students ADD COLUMN care_village_code TEXT;
+    ALTER TABLE rm_students ADD COLUMN care_village_name TEXT;
+    UPDATE rm_students SET care_household = c.household, care_school = c.school, care_county_code = c.county_code, care_county_name = c.county_name, care_township_code = c.township_code, care_township_name = c.township_name, care_village_code = c.village_code, care_village_name = c.village_name FROM (SELECT s.id, s.household, s.school, h.county_code, h.county_name, h.township_code, h.township_name, h.village_code, h.village_name FROM students s LEFT JOIN households h ON h.id = s.household) AS c WHERE c.id = rm_students.student;
+    ALTER TABLE rm_report_spans ADD COLUMN care_household TEXT;
+    ALTER TABLE rm_report_spans ADD COLUMN care_school TEXT;
+    ALTER TABLE rm_report_spans ADD COLUMN care_county_code TEXT;
+    ALTER TABLE rm_report_spans ADD COLUMN care_county_name TEXT;
+    ALTER TABLE rm_report_spans ADD COLUMN care_township_code TEXT;
+    ALTER TABLE rm_report_spans ADD COLUMN care_township_name TEXT;
+    ALTER TABLE rm_report_spans ADD COLUMN care_village_code TEXT;
+    ALTER TABLE rm_report_spans ADD COLUMN care_village_name TEXT;
+    UPDATE rm_report_spans SET care_household = c.household, care_school = c.school, care_county_code = c.county_code, care_county_name = c.county_name, care_township_code = c.township_code, care_township_name = c.township_name, care_village_code = c.village_code, care_village_name = c.village_name FROM (SELECT s.id, s.household, s.school, h.county_code, h.county_name, h.township_code, h.township_name, h.village_code, h.village_name FROM students s LEFT JOIN households h ON h.id = s.household) AS c WHERE c.id = rm_report_spans.student;
+    ALTER TABLE rm_report_months ADD COLUMN care_household TEXT;
+    ALTER TABLE rm_report_months ADD COLUMN care_school TEXT;
+    ALTER TABLE rm_report_months ADD COLUMN care_county_code TEXT;
+    ALTER TABLE rm_report_months ADD COLUMN care_county_name TEXT;
+    ALTER TABLE rm_report_months ADD COLUMN care_township_code TEXT;
+    ALTER TABLE rm_report_months ADD COLUMN care_township_name TEXT;
+    ALTER TABLE rm_report_months ADD COLUMN care_village_code TEXT;
+    ALTER TABLE rm_report_months ADD COLUMN care_village_name TEXT;
+    UPDATE rm_report_months SET care_household = c.household, care_school = c.school, care_county_code = c.county_code, care_county_name = c.county_name, care_township_code = c.township_code, care_township_name = c.township_name, care_village_code = c.village_code, care_village_name = c.village_name FROM (SELECT s.id, s.household, s.school, h.county_code, h.county_name, h.township_code, h.township_name, h.village_code, h.village_name FROM students s LEFT JOIN households h ON h.id = s.household) AS c WHERE c.id = rm_report_months.student;
+    ALTER TABLE rm_report_visits ADD COLUMN care_household TEXT;
+    ALTER TABLE rm_report_visits ADD COLUMN care_school TEXT;
+    ALTER TABLE rm_report_visits ADD COLUMN care_county_code TEXT;
+    ALTER TABLE rm_report_visits ADD COLUMN care_county_name TEXT;
+    ALTER TABLE rm_report_visits ADD COLUMN care_township_code TEXT;
+    ALTER TABLE rm_report_visits ADD COLUMN care_township_name TEXT;
+    ALTER TABLE rm_report_visits ADD COLUMN care_village_code TEXT;
+    ALTER TABLE rm_report_visits ADD COLUMN care_village_name TEXT;
+    UPDATE rm_report_visits SET care_household = c.household, care_school = c.school, care_county_code = c.county_code, care_county_name = c.county_name, care_township_code = c.township_code, care_township_name = c.township_name, care_village_code = c.village_code, care_village_name = c.village_name FROM (SELECT s.id, s.household, s.school, h.county_code, h.county_name, h.township_code, h.township_name, h.village_code, h.village_name FROM students s LEFT JOIN households h ON h.id = s.household) AS c WHERE c.id = rm_report_visits.student;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -94,7 +94,7 @@ pub(super) fn caseload(c: &dyn Db, user: &User) -> Result<Caseload, StoreError> 
         let mut inside = Vec::new();
         for (scope, v) in &area_scopes {
             let mut params = Vec::new();
-            let within = super::area_sql(scope, &mut params);
+            let within = super::area_sql(scope, "h.", &mut params);
             c.each(
                 &format!("SELECT h.id, h.scope_version FROM households h WHERE {within}"),
                 &params,

@@ -546,7 +546,11 @@ pub(super) fn care_sql(care: &Care, params: &mut Vec<V>) -> String {
         parts.push(format!("SELECT id FROM students WHERE school = ANY({a})"));
     }
     if !care.areas.is_empty() {
-        let within: Vec<String> = care.areas.iter().map(|a| area_sql(a, params)).collect();
+        let within: Vec<String> = care
+            .areas
+            .iter()
+            .map(|a| area_sql(a, "h.", params))
+            .collect();
         parts.push(format!(
             "SELECT s.id FROM students s JOIN households h ON h.id = s.household WHERE {}",
             within.join(" OR ")
@@ -558,9 +562,80 @@ pub(super) fn care_sql(care: &Care, params: &mut Vec<V>) -> String {
     format!("({})", parts.join(" UNION "))
 }
 
-/// Whether household `h` lies within `scope`: `AdminArea::within` over the household's area
-/// columns — by code where both sides have one at a level, by name otherwise.
-pub(super) fn area_sql(scope: &baoxue_shared::area::AreaScope, params: &mut Vec<V>) -> String {
+/// The columns a read-model row keeps of its student for care (`care_where`): their household,
+/// school and divisions as `students` and `households` hold them.
+const CARE_COLUMNS: [(&str, &str); 8] = [
+    ("care_household", "s.household"),
+    ("care_school", "s.school"),
+    ("care_county_code", "h.county_code"),
+    ("care_county_name", "h.county_name"),
+    ("care_township_code", "h.township_code"),
+    ("care_township_name", "h.township_name"),
+    ("care_village_code", "h.village_code"),
+    ("care_village_name", "h.village_name"),
+];
+
+/// Copy `students`' care columns into `table`'s rows of them. Run after writing the rows; a
+/// row whose student changed household, school or place is rewritten by the catch-up that
+/// takes the change in, so the columns follow.
+pub(super) fn stamp_care(c: &dyn Db, table: &str, students: &V) -> Result<(), StoreError> {
+    let set: Vec<String> = CARE_COLUMNS
+        .iter()
+        .map(|(col, _)| format!("{col} = c.{}", &col["care_".len()..]))
+        .collect();
+    let from: Vec<String> = CARE_COLUMNS
+        .iter()
+        .map(|(col, src)| format!("{src} AS {}", &col["care_".len()..]))
+        .collect();
+    c.execute(
+        &format!(
+            "UPDATE {table} SET {} FROM (SELECT s.id, {} FROM students s LEFT JOIN households h ON h.id = s.household WHERE s.id = ANY($1)) AS c
+             WHERE c.id = {table}.student AND {table}.student = ANY($1)",
+            set.join(", "),
+            from.join(", ")
+        ),
+        std::slice::from_ref(students),
+    )?;
+    Ok(())
+}
+
+/// Whether the row aliased `t` (a read model with `student` and the care columns) is about a
+/// student in `care` — the rule of [`care_sql`], on the row's own columns.
+pub(super) fn care_where(care: &Care, t: &str, params: &mut Vec<V>) -> String {
+    let arg = |params: &mut Vec<V>, v: V| {
+        params.push(v);
+        format!("${}", params.len())
+    };
+    let mut parts = Vec::new();
+    if !care.students.is_empty() {
+        let a = arg(params, V::list(&care.students));
+        parts.push(format!("{t}.student = ANY({a})"));
+    }
+    if !care.households.is_empty() {
+        let a = arg(params, V::list(&care.households));
+        parts.push(format!("{t}.care_household = ANY({a})"));
+    }
+    if !care.schools.is_empty() {
+        let a = arg(params, V::list(&care.schools));
+        parts.push(format!("{t}.care_school = ANY({a})"));
+    }
+    for area in &care.areas {
+        parts.push(area_sql(area, &format!("{t}.care_"), params));
+    }
+    if parts.is_empty() {
+        return "(1 = 0)".into();
+    }
+    format!("({})", parts.join(" OR "))
+}
+
+/// Whether the divisions in the columns `{prefix}county_code` … `{prefix}village_name` lie
+/// within `scope`: `AdminArea::within` — by code where both sides have one at a level, by name
+/// otherwise.
+pub(super) fn area_sql(
+    scope: &baoxue_shared::area::AreaScope,
+    prefix: &str,
+    params: &mut Vec<V>,
+) -> String {
     use baoxue_shared::area::{AreaScope, Division};
     let same = |level: &str, d: &Division, params: &mut Vec<V>| {
         params.push(V::from(&d.name));
@@ -570,10 +645,10 @@ pub(super) fn area_sql(scope: &baoxue_shared::area::AreaScope, params: &mut Vec<
                 params.push(V::from(code.as_str()));
                 let code = params.len();
                 format!(
-                    "(CASE WHEN h.{level}_code IS NOT NULL THEN h.{level}_code = ${code} ELSE h.{level}_name = ${name} END)"
+                    "(CASE WHEN {prefix}{level}_code IS NOT NULL THEN {prefix}{level}_code = ${code} ELSE {prefix}{level}_name = ${name} END)"
                 )
             }
-            None => format!("h.{level}_name = ${name}"),
+            None => format!("{prefix}{level}_name = ${name}"),
         }
     };
     let levels: Vec<String> = match scope {

@@ -1,7 +1,7 @@
 //! The read models' rows (`crate::store::read_model`).
 
 use super::db::{Db, V, p};
-use super::{corrupt, parse_id};
+use super::{corrupt, insert_rows, parse_id};
 use crate::store::{
     Changes, QueueFrom, QueueKey, QueuePage, QueuePageQuery, ReadCursor, StoreError, VisitRow,
 };
@@ -217,6 +217,7 @@ pub(super) fn save_visit_rows(
     for table in [
         "rm_visits",
         "rm_visit_students",
+        "rm_queue",
         "rm_visit_visitors",
         "rm_visit_photos",
         "rm_photo_bands",
@@ -252,6 +253,30 @@ pub(super) fn save_visit_rows(
                 p![&id, s.to_string()],
             )?;
         }
+        insert_rows(
+            c,
+            "INSERT INTO rm_queue(record, student, n, rank, started_ms, open, flags, kind, state, school, township, village)",
+            "",
+            r.students
+                .iter()
+                .map(|s| {
+                    vec![
+                        V::from(&id),
+                        s.to_string().into(),
+                        (r.students.len() as i64).into(),
+                        rank(r.open, !r.flags.is_empty()).into(),
+                        ms.into(),
+                        r.open.into(),
+                        r.flags.join(",").into(),
+                        r.kind.code().into(),
+                        (&r.state).into(),
+                        r.school.map(|s| s.to_string()).into(),
+                        (&r.township).into(),
+                        (&r.village).into(),
+                    ]
+                })
+                .collect(),
+        )?;
         for w in &r.visitors {
             c.execute(
                 "INSERT INTO rm_visit_visitors(record, worker, started_ms, travel) VALUES ($1, $2, $3, $4)",
@@ -271,7 +296,8 @@ pub(super) fn save_visit_rows(
             }
         }
     }
-    Ok(())
+    let students: BTreeSet<StudentId> = rows.iter().flat_map(|r| r.students.clone()).collect();
+    super::stamp_care(c, "rm_queue", &V::list(students))
 }
 
 pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {
@@ -281,6 +307,7 @@ pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {
         "rm_visit_visitors",
         "rm_visit_photos",
         "rm_photo_bands",
+        "rm_queue",
         "rm_cursor",
     ] {
         c.empty(table)?;
@@ -296,12 +323,17 @@ fn rank(open: bool, flagged: bool) -> i64 {
     }
 }
 
+/// `count(*)` of the queue rows matching `cond`, each visit once: a visit about several
+/// students has a row for each (`n` of them), and only those need the distinct count.
+fn visits_counted(cond: &str) -> String {
+    format!(
+        "count(*) FILTER (WHERE q.n = 1{cond}) + count(DISTINCT q.record) FILTER (WHERE q.n > 1{cond})"
+    )
+}
+
 pub(super) fn queue_page(c: &dyn Db, q: &QueuePageQuery) -> Result<QueuePage, StoreError> {
     let mut params: Vec<V> = Vec::new();
-    let scope = format!(
-        "v.record IN (SELECT record FROM rm_visit_students WHERE student IN {})",
-        super::care_sql(&q.students, &mut params)
-    );
+    let scope = super::care_where(&q.students, "q", &mut params);
     let care_params = params.len();
     let mut filters = String::new();
     let mut add = |sql: &str, v: V, params: &mut Vec<V>| {
@@ -309,67 +341,76 @@ pub(super) fn queue_page(c: &dyn Db, q: &QueuePageQuery) -> Result<QueuePage, St
         filters.push_str(&sql.replace('?', &format!("${}", params.len())));
     };
     if let Some(t) = &q.township {
-        add(" AND v.township = ?", V::from(t), &mut params);
+        add(" AND q.township = ?", V::from(t), &mut params);
     }
     if let Some(t) = &q.village {
-        add(" AND v.village = ?", V::from(t), &mut params);
+        add(" AND q.village = ?", V::from(t), &mut params);
     }
     if let Some(s) = q.school {
-        add(" AND v.school = ?", V::from(s.to_string()), &mut params);
+        add(" AND q.school = ?", V::from(s.to_string()), &mut params);
     }
     if let Some(w) = q.worker {
         add(
-            " AND v.record IN (SELECT record FROM rm_visit_visitors WHERE worker = ?)",
+            " AND q.record IN (SELECT record FROM rm_visit_visitors WHERE worker = ?)",
             V::from(w.to_string()),
             &mut params,
         );
     }
     if let Some(k) = q.kind {
-        add(" AND v.kind = ?", V::from(k.code()), &mut params);
+        add(" AND q.kind = ?", V::from(k.code()), &mut params);
     }
     if let Some(f) = q.from {
         add(
-            " AND v.started_ms >= ?",
+            " AND q.started_ms >= ?",
             V::Int(f.timestamp_millis()),
             &mut params,
         );
     }
     if let Some(u) = q.until {
         add(
-            " AND v.started_ms < ?",
+            " AND q.started_ms < ?",
             V::Int(u.timestamp_millis()),
             &mut params,
         );
     }
     match q.flag.as_deref() {
         None | Some("") => {}
-        Some("any") => add(" AND v.flags <> ? ", V::from(""), &mut params),
+        Some("any") => add(" AND q.flags <> ? ", V::from(""), &mut params),
         Some(code) => add(
-            " AND (',' || v.flags || ',') LIKE ?",
+            " AND (',' || q.flags || ',') LIKE ?",
             V::from(format!("%,{code},%")),
             &mut params,
         ),
     }
     if let Some(st) = &q.state {
-        add(" AND v.state = ?", V::from(st), &mut params);
+        add(" AND q.state = ?", V::from(st), &mut params);
     }
-    let in_scope = c
-        .one(
-            &format!("SELECT count(*) FROM rm_visits v WHERE {scope}"),
-            &params[..care_params],
-        )?
-        .int(0)?;
     let counts = c.one(
         &format!(
-            "SELECT count(*), count(*) FILTER (WHERE v.open = 1), count(*) FILTER (WHERE v.flags <> '')
-             FROM rm_visits v WHERE {scope}{filters}"
+            "SELECT {}, {}, {} FROM rm_queue q WHERE {scope}{filters}",
+            visits_counted(""),
+            visits_counted(" AND q.open = 1"),
+            visits_counted(" AND q.flags <> ''"),
         ),
         &params,
     )?;
+    // Without filters the matching rows are the whole care: one count serves both.
+    let in_scope = if filters.is_empty() {
+        counts.int(0)?
+    } else {
+        c.one(
+            &format!(
+                "SELECT {} FROM rm_queue q WHERE {scope}",
+                visits_counted("")
+            ),
+            &params[..care_params],
+        )?
+        .int(0)?
+    };
     let townships = c
         .query(
             &format!(
-                "SELECT DISTINCT v.township FROM rm_visits v WHERE {scope} AND v.township <> '' ORDER BY 1"
+                "SELECT DISTINCT q.township FROM rm_queue q WHERE {scope} AND q.township <> '' ORDER BY 1"
             ),
             &params[..care_params],
         )?
@@ -378,16 +419,16 @@ pub(super) fn queue_page(c: &dyn Db, q: &QueuePageQuery) -> Result<QueuePage, St
         .collect::<Result<Vec<_>, _>>()?;
     let limit = q.limit.max(1);
     let (order, key) = match q.from_key {
-        QueueFrom::First => ("v.rank, v.started_ms DESC, v.record", None),
-        QueueFrom::After(k) => ("v.rank, v.started_ms DESC, v.record", Some(k)),
-        QueueFrom::Before(k) => ("v.rank DESC, v.started_ms, v.record DESC", Some(k)),
+        QueueFrom::First => ("q.rank, q.started_ms DESC, q.record", None),
+        QueueFrom::After(k) => ("q.rank, q.started_ms DESC, q.record", Some(k)),
+        QueueFrom::Before(k) => ("q.rank DESC, q.started_ms, q.record DESC", Some(k)),
     };
     let mut page_params = params.clone();
     let mut cmp_sql = String::new();
     if let Some(k) = key {
         let n = page_params.len();
         cmp_sql = format!(
-            " AND (v.rank, -v.started_ms, v.record) {} (${}, ${}, ${})",
+            " AND (q.rank, -q.started_ms, q.record) {} (${}, ${}, ${})",
             if matches!(q.from_key, QueueFrom::After(_)) {
                 ">"
             } else {
@@ -402,25 +443,39 @@ pub(super) fn queue_page(c: &dyn Db, q: &QueuePageQuery) -> Result<QueuePage, St
         page_params.push(V::Text(k.record.to_string()));
     }
     page_params.push(V::Int(limit as i64 + 1));
-    let rows = c
+    // The page's keys from the narrow rows, then the details of just those visits.
+    let keys = c
         .query(
             &format!(
-                "SELECT v.rank, v.started_ms, v.record, v.detail FROM rm_visits v
+                "SELECT DISTINCT q.rank, q.started_ms, q.record FROM rm_queue q
                  WHERE {scope}{filters}{cmp_sql} ORDER BY {order} LIMIT ${}",
                 page_params.len()
             ),
             &page_params,
         )?
         .into_iter()
-        .map(|mut r| {
-            Ok((
-                QueueKey {
-                    rank: r.int(0)?,
-                    newest: -r.int(1)?,
-                    record: parse_id(&r.text(2)?)?,
-                },
-                r.take_text(3)?,
-            ))
+        .map(|r| {
+            Ok(QueueKey {
+                rank: r.int(0)?,
+                newest: -r.int(1)?,
+                record: parse_id(&r.text(2)?)?,
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let mut details: HashMap<String, String> = HashMap::new();
+    for mut r in c.query(
+        "SELECT record, detail FROM rm_visits WHERE record = ANY($1)",
+        &[V::list(keys.iter().map(|k| k.record))],
+    )? {
+        details.insert(r.text(0)?, r.take_text(1)?);
+    }
+    let rows = keys
+        .into_iter()
+        .map(|k| {
+            let detail = details
+                .remove(&k.record.to_string())
+                .ok_or_else(|| corrupt("queue row without its visit", k.record))?;
+            Ok((k, detail))
         })
         .collect::<Result<Vec<_>, StoreError>>()?;
     let toward = match q.from_key {

@@ -1,7 +1,7 @@
 //! The monthly report's read-model rows (`rm_report_*`): written per child, summed per unit.
 
 use super::db::{Db, V};
-use super::{care_sql, corrupt, insert_rows, parse_id};
+use super::{care_where, corrupt, insert_rows, parse_id, stamp_care};
 use crate::store::*;
 use baoxue_shared::ids::SchoolId;
 use baoxue_shared::status::EnrolmentStatus;
@@ -109,6 +109,9 @@ pub(super) fn save(c: &dyn Db, rows: &[StudentReportRows]) -> Result<(), StoreEr
             })
             .collect(),
     )?;
+    for table in ["rm_report_spans", "rm_report_months", "rm_report_visits"] {
+        stamp_care(c, table, &students)?;
+    }
     Ok(())
 }
 
@@ -123,8 +126,7 @@ pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {
 /// on the columns of table alias `t`, with the parameters.
 fn unit_filter(unit: &ReportUnit, t: &str) -> (String, Vec<V>) {
     let mut params = Vec::new();
-    let care = care_sql(&unit.students, &mut params);
-    let mut sql = format!("{t}.student IN {care}");
+    let mut sql = care_where(&unit.students, t, &mut params);
     if let Some(s) = unit.school {
         params.push(s.to_string().into());
         sql.push_str(&format!(" AND {t}.school = ${}", params.len()));

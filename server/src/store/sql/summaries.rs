@@ -1,7 +1,7 @@
 //! The students' file summaries (`rm_students`): the console's student list, paged by key.
 
 use super::db::{Db, Row, V, p};
-use super::{Toward, care_sql, corrupt, insert_rows, keyset_page, parse_id};
+use super::{Toward, care_where, corrupt, insert_rows, keyset_page, parse_id, stamp_care};
 use crate::store::*;
 use chrono::NaiveDate;
 
@@ -37,7 +37,7 @@ pub(super) fn save(c: &dyn Db, rows: &[StudentSummary]) -> Result<(), StoreError
             })
             .collect(),
     )?;
-    Ok(())
+    stamp_care(c, "rm_students", &V::list(rows.iter().map(|r| r.student)))
 }
 
 pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {
@@ -96,7 +96,7 @@ fn summary(r: &Row) -> Result<StudentSummary, StoreError> {
 
 pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, StoreError> {
     let mut params: Vec<V> = Vec::new();
-    let scope = format!("student IN {}", care_sql(&q.students, &mut params));
+    let scope = care_where(&q.students, "rm_students", &mut params);
     let care_params = params.len();
     let mut filters = String::new();
     let mut add = |sql: &str, v: V, params: &mut Vec<V>| {
@@ -123,12 +123,7 @@ pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, Stor
     if q.conflicted {
         filters.push_str(" AND conflicts > 0");
     }
-    let in_scope = c
-        .one(
-            &format!("SELECT count(*) FROM rm_students WHERE {scope}"),
-            &params[..care_params],
-        )?
-        .int(0)?;
+    // Without filters the list is the whole care: one count of it serves both.
     let counts = c.one(
         &format!(
             "SELECT count(*), count(*) FILTER (WHERE due > 0), count(*) FILTER (WHERE overdue > 0)
@@ -136,6 +131,15 @@ pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, Stor
         ),
         &params,
     )?;
+    let in_scope = if filters.is_empty() {
+        counts.int(0)?
+    } else {
+        c.one(
+            &format!("SELECT count(*) FROM rm_students WHERE {scope}"),
+            &params[..care_params],
+        )?
+        .int(0)?
+    };
     let townships = c
         .query(
             &format!(
