@@ -218,6 +218,7 @@ fn refresh(
         .filter(|r| !items.contains_key(r))
         .collect();
     let changed: Vec<RecordId> = items.keys().chain(&gone).copied().collect();
+    let rewritten: BTreeSet<RecordId> = changed.iter().copied().collect();
 
     // The visits whose flags these may change: the changed ones' photo partners and the next
     // visit of each of their workers, as they were and as they are now.
@@ -229,12 +230,12 @@ fn refresh(
         .map(|i| row_of(i, &photos, settings))
         .collect();
     for r in old.iter().chain(&new_rows) {
-        dirty.extend(partners(store, r, &changed)?);
+        dirty.extend(partners(store, r, &rewritten)?);
         for w in &r.visitors {
             if r.travel {
                 dirty.extend(
                     store
-                        .travel_neighbours(*w, r.started_at, r.record, &changed)?
+                        .travel_neighbours(*w, r.started_at, r.record, &rewritten)?
                         .1,
                 );
             }
@@ -245,12 +246,12 @@ fn refresh(
     let dirty_rows = store.visit_rows(&dirty.iter().copied().collect::<Vec<_>>())?;
     let mut context: BTreeSet<RecordId> = BTreeSet::new();
     for r in new_rows.iter().chain(&dirty_rows) {
-        context.extend(partners(store, r, &changed)?);
+        context.extend(partners(store, r, &rewritten)?);
         if r.travel {
             for w in &r.visitors {
                 context.extend(
                     store
-                        .travel_neighbours(*w, r.started_at, r.record, &changed)?
+                        .travel_neighbours(*w, r.started_at, r.record, &rewritten)?
                         .0,
                 );
             }
@@ -334,7 +335,7 @@ fn photo_meta<'a>(
 fn partners(
     store: &dyn Store,
     r: &VisitRow,
-    except: &[RecordId],
+    except: &BTreeSet<RecordId>,
 ) -> Result<Vec<RecordId>, StoreError> {
     if r.photos.is_empty() {
         return Ok(vec![]);

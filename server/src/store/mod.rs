@@ -31,7 +31,7 @@ use baoxue_shared::op::Op;
 use baoxue_shared::people::{Assignment, School, User};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use thiserror::Error;
 
 /// What can go wrong in storage.
@@ -414,7 +414,7 @@ pub trait Store: Send + Sync + 'static {
         &self,
         photos: &[Sha256],
         bands: &[(usize, i64)],
-        except: &[RecordId],
+        except: &BTreeSet<RecordId>,
     ) -> Result<Vec<RecordId>, StoreError>;
     /// `worker`'s travel-checked visits just before and just after `(at, record)`, not among
     /// `except`.
@@ -423,7 +423,7 @@ pub trait Store: Send + Sync + 'static {
         worker: UserId,
         at: DateTime<Utc>,
         record: RecordId,
-        except: &[RecordId],
+        except: &BTreeSet<RecordId>,
     ) -> Result<(Option<RecordId>, Option<RecordId>), StoreError>;
     /// Replace these visits' and children's rows, drop the rows of `gone` and, when given,
     /// move the cursor: all in one transaction.

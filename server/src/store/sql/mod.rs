@@ -345,7 +345,7 @@ impl<E: Engine> Store for SqlStore<E> {
         &self,
         photos: &[Sha256],
         bands: &[(usize, i64)],
-        except: &[RecordId],
+        except: &BTreeSet<RecordId>,
     ) -> Result<Vec<RecordId>, StoreError> {
         self.engine
             .read(|c| read_model::photo_partners(c, photos, bands, except))
@@ -355,7 +355,7 @@ impl<E: Engine> Store for SqlStore<E> {
         worker: UserId,
         at: DateTime<Utc>,
         record: RecordId,
-        except: &[RecordId],
+        except: &BTreeSet<RecordId>,
     ) -> Result<(Option<RecordId>, Option<RecordId>), StoreError> {
         self.engine
             .read(|c| read_model::travel_neighbours(c, worker, at, record, except))

@@ -152,28 +152,30 @@ pub(super) fn visit_rows(c: &dyn Db, records: &[RecordId]) -> Result<Vec<VisitRo
     Ok(out)
 }
 
+// `except` is filtered here, not in the query: a catch-up asks once per visit with the
+// thousand records it is rewriting, and a list parameter that size costs more than the rows.
 pub(super) fn photo_partners(
     c: &dyn Db,
     photos: &[Sha256],
     bands: &[(usize, i64)],
-    except: &[RecordId],
+    except: &BTreeSet<RecordId>,
 ) -> Result<Vec<RecordId>, StoreError> {
     let mut out = BTreeSet::new();
     for r in c.query(
-        "SELECT DISTINCT record FROM rm_visit_photos WHERE sha256 = ANY($1) AND record <> ALL($2)",
-        &[V::list(photos.iter().map(|h| h.to_hex())), V::list(except)],
+        "SELECT DISTINCT record FROM rm_visit_photos WHERE sha256 = ANY($1)",
+        &[V::list(photos.iter().map(|h| h.to_hex()))],
     )? {
         out.insert(parse_id::<RecordId>(&r.text(0)?)?);
     }
     for (band, value) in bands {
         for r in c.query(
-            "SELECT DISTINCT record FROM rm_photo_bands WHERE band = $1 AND value = $2 AND record <> ALL($3)",
-            &[V::Int(*band as i64), V::Int(*value), V::list(except)],
+            "SELECT DISTINCT record FROM rm_photo_bands WHERE band = $1 AND value = $2",
+            &[V::Int(*band as i64), V::Int(*value)],
         )? {
             out.insert(parse_id::<RecordId>(&r.text(0)?)?);
         }
     }
-    Ok(out.into_iter().collect())
+    Ok(out.difference(except).copied().collect())
 }
 
 pub(super) fn travel_neighbours(
@@ -181,31 +183,39 @@ pub(super) fn travel_neighbours(
     worker: UserId,
     at: DateTime<Utc>,
     record: RecordId,
-    except: &[RecordId],
+    except: &BTreeSet<RecordId>,
 ) -> Result<(Option<RecordId>, Option<RecordId>), StoreError> {
-    let params = [
-        V::Text(worker.to_string()),
-        V::Int(at.timestamp_millis()),
-        V::Text(record.to_string()),
-        V::list(except),
-    ];
-    let one = |sql: &str| -> Result<Option<RecordId>, StoreError> {
-        c.query_opt(sql, &params)?
-            .map(|r| parse_id(&r.text(0)?))
-            .transpose()
+    // The nearest visit not in `except`, a few candidates at a time from the key onwards.
+    let nearest = |before: bool| -> Result<Option<RecordId>, StoreError> {
+        let (cmp, order) = if before {
+            ("<", "started_ms DESC, record DESC")
+        } else {
+            (">", "started_ms, record")
+        };
+        let sql = format!(
+            "SELECT record, started_ms FROM rm_visit_visitors WHERE worker = $1 AND travel = 1
+                 AND (started_ms, record) {cmp} ($2, $3)
+             ORDER BY {order} LIMIT 16"
+        );
+        let mut key = (at.timestamp_millis(), record.to_string());
+        loop {
+            let rows = c.query(&sql, p![worker.to_string(), key.0, key.1.clone()])?;
+            let Some(last) = rows.last() else {
+                return Ok(None);
+            };
+            key = (last.int(1)?, last.text(0)?);
+            for r in &rows {
+                let id: RecordId = parse_id(&r.text(0)?)?;
+                if !except.contains(&id) {
+                    return Ok(Some(id));
+                }
+            }
+            if rows.len() < 16 {
+                return Ok(None);
+            }
+        }
     };
-    Ok((
-        one(
-            "SELECT record FROM rm_visit_visitors WHERE worker = $1 AND travel = 1
-                 AND (started_ms, record) < ($2, $3) AND record <> ALL($4)
-             ORDER BY started_ms DESC, record DESC LIMIT 1",
-        )?,
-        one(
-            "SELECT record FROM rm_visit_visitors WHERE worker = $1 AND travel = 1
-                 AND (started_ms, record) > ($2, $3) AND record <> ALL($4)
-             ORDER BY started_ms, record LIMIT 1",
-        )?,
-    ))
+    Ok((nearest(true)?, nearest(false)?))
 }
 
 pub(super) fn save_visit_rows(
