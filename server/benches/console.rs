@@ -315,16 +315,26 @@ fn main() {
         baoxue_server::readmodel::catch_up(store.as_ref(), &settings, &terms).unwrap();
         push_ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
-    // What `/console/reports` does for the figures of a draft: catch up, the reviewer's care,
-    // the read models' counts.
+    // What `/console/reports` does for a draft: catch up, the reviewer's care, the read
+    // models' counts, the 三个一 and device-coverage tables, the townships, people and schools.
     let (report_rm_ms, rm_figures) = time(runs, || {
         baoxue_server::readmodel::catch_up(store.as_ref(), &settings, &terms).unwrap();
-        monthly::figures_now(
-            store.as_ref(),
-            monthly::unit(care(), &monthly::ReportScope::County),
-            month,
-        )
-        .unwrap()
+        let unit = monthly::unit(care(), &monthly::ReportScope::County);
+        let figures = monthly::figures_now(store.as_ref(), unit.clone(), month).unwrap();
+        let (rows, checks) = store.compliance_rows(&unit).unwrap();
+        let users = store.users().unwrap();
+        let rhythm = compliance::three_ones_of(users.iter(), &rows, now);
+        let coverage = compliance::device_coverage_of(&rows, &checks, &terms, now);
+        let townships = store
+            .student_page(&baoxue_server::store::StudentPageQuery {
+                students: care(),
+                limit: 1,
+                ..Default::default()
+            })
+            .unwrap()
+            .townships;
+        let _ = (rhythm, coverage, townships, store.schools().unwrap());
+        figures
     });
     let peak_kb = memory_kb("VmHWM");
     println!(
@@ -358,7 +368,7 @@ fn main() {
         median(push_ms)
     );
     println!(
-        "  monthly report figures as served:             {report_rm_ms:.1} (enrolled {}{})",
+        "  monthly report page as served:                {report_rm_ms:.1} (enrolled {}{})",
         rm_figures.enrolled,
         match &legacy_figures {
             Some(f) => format!(", the same figures as from the scope: {}", *f == rm_figures),

@@ -315,6 +315,8 @@ fn summary_of(f: &StudentFile, terms: &TermCalendar, today: NaiveDate) -> Studen
         missing: f.missing_evidence.len() as u32,
         last_visit: f.live_visits().map(|v| v.started_at).max(),
         recheck: f.due_changes_on(terms, today),
+        rhythm: report::compliance::rhythm_of(f),
+        checks: report::compliance::checks_of(f),
     }
 }
 
@@ -860,6 +862,95 @@ mod tests {
             rebuild(&store, &settings, &terms).unwrap();
             for care in &cares {
                 shown_is_care(&store, care, &everyone, &visits)?;
+            }
+            store.close();
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        /// The report page's 三个一 and device-coverage tables, read from the read models, are
+        /// the tables computed from the children's files — for the county, each township and
+        /// each school, in the month of the visits and in this one.
+        #[test]
+        fn the_compliance_tables_from_the_rows_are_those_from_the_files(seed in any::<u64>()) {
+            use report::compliance::{device_coverage, device_coverage_of, three_ones_of, rhythm_of};
+            use report::monthly::{ReportScope, unit};
+            let dir = tempfile::tempdir().unwrap();
+            let terms = terms();
+            let store = history(seed, dir.path(), seed % 2 == 0);
+            catch_up(&store, &EvidenceSettings::default(), &terms).unwrap();
+            let now = Utc::now();
+            let everyone = store.all_student_ids().unwrap();
+            // The files as the whole log makes them (a correction that moved a visit to another
+            // child takes it out of the first child's file).
+            let mut replica = Replica::new();
+            for s in &everyone {
+                for op in store.ops_about_student(*s).unwrap() {
+                    replica.apply(op).unwrap();
+                }
+            }
+            let cx = FileContext { now, terms: &terms, photo_present: &|_| true };
+            let files: Vec<StudentFile> = everyone
+                .iter()
+                .map(|s| StudentFile::build(&replica, *s, &cx))
+                .collect();
+            let mut rng = fastrand::Rng::with_seed(seed);
+            let teachers: Vec<User> = (0..3)
+                .map(|i| User {
+                    id: UserId::new(),
+                    account: format!("t{i}"),
+                    name: format!("教师{i}"),
+                    role: Role::Teacher,
+                    assignments: everyone
+                        .iter()
+                        .filter(|_| rng.bool())
+                        .map(|s| baoxue_shared::people::Assignment::Student { student: *s })
+                        .collect(),
+                })
+                .collect();
+            let mut units = vec![ReportScope::County];
+            for f in &files {
+                if let Some(school) = f.current.as_ref().and_then(|s| s.school) {
+                    units.push(ReportScope::School(school));
+                }
+                if let Some(h) = &f.household {
+                    units.push(ReportScope::Township(h.area.township.name.clone()));
+                }
+            }
+            units.dedup();
+            let visits_month = Utc::now() - Duration::days(17);
+            for scope in &units {
+                let inside: Vec<StudentFile> = files
+                    .iter()
+                    .filter(|f| match scope {
+                        ReportScope::County => true,
+                        ReportScope::School(id) => {
+                            f.current.as_ref().and_then(|s| s.school) == Some(*id)
+                        }
+                        ReportScope::Township(t) => {
+                            f.household.as_ref().is_some_and(|h| h.area.township.name == *t)
+                        }
+                    })
+                    .cloned()
+                    .collect();
+                let (rows, checks) = store
+                    .compliance_rows(&unit(Care::of_students(everyone.clone()), scope))
+                    .unwrap();
+                let from_files: Vec<_> = inside.iter().map(rhythm_of).collect();
+                for at in [now, visits_month] {
+                    prop_assert_eq!(
+                        three_ones_of(teachers.iter(), &rows, at),
+                        three_ones_of(teachers.iter(), &from_files, at),
+                        "三个一, {:?}", scope
+                    );
+                    prop_assert_eq!(
+                        device_coverage_of(&rows, &checks, &terms, at),
+                        device_coverage(&inside, &terms, at),
+                        "coverage, {:?}", scope
+                    );
+                }
             }
             store.close();
         }

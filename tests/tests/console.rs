@@ -662,3 +662,70 @@ async fn the_student_list_comes_a_page_at_a_time_in_name_order_and_follows_new_r
     assert!(bad.contains("owing"), "{bad}");
     server.stop().await;
 }
+
+/// The table `id` of a console page, as text.
+fn table<'a>(page: &'a str, id: &str) -> &'a str {
+    let at = page
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("no table {id}"));
+    let rest = &page[at..];
+    &rest[..rest.find("</table>").expect("the table ends")]
+}
+
+#[tokio::test]
+async fn the_report_page_counts_each_teachers_visits_and_each_poor_households_device_check() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = fastrand::Rng::with_seed(3);
+    let (h, students, server, mut phone) = county_with_teacher(dir.path(), &mut rng, 2).await;
+    assert!(
+        h.registered_poor,
+        "the seed gives a registered-poor household"
+    );
+    let b = Browser::login(&server, "county").await;
+    let (status, before) = b.get("/console/reports").await;
+    assert_eq!(status, 200);
+    let rhythm = table(&before, "three-ones");
+    assert!(rhythm.contains("（teacher）"), "{rhythm}");
+    assert!(
+        rhythm.contains("0 / 2"),
+        "two children owed a visit and a call, none made: {rhythm}"
+    );
+    let coverage = table(&before, "coverage");
+    assert!(
+        coverage.contains("<td class=\"num\">1</td><td class=\"num\">0</td>"),
+        "one poor household, not checked: {coverage}"
+    );
+
+    // A home visit to the first child with a device check: a visit this term, a contact this
+    // month, the household checked.
+    let visit = loop {
+        let v = sample::visit(
+            &mut rng,
+            VisitKind::HomeVisit,
+            phone.author.user,
+            students[0].id,
+            &h,
+            Utc::now() - Duration::minutes(30),
+        );
+        if v.device_check.is_some() {
+            break v;
+        }
+    };
+    let at = visit.started_at;
+    let op = phone.make(|a, _| a.record(visit, at + Duration::minutes(20)));
+    phone.push(vec![op]).await.expect("pushed");
+
+    let (_, after) = b.get("/console/reports").await;
+    let rhythm = table(&after, "three-ones");
+    assert_eq!(
+        rhythm.matches("1 / 2").count(),
+        2,
+        "one of two home visits and one of two calls: {rhythm}"
+    );
+    let coverage = table(&after, "coverage");
+    assert!(
+        coverage.contains("<td class=\"num\">1</td><td class=\"num\">1</td>"),
+        "the household checked: {coverage}"
+    );
+    server.stop().await;
+}

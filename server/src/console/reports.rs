@@ -12,16 +12,19 @@ use crate::report::monthly::{
 use crate::report::xlsx;
 use crate::review::ScopeView;
 use crate::state::AppState;
-use crate::store::{ReportFiling, Session};
+use crate::store::{Care, DeviceCheckRow, ReportFiling, Session, StudentPageQuery, StudentRhythm};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
+use baoxue_shared::area::AreaScope;
 use baoxue_shared::file::StudentFile;
+use baoxue_shared::ids::{SchoolId, UserId};
+use baoxue_shared::people::{School, User};
 use baoxue_shared::time::{ReportMonth, format_zh};
 use chrono::{DateTime, Utc};
 use maud::html;
 use serde::Deserialize;
-use std::collections::BTreeSet;
+use std::collections::HashMap;
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct ReportQuery {
@@ -56,15 +59,45 @@ impl ReportQuery {
     }
 }
 
-/// Everything the report page shows.
+/// Everything the report page shows, from the read models.
 struct Month {
-    view: std::sync::Arc<ScopeView>,
-    files: Vec<StudentFile>,
     title: String,
+    /// The county's name, for the unit chooser.
+    county: String,
     figures: Figures,
     filing: Option<ReportFiling>,
     amendments: Vec<Amendment>,
     late: Vec<LateRecord>,
+    users: HashMap<UserId, User>,
+    schools: HashMap<SchoolId, School>,
+    /// The unit's children and device checks, for the 三个一 and coverage tables.
+    rhythm: Vec<StudentRhythm>,
+    checks: Vec<DeviceCheckRow>,
+    /// The townships of the reviewer's children, for choosing a unit.
+    townships: Vec<String>,
+}
+
+/// The heading: the school's, township's or county's name (the county's as the reviewer's
+/// area assignment names it).
+fn title_of(scope: &ReportScope, schools: &HashMap<SchoolId, School>, care: &Care) -> String {
+    match scope {
+        ReportScope::School(s) => schools
+            .get(s)
+            .map(|sc| sc.name.clone())
+            .unwrap_or_else(|| s.to_string()),
+        ReportScope::Township(t) => t.clone(),
+        ReportScope::County => care
+            .areas
+            .iter()
+            .map(|a| match a {
+                AreaScope::County(c) => c.name.clone(),
+                AreaScope::Township { county, .. } | AreaScope::Village { county, .. } => {
+                    county.name.clone()
+                }
+            })
+            .next()
+            .unwrap_or_else(|| "全县".into()),
+    }
 }
 
 async fn compute(
@@ -75,16 +108,16 @@ async fn compute(
 ) -> Result<Month, ApiError> {
     let (settings, terms) = (st.evidence, st.terms.clone());
     let user = session.user.clone();
-    let scopes = st.scopes.clone();
     st.blocking(move |s| {
-        let view = scopes.get(s, &user)?;
-        if !monthly::may_view(&user, &scope, &view.schools) {
+        let schools: HashMap<SchoolId, School> =
+            s.schools()?.into_iter().map(|sc| (sc.id, sc)).collect();
+        if !monthly::may_view(&user, &scope, &schools) {
             return Err(ReportError::NotYours("in your unit").into());
         }
-        let now = Utc::now();
         crate::readmodel::catch_up(s, &settings, &terms)?;
         let filing = s.report_filing(&scope.key(), &month_key(month))?;
-        let unit = monthly::unit(s.care(&user)?, &scope);
+        let care = s.care(&user)?;
+        let unit = monthly::unit(care.clone(), &scope);
         let current = monthly::figures_now(s, unit.clone(), month)?;
         let (figures, amendments, late) = match &filing {
             Some(f) => {
@@ -96,8 +129,44 @@ async fn compute(
             }
             None => (current, vec![], vec![]),
         };
+        let (rhythm, checks) = s.compliance_rows(&unit)?;
+        let townships = s
+            .student_page(&StudentPageQuery {
+                students: care.clone(),
+                limit: 1,
+                ..StudentPageQuery::default()
+            })?
+            .townships;
+        Ok(Month {
+            title: title_of(&scope, &schools, &care),
+            county: title_of(&ReportScope::County, &schools, &care),
+            figures,
+            filing,
+            amendments,
+            late,
+            users: s.users()?.into_iter().map(|u| (u.id, u)).collect(),
+            schools,
+            rhythm,
+            checks,
+            townships,
+        })
+    })
+    .await
+}
+
+/// The unit's files, for the ledgers (built from the reviewer's whole scope in memory).
+async fn ledger_files(
+    st: &AppState,
+    session: &Session,
+    scope: ReportScope,
+) -> Result<(std::sync::Arc<ScopeView>, Vec<StudentFile>), ApiError> {
+    let terms = st.terms.clone();
+    let user = session.user.clone();
+    let scopes = st.scopes.clone();
+    st.blocking(move |s| {
+        let view = scopes.get(s, &user)?;
         let files: Vec<StudentFile> = view
-            .files(&view.replica, &terms, now)
+            .files(&view.replica, &terms, Utc::now())
             .into_iter()
             .filter(|f| {
                 f.current
@@ -105,27 +174,19 @@ async fn compute(
                     .is_some_and(|st| scope.contains(&view.replica, st))
             })
             .collect();
-        let title = scope.title(&view);
-        Ok(Month {
-            view,
-            files,
-            title,
-            figures,
-            filing,
-            amendments,
-            late,
-        })
+        Ok((view, files))
     })
     .await
 }
 
 fn filed_line(m: &Month) -> Option<String> {
     m.filing.as_ref().map(|f| {
-        format!(
-            "已于 {} 由 {} 报送",
-            format_zh(f.cut),
-            m.view.name_of(f.filed_by)
-        )
+        let by = m
+            .users
+            .get(&f.filed_by)
+            .map(|u| u.name.clone())
+            .unwrap_or_else(|| f.filed_by.to_string());
+        format!("已于 {} 由 {} 报送", format_zh(f.cut), by)
     })
 }
 
@@ -137,16 +198,10 @@ pub(super) async fn page(
     let (scope, month) = q.resolve(&session);
     let m = compute(&st, &session, scope.clone(), month).await?;
     let now = Utc::now();
-    let rhythm: Vec<TeacherRhythm> = compliance::three_ones(&m.view, &m.files, now);
-    let coverage: DeviceCoverage = compliance::device_coverage(&m.files, &st.terms, now);
-    let townships: BTreeSet<String> = m
-        .view
-        .students
-        .iter()
-        .filter_map(|s| m.view.replica.student(*s)?.household)
-        .filter_map(|h| m.view.replica.household(h))
-        .map(|h| h.area.township.name)
-        .collect();
+    let rhythm: Vec<TeacherRhythm> = compliance::three_ones_of(m.users.values(), &m.rhythm, now);
+    let coverage: DeviceCoverage =
+        compliance::device_coverage_of(&m.rhythm, &m.checks, &st.terms, now);
+    let townships = &m.townships;
     let key = scope.key();
     let mk = month_key(month);
     let months: Vec<ReportMonth> = {
@@ -158,16 +213,16 @@ pub(super) async fn page(
         v
     };
     let qs = format!("scope={}&month={mk}", urlencode(&key));
-    let may_view = |sc: &ReportScope| monthly::may_view(&session.user, sc, &m.view.schools);
+    let may_view = |sc: &ReportScope| monthly::may_view(&session.user, sc, &m.schools);
     let may_file = monthly::may_file(&session.user, &scope);
     let body = html! {
         h1 { "控辍保学月报表" }
         form.filters method="get" action="/console/reports" {
             label { "单位" select name="scope" #scope {
-                @if may_view(&ReportScope::County) { option value="county" selected[key == "county"] { (ReportScope::County.title(&m.view)) } }
+                @if may_view(&ReportScope::County) { option value="county" selected[key == "county"] { (m.county) } }
                 @for t in townships.iter().filter(|t| may_view(&ReportScope::Township(t.to_string()))) {
                     @let k = format!("township:{t}"); option value=(k) selected[key == k] { (t) } }
-                @for sc in m.view.schools.values().filter(|sc| may_view(&ReportScope::School(sc.id))) {
+                @for sc in m.schools.values().filter(|sc| may_view(&ReportScope::School(sc.id))) {
                     @let k = format!("school:{}", sc.id); option value=(k) selected[key == k] { (sc.name) } }
             } }
             label { "月份" select name="month" #month {
@@ -317,7 +372,7 @@ pub(super) async fn download(
         action: crate::store::AccessAction::LedgerExport,
         subject: format!("{file} {} {}", scope.key(), month_key(month)),
     };
-    let m = compute(&st, &session, scope, month).await?;
+    let m = compute(&st, &session, scope.clone(), month).await?;
     // Logged once the unit is known to be the reviewer's to read, before the file is made.
     st.blocking(move |s| Ok(s.log_access(&entry)?)).await?;
     let (bytes, name) = match file.as_str() {
@@ -332,14 +387,18 @@ pub(super) async fn download(
             )?,
             format!("{}控辍保学月报表{}.xlsx", m.title, month_key(month)),
         ),
-        "dropouts.xlsx" => (
-            xlsx::dropout_ledger(&m.view, &m.files, &m.title)?,
-            format!("{}辍学台账.xlsx", m.title),
-        ),
-        "poor.xlsx" => {
-            let coverage = compliance::device_coverage(&m.files, &st.terms, Utc::now());
+        "dropouts.xlsx" => {
+            let (view, files) = ledger_files(&st, &session, scope).await?;
             (
-                xlsx::poor_ledger(&m.view, &m.files, &coverage, &m.title)?,
+                xlsx::dropout_ledger(&view, &files, &m.title)?,
+                format!("{}辍学台账.xlsx", m.title),
+            )
+        }
+        "poor.xlsx" => {
+            let (view, files) = ledger_files(&st, &session, scope).await?;
+            let coverage = compliance::device_coverage(&files, &st.terms, Utc::now());
+            (
+                xlsx::poor_ledger(&view, &files, &coverage, &m.title)?,
                 format!("{}建档立卡学生台账.xlsx", m.title),
             )
         }

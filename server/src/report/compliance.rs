@@ -3,15 +3,16 @@
 //! phones show.
 
 use crate::review::ScopeView;
+use crate::store::{DeviceCheckRow, StudentRhythm};
 use baoxue_shared::file::{DueWork, StudentFile};
 use baoxue_shared::ids::{HouseholdId, StudentId};
 use baoxue_shared::observation::VisitKind;
-use baoxue_shared::people::{Assignment, Role};
+use baoxue_shared::people::{Assignment, Role, User};
 use baoxue_shared::status::EnrolmentStatus;
 use baoxue_shared::time::{TermCalendar, YearMonth, china_date};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// One teacher's rhythm.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -44,21 +45,76 @@ fn owes_contact(s: EnrolmentStatus) -> bool {
     matches!(s, InSchool | Returned | RemoteTeaching)
 }
 
+/// What the tables need of one file: the same as the read models keep (`rm_students`).
+pub fn rhythm_of(f: &StudentFile) -> StudentRhythm {
+    let months: BTreeSet<String> = f
+        .live_visits()
+        .filter(|v| matches!(v.kind, VisitKind::PhoneCall | VisitKind::HomeVisit))
+        .map(|v| month_code(YearMonth::of(v.started_at)))
+        .collect();
+    StudentRhythm {
+        student: f.student,
+        status: f.current.as_ref().map(|s| s.status),
+        home_visit_owed: f
+            .due
+            .iter()
+            .any(|d| matches!(d, DueWork::SemesterHomeVisit { .. })),
+        call_months: months.into_iter().collect(),
+        poor_household: f
+            .household
+            .as_ref()
+            .filter(|h| h.registered_poor)
+            .map(|h| (h.id, h.head.clone(), h.area.village.name.clone())),
+    }
+}
+
+/// The device checks in force in a file.
+pub fn checks_of(f: &StudentFile) -> Vec<DeviceCheckRow> {
+    f.live_visits()
+        .filter_map(|v| {
+            let dc = v.device_check.as_ref()?;
+            Some(DeviceCheckRow {
+                student: f.student,
+                record: v.id,
+                started_at: v.started_at,
+                working: dc.has_working_device(),
+                open_problems: dc.open_problems().count() as u32,
+                fixed_problems: dc
+                    .problems
+                    .iter()
+                    .filter(|p| p.remedy.as_ref().is_some_and(|r| r.done))
+                    .count() as u32,
+            })
+        })
+        .collect()
+}
+
+/// A month as the read models write it, `YYYY-MM`.
+pub fn month_code(m: YearMonth) -> String {
+    format!("{:04}-{:02}", m.year(), m.month())
+}
+
 /// The 三个一 rhythm of every teacher with paired students in the scope, weakest first.
 pub fn three_ones(
     view: &ScopeView,
     files: &[StudentFile],
     now: DateTime<Utc>,
 ) -> Vec<TeacherRhythm> {
-    let by_student: HashMap<StudentId, &StudentFile> =
-        files.iter().map(|f| (f.student, f)).collect();
-    let month = YearMonth::of(now);
+    let rhythm: Vec<StudentRhythm> = files.iter().map(rhythm_of).collect();
+    three_ones_of(view.users.values(), &rhythm, now)
+}
+
+/// [`three_ones`] from the children's rows: `students` are the scope's children.
+pub fn three_ones_of<'a>(
+    users: impl Iterator<Item = &'a User>,
+    students: &[StudentRhythm],
+    now: DateTime<Utc>,
+) -> Vec<TeacherRhythm> {
+    let by_student: HashMap<StudentId, &StudentRhythm> =
+        students.iter().map(|f| (f.student, f)).collect();
+    let month = month_code(YearMonth::of(now));
     let mut out = Vec::new();
-    let mut teachers: Vec<_> = view
-        .users
-        .values()
-        .filter(|u| u.role == Role::Teacher)
-        .collect();
+    let mut teachers: Vec<_> = users.filter(|u| u.role == Role::Teacher).collect();
     teachers.sort_by(|a, b| a.account.cmp(&b.account));
     for t in teachers {
         let mut row = TeacherRhythm {
@@ -78,24 +134,16 @@ pub fn three_ones(
                 continue;
             };
             row.students += 1;
-            let Some(s) = &f.current else { continue };
-            if !owes_contact(s.status) {
+            let Some(status) = f.status else { continue };
+            if !owes_contact(status) {
                 continue;
             }
             row.home_visits_due += 1;
-            if !f
-                .due
-                .iter()
-                .any(|d| matches!(d, DueWork::SemesterHomeVisit { .. }))
-            {
+            if !f.home_visit_owed {
                 row.home_visits_done += 1;
             }
             row.calls_due += 1;
-            let called = f.live_visits().any(|v| {
-                matches!(v.kind, VisitKind::PhoneCall | VisitKind::HomeVisit)
-                    && YearMonth::of(v.started_at) == month
-            });
-            if called {
+            if f.call_months.contains(&month) {
                 row.calls_done += 1;
             }
         }
@@ -135,48 +183,54 @@ pub fn device_coverage(
     terms: &TermCalendar,
     now: DateTime<Utc>,
 ) -> DeviceCoverage {
+    let rhythm: Vec<StudentRhythm> = files.iter().map(rhythm_of).collect();
+    let checks: Vec<DeviceCheckRow> = files.iter().flat_map(checks_of).collect();
+    device_coverage_of(&rhythm, &checks, terms, now)
+}
+
+/// [`device_coverage`] from the children's rows and their device checks in force.
+pub fn device_coverage_of(
+    students: &[StudentRhythm],
+    checks: &[DeviceCheckRow],
+    terms: &TermCalendar,
+    now: DateTime<Utc>,
+) -> DeviceCoverage {
     let term = terms.current_or_last(china_date(now)).copied();
-    let mut households: BTreeMap<HouseholdId, Vec<&StudentFile>> = BTreeMap::new();
-    for f in files {
-        if let Some(h) = &f.household
-            && h.registered_poor
-        {
-            households.entry(h.id).or_default().push(f);
+    let mut households: BTreeMap<HouseholdId, (&str, &str, Vec<StudentId>)> = BTreeMap::new();
+    for s in students {
+        if let Some((h, head, village)) = &s.poor_household {
+            households
+                .entry(*h)
+                .or_insert((head, village, Vec::new()))
+                .2
+                .push(s.student);
         }
     }
+    let mut by_student: HashMap<StudentId, Vec<&DeviceCheckRow>> = HashMap::new();
+    for k in checks {
+        by_student.entry(k.student).or_default().push(k);
+    }
     let mut c = DeviceCoverage::default();
-    for (hid, fs) in households {
+    for (head, village, children) in households.into_values() {
         c.households += 1;
-        let mut checks: Vec<&baoxue_shared::observation::Visit> = fs
+        let mut found: Vec<&DeviceCheckRow> = children
             .iter()
-            .flat_map(|f| f.live_visits())
-            .filter(|v| {
-                v.device_check.is_some()
-                    && term.is_none_or(|t| t.contains(china_date(v.started_at)))
-            })
+            .flat_map(|s| by_student.get(s).into_iter().flatten().copied())
+            .filter(|k| term.is_none_or(|t| t.contains(china_date(k.started_at))))
             .collect();
-        checks.sort_by_key(|v| (v.started_at, v.id));
-        checks.dedup_by_key(|v| v.id);
-        let Some(latest) = checks.last() else {
-            let h = fs[0].household.as_ref().filter(|h| h.id == hid);
-            c.unchecked.push((
-                h.map(|h| h.head.clone()).unwrap_or_default(),
-                h.map(|h| h.area.village.name.clone()).unwrap_or_default(),
-            ));
+        // A visit to several children of the household is one check.
+        found.sort_by_key(|k| (k.started_at, k.record));
+        found.dedup_by_key(|k| k.record);
+        let Some(latest) = found.last() else {
+            c.unchecked.push((head.to_string(), village.to_string()));
             continue;
         };
         c.checked += 1;
-        let dc = latest.device_check.as_ref().expect("filtered above");
-        if dc.has_working_device() {
+        if latest.working {
             c.working += 1;
         }
-        c.problems_open += dc.open_problems().count() as u32;
-        c.problems_fixed += checks
-            .iter()
-            .filter_map(|v| v.device_check.as_ref())
-            .flat_map(|d| d.problems.iter())
-            .filter(|p| p.remedy.as_ref().is_some_and(|r| r.done))
-            .count() as u32;
+        c.problems_open += latest.open_problems;
+        c.problems_fixed += found.iter().map(|k| k.fixed_problems).sum::<u32>();
     }
     c
 }

@@ -13,10 +13,10 @@ pub mod sql;
 pub mod sqlite;
 
 pub use read_model::{
-    Care, Changes, LateOp, MonthBack, MonthRow, MonthVisit, OpEvent, QueueFrom, QueueKey,
-    QueuePage, QueuePageQuery, ReadCursor, ReadModelWrite, ReportCountQuery, ReportCounts,
-    ReportUnit, StatusSpan, StudentFrom, StudentPage, StudentPageQuery, StudentReportRows,
-    StudentSummary, VisitRow,
+    Care, Changes, DeviceCheckRow, LateOp, MonthBack, MonthRow, MonthVisit, OpEvent, QueueFrom,
+    QueueKey, QueuePage, QueuePageQuery, ReadCursor, ReadModelWrite, ReportCountQuery,
+    ReportCounts, ReportUnit, StatusSpan, StudentFrom, StudentPage, StudentPageQuery,
+    StudentReportRows, StudentRhythm, StudentSummary, VisitRow,
 };
 
 // Rows the API sends as they are: declared with the protocol, in shared.
@@ -440,6 +440,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<StudentId>, StoreError>;
     /// Of these students, those owing overdue work by their summaries.
     fn overdue_students(&self, students: &[StudentId]) -> Result<Vec<StudentId>, StoreError>;
+    /// The 三个一 and device-coverage rows of the unit's children (checks only of children in
+    /// registered-poor households).
+    fn compliance_rows(
+        &self,
+        unit: &ReportUnit,
+    ) -> Result<(Vec<StudentRhythm>, Vec<DeviceCheckRow>), StoreError>;
     /// One month's report counts for a unit.
     fn report_counts(&self, q: &ReportCountQuery) -> Result<ReportCounts, StoreError>;
     /// Ops about the unit's children received after `cut` with events before `end`.

@@ -299,6 +299,33 @@ pub struct StudentSummary {
     /// The first day the due work may read differently with nothing new arriving: the summary
     /// is recomputed then.
     pub recheck: Option<NaiveDate>,
+    /// What the 三个一 and device-coverage tables need of this child.
+    pub rhythm: StudentRhythm,
+    pub checks: Vec<DeviceCheckRow>,
+}
+
+/// One child as the 三个一 and device-coverage tables count them (`crate::report::compliance`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StudentRhythm {
+    pub student: StudentId,
+    pub status: Option<EnrolmentStatus>,
+    /// The file owes this term's home visit.
+    pub home_visit_owed: bool,
+    /// Months with a phone call or home visit in force, `YYYY-MM`.
+    pub call_months: Vec<String>,
+    /// The child's household, when it is registered poor: its id, head and village.
+    pub poor_household: Option<(HouseholdId, String, String)>,
+}
+
+/// A device check in force in a child's file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeviceCheckRow {
+    pub student: StudentId,
+    pub record: RecordId,
+    pub started_at: DateTime<Utc>,
+    pub working: bool,
+    pub open_problems: u32,
+    pub fixed_problems: u32,
 }
 
 /// Which students a page of the student list shows.

@@ -336,6 +336,26 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE rm_report_visits ADD COLUMN care_village_name TEXT;
     UPDATE rm_report_visits SET care_household = c.household, care_school = c.school, care_county_code = c.county_code, care_county_name = c.county_name, care_township_code = c.township_code, care_township_name = c.township_name, care_village_code = c.village_code, care_village_name = c.village_name FROM (SELECT s.id, s.household, s.school, h.county_code, h.county_name, h.township_code, h.township_name, h.village_code, h.village_name FROM students s LEFT JOIN households h ON h.id = s.household) AS c WHERE c.id = rm_report_visits.student;
     "#,
+    // 4: what the report page's 三个一 and device-coverage tables need, kept per child
+    // (`rm_students`) and per device check in force (`rm_device_checks`); the cursor is rewound
+    // so the next catch-up fills them.
+    r#"
+    ALTER TABLE rm_students ADD COLUMN home_visit_owed BIGINT NOT NULL DEFAULT 0;
+    ALTER TABLE rm_students ADD COLUMN call_months TEXT NOT NULL DEFAULT '';
+    ALTER TABLE rm_students ADD COLUMN poor_household TEXT;
+    ALTER TABLE rm_students ADD COLUMN household_head TEXT NOT NULL DEFAULT '';
+    ALTER TABLE rm_students ADD COLUMN household_village TEXT NOT NULL DEFAULT '';
+    CREATE TABLE rm_device_checks (
+        student TEXT NOT NULL,
+        record TEXT NOT NULL,
+        started_ms BIGINT NOT NULL,
+        working BIGINT NOT NULL,
+        open_problems BIGINT NOT NULL,
+        fixed_problems BIGINT NOT NULL
+    );
+    CREATE INDEX rm_device_checks_student ON rm_device_checks(student);
+    DELETE FROM rm_cursor;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -384,6 +384,12 @@ impl<E: Engine> Store for SqlStore<E> {
     fn overdue_students(&self, students: &[StudentId]) -> Result<Vec<StudentId>, StoreError> {
         self.engine.read(|c| summaries::overdue(c, students))
     }
+    fn compliance_rows(
+        &self,
+        unit: &ReportUnit,
+    ) -> Result<(Vec<StudentRhythm>, Vec<DeviceCheckRow>), StoreError> {
+        self.engine.read(|c| summaries::compliance(c, unit))
+    }
     fn report_counts(&self, q: &ReportCountQuery) -> Result<ReportCounts, StoreError> {
         self.engine.read(|c| report_rows::counts(c, q))
     }

@@ -10,16 +10,20 @@ pub(super) fn save(c: &dyn Db, rows: &[StudentSummary]) -> Result<(), StoreError
     if rows.is_empty() {
         return Ok(());
     }
-    c.execute(
-        "DELETE FROM rm_students WHERE student = ANY($1)",
-        &[V::list(rows.iter().map(|r| r.student))],
-    )?;
+    let students = V::list(rows.iter().map(|r| r.student));
+    for table in ["rm_students", "rm_device_checks"] {
+        c.execute(
+            &format!("DELETE FROM {table} WHERE student = ANY($1)"),
+            std::slice::from_ref(&students),
+        )?;
+    }
     insert_rows(
         c,
-        "INSERT INTO rm_students(student, name, status, school, township, village, due, overdue, conflicts, missing, last_visit_ms, recheck)",
+        "INSERT INTO rm_students(student, name, status, school, township, village, due, overdue, conflicts, missing, last_visit_ms, recheck, home_visit_owed, call_months, poor_household, household_head, household_village)",
         "",
         rows.iter()
             .map(|r| {
+                let poor = r.rhythm.poor_household.as_ref();
                 vec![
                     r.student.to_string().into(),
                     (&r.name).into(),
@@ -33,15 +37,108 @@ pub(super) fn save(c: &dyn Db, rows: &[StudentSummary]) -> Result<(), StoreError
                     i64::from(r.missing).into(),
                     r.last_visit.map(|t| t.timestamp_millis()).into(),
                     r.recheck.map(|d| d.to_string()).into(),
+                    r.rhythm.home_visit_owed.into(),
+                    r.rhythm.call_months.join(",").into(),
+                    poor.map(|p| p.0.to_string()).into(),
+                    poor.map(|p| p.1.clone()).unwrap_or_default().into(),
+                    poor.map(|p| p.2.clone()).unwrap_or_default().into(),
                 ]
             })
             .collect(),
     )?;
-    stamp_care(c, "rm_students", &V::list(rows.iter().map(|r| r.student)))
+    insert_rows(
+        c,
+        "INSERT INTO rm_device_checks(student, record, started_ms, working, open_problems, fixed_problems)",
+        "",
+        rows.iter()
+            .flat_map(|r| &r.checks)
+            .map(|k| {
+                vec![
+                    k.student.to_string().into(),
+                    k.record.to_string().into(),
+                    k.started_at.timestamp_millis().into(),
+                    k.working.into(),
+                    i64::from(k.open_problems).into(),
+                    i64::from(k.fixed_problems).into(),
+                ]
+            })
+            .collect(),
+    )?;
+    stamp_care(c, "rm_students", &students)
+}
+
+/// The unit's children as the 三个一 and device-coverage tables count them, and the device
+/// checks in force of those in registered-poor households.
+pub(super) fn compliance(
+    c: &dyn Db,
+    unit: &ReportUnit,
+) -> Result<(Vec<StudentRhythm>, Vec<DeviceCheckRow>), StoreError> {
+    let mut params = Vec::new();
+    let mut filter = care_where(&unit.students, "s", &mut params);
+    if let Some(school) = unit.school {
+        params.push(school.to_string().into());
+        filter.push_str(&format!(" AND s.school = ${}", params.len()));
+    } else if let Some(township) = &unit.township {
+        params.push(township.into());
+        filter.push_str(&format!(" AND s.township = ${}", params.len()));
+    }
+    let mut students = Vec::new();
+    c.each(
+        &format!(
+            "SELECT s.student, s.status, s.home_visit_owed, s.call_months, s.poor_household, s.household_head, s.household_village
+             FROM rm_students s WHERE {filter} ORDER BY s.student"
+        ),
+        &params,
+        &mut |r| {
+            let months = r.text(3)?;
+            students.push(StudentRhythm {
+                student: parse_id(&r.text(0)?)?,
+                status: r
+                    .opt_text(1)?
+                    .map(|s| s.parse().map_err(|e| corrupt("status", e)))
+                    .transpose()?,
+                home_visit_owed: r.flag(2)?,
+                call_months: months
+                    .split(',')
+                    .filter(|m| !m.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+                poor_household: r
+                    .opt_text(4)?
+                    .map(|h| Ok::<_, StoreError>((parse_id(&h)?, r.text(5)?, r.text(6)?)))
+                    .transpose()?,
+            });
+            Ok(())
+        },
+    )?;
+    let mut checks = Vec::new();
+    c.each(
+        &format!(
+            "SELECT k.student, k.record, k.started_ms, k.working, k.open_problems, k.fixed_problems
+             FROM rm_device_checks k JOIN rm_students s ON s.student = k.student
+             WHERE {filter} AND s.poor_household IS NOT NULL ORDER BY k.student, k.started_ms, k.record"
+        ),
+        &params,
+        &mut |r| {
+            let ms = r.int(2)?;
+            checks.push(DeviceCheckRow {
+                student: parse_id(&r.text(0)?)?,
+                record: parse_id(&r.text(1)?)?,
+                started_at: chrono::DateTime::from_timestamp_millis(ms)
+                    .ok_or_else(|| corrupt("check time", ms))?,
+                working: r.flag(3)?,
+                open_problems: r.int(4)? as u32,
+                fixed_problems: r.int(5)? as u32,
+            });
+            Ok(())
+        },
+    )?;
+    Ok((students, checks))
 }
 
 pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {
-    c.empty("rm_students")
+    c.empty("rm_students")?;
+    c.empty("rm_device_checks")
 }
 
 pub(super) fn to_recheck(
@@ -70,8 +167,9 @@ pub(super) fn overdue(c: &dyn Db, students: &[StudentId]) -> Result<Vec<StudentI
 
 fn summary(r: &Row) -> Result<StudentSummary, StoreError> {
     let count = |i| r.int(i).map(|v| v as u32);
+    let student = parse_id(&r.text(0)?)?;
     Ok(StudentSummary {
-        student: parse_id(&r.text(0)?)?,
+        student,
         name: r.text(1)?,
         status: r
             .opt_text(2)?
@@ -91,6 +189,12 @@ fn summary(r: &Row) -> Result<StudentSummary, StoreError> {
             .opt_text(11)?
             .map(|d| d.parse().map_err(|e| corrupt("recheck day", e)))
             .transpose()?,
+        // The list shows neither; the report page reads them with `compliance`.
+        rhythm: StudentRhythm {
+            student,
+            ..StudentRhythm::default()
+        },
+        checks: Vec::new(),
     })
 }
 
