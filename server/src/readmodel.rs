@@ -910,6 +910,9 @@ mod tests {
                         .collect(),
                 })
                 .collect();
+            for t in &teachers {
+                store.add_account(t, "x").unwrap();
+            }
             let mut units = vec![ReportScope::County];
             for f in &files {
                 if let Some(school) = f.current.as_ref().and_then(|s| s.school) {
@@ -935,8 +938,13 @@ mod tests {
                     })
                     .cloned()
                     .collect();
+                // All checks, and the term's as the page asks: the tables are the same.
                 let (rows, checks) = store
-                    .compliance_rows(&unit(Care::of_students(everyone.clone()), scope))
+                    .compliance_rows(&unit(Care::of_students(everyone.clone()), scope), None)
+                    .unwrap();
+                let term = terms.current_or_last(china_date(now)).map(|t| t.period());
+                let (_, term_checks) = store
+                    .compliance_rows(&unit(Care::of_students(everyone.clone()), scope), term)
                     .unwrap();
                 let from_files: Vec<_> = inside.iter().map(rhythm_of).collect();
                 for at in [now, visits_month] {
@@ -950,6 +958,13 @@ mod tests {
                         device_coverage(&inside, &terms, at),
                         "coverage, {:?}", scope
                     );
+                    if terms.current_or_last(china_date(at)) == terms.current_or_last(china_date(now)) {
+                        prop_assert_eq!(
+                            device_coverage_of(&rows, &term_checks, &terms, at),
+                            device_coverage(&inside, &terms, at),
+                            "coverage from the term's checks, {:?}", scope
+                        );
+                    }
                 }
             }
             store.close();

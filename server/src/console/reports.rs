@@ -12,7 +12,7 @@ use crate::report::monthly::{
 use crate::report::xlsx;
 use crate::review::ScopeView;
 use crate::state::AppState;
-use crate::store::{Care, DeviceCheckRow, ReportFiling, Session, StudentPageQuery, StudentRhythm};
+use crate::store::{Care, DeviceCheckRow, ReportFiling, Session, StudentRhythm};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,7 +20,7 @@ use baoxue_shared::area::AreaScope;
 use baoxue_shared::file::StudentFile;
 use baoxue_shared::ids::{SchoolId, UserId};
 use baoxue_shared::people::{School, User};
-use baoxue_shared::time::{ReportMonth, format_zh};
+use baoxue_shared::time::{ReportMonth, china_date, format_zh};
 use chrono::{DateTime, Utc};
 use maud::html;
 use serde::Deserialize;
@@ -129,14 +129,11 @@ async fn compute(
             }
             None => (current, vec![], vec![]),
         };
-        let (rhythm, checks) = s.compliance_rows(&unit)?;
-        let townships = s
-            .student_page(&StudentPageQuery {
-                students: care.clone(),
-                limit: 1,
-                ..StudentPageQuery::default()
-            })?
-            .townships;
+        let term = terms
+            .current_or_last(china_date(Utc::now()))
+            .map(|t| t.period());
+        let (rhythm, checks) = s.compliance_rows(&unit, term)?;
+        let townships = s.townships_in_care(&care)?;
         Ok(Month {
             title: title_of(&scope, &schools, &care),
             county: title_of(&ReportScope::County, &schools, &care),

@@ -440,12 +440,17 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<StudentId>, StoreError>;
     /// Of these students, those owing overdue work by their summaries.
     fn overdue_students(&self, students: &[StudentId]) -> Result<Vec<StudentId>, StoreError>;
-    /// The 三个一 and device-coverage rows of the unit's children (checks only of children in
-    /// registered-poor households).
+    /// The 三个一 and device-coverage rows of the unit's children (those paired with someone
+    /// or in registered-poor households), and the device checks in
+    /// `checks_in` (a term, `[start, end)`; all when `None`) of those in registered-poor
+    /// households.
     fn compliance_rows(
         &self,
         unit: &ReportUnit,
+        checks_in: Option<(DateTime<Utc>, DateTime<Utc>)>,
     ) -> Result<(Vec<StudentRhythm>, Vec<DeviceCheckRow>), StoreError>;
+    /// The townships of the children in `care`, in order.
+    fn townships_in_care(&self, care: &Care) -> Result<Vec<String>, StoreError>;
     /// One month's report counts for a unit.
     fn report_counts(&self, q: &ReportCountQuery) -> Result<ReportCounts, StoreError>;
     /// Ops about the unit's children received after `cut` with events before `end`.

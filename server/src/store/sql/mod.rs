@@ -387,8 +387,13 @@ impl<E: Engine> Store for SqlStore<E> {
     fn compliance_rows(
         &self,
         unit: &ReportUnit,
+        checks_in: Option<(DateTime<Utc>, DateTime<Utc>)>,
     ) -> Result<(Vec<StudentRhythm>, Vec<DeviceCheckRow>), StoreError> {
-        self.engine.read(|c| summaries::compliance(c, unit))
+        self.engine
+            .read(|c| summaries::compliance(c, unit, checks_in))
+    }
+    fn townships_in_care(&self, care: &Care) -> Result<Vec<String>, StoreError> {
+        self.engine.read(|c| summaries::townships(c, care))
     }
     fn report_counts(&self, q: &ReportCountQuery) -> Result<ReportCounts, StoreError> {
         self.engine.read(|c| report_rows::counts(c, q))

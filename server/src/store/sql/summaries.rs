@@ -67,11 +67,13 @@ pub(super) fn save(c: &dyn Db, rows: &[StudentSummary]) -> Result<(), StoreError
     stamp_care(c, "rm_students", &students)
 }
 
-/// The unit's children as the 三个一 and device-coverage tables count them, and the device
-/// checks in force of those in registered-poor households.
+/// The unit's children as the 三个一 and device-coverage tables count them — those paired
+/// with someone and those in registered-poor households; no others count in either — and the
+/// device checks in force of those in registered-poor households.
 pub(super) fn compliance(
     c: &dyn Db,
     unit: &ReportUnit,
+    checks_in: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
 ) -> Result<(Vec<StudentRhythm>, Vec<DeviceCheckRow>), StoreError> {
     let mut params = Vec::new();
     let mut filter = care_where(&unit.students, "s", &mut params);
@@ -86,7 +88,8 @@ pub(super) fn compliance(
     c.each(
         &format!(
             "SELECT s.student, s.status, s.home_visit_owed, s.call_months, s.poor_household, s.household_head, s.household_village
-             FROM rm_students s WHERE {filter} ORDER BY s.student"
+             FROM rm_students s WHERE {filter}
+                 AND (s.poor_household IS NOT NULL OR s.student IN (SELECT target FROM assignments WHERE kind = 'student'))"
         ),
         &params,
         &mut |r| {
@@ -112,11 +115,21 @@ pub(super) fn compliance(
         },
     )?;
     let mut checks = Vec::new();
+    let mut within = String::new();
+    if let Some((from, to)) = checks_in {
+        params.push(from.timestamp_millis().into());
+        params.push(to.timestamp_millis().into());
+        within = format!(
+            " AND k.started_ms >= ${} AND k.started_ms < ${}",
+            params.len() - 1,
+            params.len()
+        );
+    }
     c.each(
         &format!(
             "SELECT k.student, k.record, k.started_ms, k.working, k.open_problems, k.fixed_problems
              FROM rm_device_checks k JOIN rm_students s ON s.student = k.student
-             WHERE {filter} AND s.poor_household IS NOT NULL ORDER BY k.student, k.started_ms, k.record"
+             WHERE {filter} AND s.poor_household IS NOT NULL{within}"
         ),
         &params,
         &mut |r| {
@@ -134,6 +147,20 @@ pub(super) fn compliance(
         },
     )?;
     Ok((students, checks))
+}
+
+pub(super) fn townships(c: &dyn Db, care: &Care) -> Result<Vec<String>, StoreError> {
+    let mut params = Vec::new();
+    let scope = care_where(care, "s", &mut params);
+    c.query(
+        &format!(
+            "SELECT DISTINCT s.township FROM rm_students s WHERE {scope} AND s.township <> '' ORDER BY 1"
+        ),
+        &params,
+    )?
+    .into_iter()
+    .map(|r| r.text(0))
+    .collect()
 }
 
 pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {

@@ -378,6 +378,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX rm_device_checks_student ON rm_device_checks(student);
     DELETE FROM rm_cursor;
     "#,
+    // 10: the townships of a reviewer's children (the report page's unit chooser) read from an
+    // index holding the county's columns too.
+    r#"
+    CREATE INDEX rm_students_township ON rm_students(township, care_county_code, care_county_name);
+    "#,
 ];
 
 /// The schema version this build writes.
