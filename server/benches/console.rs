@@ -33,6 +33,7 @@ fn time<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
     let mut ms = Vec::new();
     let mut last = None;
     for _ in 0..runs {
+        let t = Instant::now();
         last = Some(f());
         ms.push(t.elapsed().as_secs_f64() * 1000.0);
     }
@@ -318,7 +319,6 @@ fn main() {
     // models' counts, the 三个一 and device-coverage tables, the townships, people and schools.
     let (report_rm_ms, rm_figures) = time(runs, || {
         baoxue_server::readmodel::catch_up(store.as_ref(), &settings, &terms).unwrap();
-        let t = Instant::now();
         let unit = monthly::unit(care(), &monthly::ReportScope::County);
         let figures = monthly::figures_now(store.as_ref(), unit.clone(), month).unwrap();
         let term = terms
