@@ -223,7 +223,12 @@ fn writer_loop(mut conn: Connection, rx: Receiver<Box<dyn WriteJob>>) {
 }
 
 fn run_group(conn: &mut Connection, jobs: &mut [Box<dyn WriteJob>]) -> Result<(), String> {
-    let mut tx = conn.transaction().map_err(|e| e.to_string())?;
+    // Immediate: the write lock is taken (waiting out another process's write, such as an admin
+    // command's) before the first read. A deferred transaction that reads and then writes fails
+    // at once with "database is locked" when another process wrote in between.
+    let mut tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| e.to_string())?;
     for job in jobs.iter_mut() {
         let sp = tx.savepoint().map_err(|e| e.to_string())?;
         if job.run(&sp) {
@@ -395,5 +400,45 @@ mod tests {
         );
         // A dollar sign inside a literal that is not a parameter stays.
         assert_eq!(sqlite_dialect("SELECT '$x'"), "SELECT '$x'");
+    }
+
+    /// A write that reads before it writes, while another process (an admin command, a second
+    /// server) writes to the same file: both land, one after the other.
+    #[test]
+    fn a_write_that_reads_first_waits_for_another_process_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let server = SqliteEngine::open(dir.path()).unwrap();
+        let admin = SqliteEngine::open(dir.path()).unwrap();
+        let (go, ready) = std::sync::mpsc::channel();
+        let other = std::thread::spawn(move || {
+            ready.recv().unwrap();
+            let r = admin.write(|c| {
+                c.execute(
+                    "INSERT INTO rm_cursor(name, value) VALUES ('admin', 1)",
+                    &[],
+                )?;
+                Ok(())
+            });
+            admin.close();
+            r
+        });
+        let mine = server.write(move |c| {
+            c.query("SELECT count(*) FROM rm_cursor", &[])?;
+            go.send(()).unwrap();
+            std::thread::sleep(Duration::from_millis(300));
+            c.execute(
+                "INSERT INTO rm_cursor(name, value) VALUES ('server', 1)",
+                &[],
+            )?;
+            Ok(())
+        });
+        assert!(mine.is_ok(), "{mine:?}");
+        let theirs = other.join().unwrap();
+        assert!(theirs.is_ok(), "{theirs:?}");
+        let n = server
+            .read(|c| c.one("SELECT count(*) FROM rm_cursor", &[])?.int(0))
+            .unwrap();
+        assert_eq!(n, 2);
+        server.close();
     }
 }
