@@ -392,9 +392,10 @@ mod tests {
     use super::*;
     use crate::review::{QueueFilter, ScopeView};
     use crate::store::Care;
+    use crate::store::sql::tests::area;
     use crate::store::sqlite::SqliteStore;
     use crate::sync::push_trusted;
-    use baoxue_shared::area::{AdminArea, AreaScope, Division};
+    use baoxue_shared::area::AreaScope;
     use baoxue_shared::author::Author;
     use baoxue_shared::ids::SchoolId;
     use baoxue_shared::ids::{DeviceId, UserId};
@@ -663,24 +664,6 @@ mod tests {
             rebuild(&store, &EvidenceSettings::default(), &terms).unwrap();
             prop_assert_eq!(&held(&store, &records), &kept);
             store.close();
-        }
-    }
-
-    /// A division from a small pool: names and codes that agree, disagree or are missing.
-    fn division(rng: &mut fastrand::Rng, names: [&str; 2], codes: [&str; 2]) -> Division {
-        let name = names[rng.usize(..2)];
-        match rng.u8(..3) {
-            0 => Division::named(name),
-            _ => Division::coded(name, codes[rng.usize(..2)]).unwrap(),
-        }
-    }
-
-    fn area(rng: &mut fastrand::Rng) -> AdminArea {
-        AdminArea {
-            county: division(rng, ["从江县", "榕江县"], ["522633", "522632"]),
-            township: division(rng, ["加勉乡", "丙妹镇"], ["522633213", "522633100"]),
-            village: division(rng, ["党翁村", "岜扒村"], ["522633213201", "522633213202"]),
-            group: None,
         }
     }
 

@@ -393,7 +393,7 @@ impl<E: Engine> Store for SqlStore<E> {
             .read(|c| summaries::compliance(c, unit, checks_in))
     }
     fn townships_in_care(&self, care: &Care) -> Result<Vec<String>, StoreError> {
-        self.engine.read(|c| summaries::townships(c, care))
+        self.engine.read(|c| townships_of(c, "rm_students", care))
     }
     fn report_counts(&self, q: &ReportCountQuery) -> Result<ReportCounts, StoreError> {
         self.engine.read(|c| report_rows::counts(c, q))
@@ -639,6 +639,24 @@ pub(super) fn care_where(care: &Care, t: &str, params: &mut Vec<V>) -> String {
     format!("({})", parts.join(" OR "))
 }
 
+/// The townships (non-empty, in order) of `table`'s rows about children in `care`: a page's
+/// township filter.
+pub(super) fn townships_of(
+    c: &dyn Db,
+    table: &str,
+    care: &Care,
+) -> Result<Vec<String>, StoreError> {
+    let mut params = Vec::new();
+    let scope = care_where(care, "t", &mut params);
+    c.query(
+        &format!("SELECT DISTINCT t.township FROM {table} t WHERE {scope} AND t.township <> '' ORDER BY 1"),
+        &params,
+    )?
+    .into_iter()
+    .map(|r| r.text(0))
+    .collect()
+}
+
 /// Whether the divisions in the columns `{prefix}county_code` … `{prefix}village_name` lie
 /// within `scope`: `AdminArea::within` — by code where both sides have one at a level, by name
 /// otherwise.
@@ -682,7 +700,7 @@ pub(super) fn area_sql(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::store::sqlite::SqliteStore;
     use baoxue_shared::area::{AdminArea, AreaScope, Division};
@@ -694,7 +712,11 @@ mod tests {
 
     /// A division from a small pool: two names, two codes, sometimes no code — so names and
     /// codes agree, disagree, or one side has no code.
-    fn division(rng: &mut fastrand::Rng, names: [&str; 2], codes: [&str; 2]) -> Division {
+    pub(crate) fn division(
+        rng: &mut fastrand::Rng,
+        names: [&str; 2],
+        codes: [&str; 2],
+    ) -> Division {
         let name = names[rng.usize(..2)];
         match rng.u8(..3) {
             0 => Division::named(name),
@@ -702,7 +724,7 @@ mod tests {
         }
     }
 
-    fn area(rng: &mut fastrand::Rng) -> AdminArea {
+    pub(crate) fn area(rng: &mut fastrand::Rng) -> AdminArea {
         AdminArea {
             county: division(rng, ["从江县", "榕江县"], ["522633", "522632"]),
             township: division(rng, ["加勉乡", "丙妹镇"], ["522633213", "522633100"]),

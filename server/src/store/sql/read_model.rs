@@ -417,16 +417,7 @@ pub(super) fn queue_page(c: &dyn Db, q: &QueuePageQuery) -> Result<QueuePage, St
         )?
         .int(0)?
     };
-    let townships = c
-        .query(
-            &format!(
-                "SELECT DISTINCT q.township FROM rm_queue q WHERE {scope} AND q.township <> '' ORDER BY 1"
-            ),
-            &params[..care_params],
-        )?
-        .into_iter()
-        .map(|r| r.text(0))
-        .collect::<Result<Vec<_>, _>>()?;
+    let townships = super::townships_of(c, "rm_queue", &q.students)?;
     let limit = q.limit.max(1);
     let (order, key) = match q.from_key {
         QueueFrom::First => ("q.rank, q.started_ms DESC, q.record", None),

@@ -1,7 +1,9 @@
 //! The students' file summaries (`rm_students`): the console's student list, paged by key.
 
 use super::db::{Db, Row, V, p};
-use super::{Toward, care_where, corrupt, insert_rows, keyset_page, parse_id, stamp_care};
+use super::{
+    Toward, care_where, corrupt, insert_rows, keyset_page, parse_id, stamp_care, townships_of,
+};
 use crate::store::*;
 use chrono::NaiveDate;
 
@@ -149,20 +151,6 @@ pub(super) fn compliance(
     Ok((students, checks))
 }
 
-pub(super) fn townships(c: &dyn Db, care: &Care) -> Result<Vec<String>, StoreError> {
-    let mut params = Vec::new();
-    let scope = care_where(care, "s", &mut params);
-    c.query(
-        &format!(
-            "SELECT DISTINCT s.township FROM rm_students s WHERE {scope} AND s.township <> '' ORDER BY 1"
-        ),
-        &params,
-    )?
-    .into_iter()
-    .map(|r| r.text(0))
-    .collect()
-}
-
 pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {
     c.empty("rm_students")?;
     c.empty("rm_device_checks")
@@ -271,16 +259,7 @@ pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, Stor
         )?
         .int(0)?
     };
-    let townships = c
-        .query(
-            &format!(
-                "SELECT DISTINCT township FROM rm_students WHERE {scope} AND township <> '' ORDER BY 1"
-            ),
-            &params[..care_params],
-        )?
-        .into_iter()
-        .map(|r| r.text(0))
-        .collect::<Result<Vec<_>, _>>()?;
+    let townships = townships_of(c, "rm_students", &q.students)?;
     let limit = q.limit.max(1);
     let mut page_params = params.clone();
     let (order, key) = match &q.from {
