@@ -178,8 +178,25 @@ fn main() {
                 compliance::device_coverage(&files, &terms, now),
             )
         });
+        // The dropout ledger as it was made then: every file's line, written to memory.
         let (ledger_ms, ledger) = time(runs, || {
-            xlsx::dropout_ledger(&view, &files, "从江县").unwrap()
+            use baoxue_server::report::ledgers::{cells, dropout_line};
+            use baoxue_server::store::{Ledger, LedgerLine, LedgerRow};
+            let mut book = xlsx::LedgerBook::new(Ledger::Dropouts, "从江县", "").unwrap();
+            for f in &files {
+                if let (Some(line), Some(s)) = (dropout_line(f), &f.current) {
+                    let row = LedgerRow {
+                        student: f.student,
+                        name: s.name.clone(),
+                        school: s.school,
+                        line: LedgerLine::Dropout(line),
+                    };
+                    book.row(&cells(&row, &view.school_name(s.school))).unwrap();
+                }
+            }
+            let mut out = std::io::Cursor::new(Vec::new());
+            book.save(&mut out).unwrap();
+            out.into_inner()
         });
         let busiest = files
             .iter()
@@ -332,6 +349,46 @@ fn main() {
         let _ = (rhythm, coverage, townships, store.schools().unwrap());
         figures
     });
+    // What `/console/ledgers/poor` does: catch up, care, the coverage line, a page of 50.
+    use baoxue_server::store::{Ledger, LedgerQuery, StudentFrom};
+    let ledger_unit = || monthly::unit(care(), &monthly::ReportScope::County);
+    let (ledger_ms, ledger_page) = time(runs, || {
+        baoxue_server::readmodel::catch_up(store.as_ref(), &settings, &terms).unwrap();
+        let unit = ledger_unit();
+        let term = terms
+            .current_or_last(baoxue_shared::time::china_date(now))
+            .map(|t| t.period());
+        let (rows, checks) = store.compliance_rows(&unit, term).unwrap();
+        let _ = compliance::device_coverage_of(&rows, &checks, &terms, now);
+        store
+            .ledger_page(&LedgerQuery {
+                unit,
+                ledger: Ledger::Poor,
+                from: StudentFrom::Start,
+                limit: 50,
+                with_total: true,
+            })
+            .unwrap()
+    });
+    // The downloads: each whole ledger written to a file as `/console/exports/…` does.
+    let export = |ledger| {
+        time(3, || {
+            let mut f = tempfile::tempfile().unwrap();
+            let n = baoxue_server::report::ledgers::write_xlsx(
+                store.as_ref(),
+                &ledger_unit(),
+                ledger,
+                "县",
+                "",
+                &|_| String::new(),
+                &mut f,
+            )
+            .unwrap();
+            (n, f.metadata().unwrap().len())
+        })
+    };
+    let (poor_export_ms, (poor_lines, poor_bytes)) = export(Ledger::Poor);
+    let (dropout_export_ms, (dropout_lines, dropout_bytes)) = export(Ledger::Dropouts);
     let peak_kb = memory_kb("VmHWM");
     println!(
         "read model, {} students in the supervisor's care, median of {runs} runs (ms):",
@@ -370,6 +427,18 @@ fn main() {
             Some(f) => format!(", the same figures as from the scope: {}", *f == rm_figures),
             None => String::new(),
         }
+    );
+    println!(
+        "  poor ledger page as served (50 of {}):        {ledger_ms:.1}",
+        ledger_page.total
+    );
+    println!(
+        "  poor ledger download, {poor_lines} lines ({} kB):      {poor_export_ms:.1}",
+        poor_bytes / 1024
+    );
+    println!(
+        "  dropout ledger download, {dropout_lines} lines ({} kB):   {dropout_export_ms:.1}",
+        dropout_bytes / 1024
     );
     println!(
         "  resident memory: {} MB before the pages, peak {} MB while serving them",

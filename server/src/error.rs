@@ -342,6 +342,16 @@ impl From<rust_xlsxwriter::XlsxError> for ApiError {
     }
 }
 
+impl From<crate::report::ledgers::LedgerError> for ApiError {
+    fn from(e: crate::report::ledgers::LedgerError) -> Self {
+        use crate::report::ledgers::LedgerError;
+        match e {
+            LedgerError::Store(e) => e.into(),
+            LedgerError::Xlsx(e) => e.into(),
+        }
+    }
+}
+
 impl From<tokio::task::JoinError> for ApiError {
     fn from(e: tokio::task::JoinError) -> Self {
         Self::internal(e)

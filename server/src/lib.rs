@@ -86,7 +86,6 @@ pub fn open_with(
         photos,
         terms: Arc::new(terms),
         evidence: Default::default(),
-        scopes: Default::default(),
         web_app: None,
         catch_up_queued: Default::default(),
     };

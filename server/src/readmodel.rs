@@ -317,6 +317,8 @@ fn summary_of(f: &StudentFile, terms: &TermCalendar, today: NaiveDate) -> Studen
         recheck: f.due_changes_on(terms, today),
         rhythm: report::compliance::rhythm_of(f),
         checks: report::compliance::checks_of(f),
+        dropout: report::ledgers::dropout_line(f),
+        poor: report::ledgers::poor_line(f),
     }
 }
 
@@ -401,9 +403,10 @@ mod tests {
     use baoxue_shared::ids::{DeviceId, UserId};
     use baoxue_shared::location::{GeoPoint, Location, LocationSource};
     use baoxue_shared::observation::{PhotoRef, VisitKind};
-    use baoxue_shared::op::ReviewAction;
+    use baoxue_shared::op::{ReviewAction, StudentField, Target};
     use baoxue_shared::people::{Household, Role, Student, User};
     use baoxue_shared::sample;
+    use baoxue_shared::status::EnrolmentStatus;
     use chrono::Duration;
     use proptest::prelude::*;
 
@@ -556,14 +559,15 @@ mod tests {
         for step in 0..24 {
             let at = t0 + Duration::hours(step * 6 + rng.i64(0..5));
             let w = rng.usize(..2);
-            match rng.u8(..10) {
+            match rng.u8(..11) {
                 0..=5 => {
                     let (h, s) = homes[rng.usize(..homes.len())].clone();
                     let kind = [
                         VisitKind::HomeVisit,
                         VisitKind::PhoneCall,
                         VisitKind::HouseholdVisit,
-                    ][rng.usize(..3)];
+                        VisitKind::Persuasion,
+                    ][rng.usize(..4)];
                     let mut v = sample::visit(&mut rng, kind, workers[w].user, s, &h, at);
                     if v.location.is_some() && rng.bool() {
                         // Somewhere else entirely: far from home, a long drive from the last.
@@ -614,6 +618,27 @@ mod tests {
                     let (r, _) = visits[rng.usize(..visits.len())];
                     let op = reviewer.void(r, "重复录入", at);
                     push_trusted(&store, reviewer.user, reviewer.device, vec![op], at).unwrap();
+                }
+                9 => {
+                    // A child's status as the worker last saw it moves on (out of school, being
+                    // persuaded, back); a move the rules refuse is refused.
+                    let (_, s) = homes[rng.usize(..homes.len())];
+                    let mut seen = Replica::new();
+                    for op in store.ops_about_student(s).unwrap() {
+                        seen.apply(op).unwrap();
+                    }
+                    let to = [
+                        EnrolmentStatus::SuspectedDropout,
+                        EnrolmentStatus::DroppedOut,
+                        EnrolmentStatus::Persuading,
+                        EnrolmentStatus::Returned,
+                    ][rng.usize(..4)];
+                    let target = Target::Student {
+                        id: s,
+                        set: StudentField::Status(to),
+                    };
+                    let op = workers[w].set(&seen, target, at);
+                    let _ = push_trusted(&store, workers[w].user, workers[w].device, vec![op], at);
                 }
                 _ => {
                     let (sha, hash) = pool[rng.usize(..pool.len())];
@@ -947,6 +972,101 @@ mod tests {
                             device_coverage(&inside, &terms, at),
                             "coverage from the term's checks, {:?}", scope
                         );
+                    }
+                }
+            }
+            store.close();
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        /// Both ledgers read a page at a time from the read models, forward and back, are the
+        /// lines read off the files of the whole log, in name order — for the county, each
+        /// township and each school.
+        #[test]
+        fn the_ledgers_from_the_rows_are_the_lines_of_the_files(seed in any::<u64>()) {
+            use report::ledgers::{dropout_line, poor_line};
+            use report::monthly::{ReportScope, unit};
+            use crate::store::{Ledger, LedgerLine, LedgerQuery, LedgerRow, StudentFrom};
+            let dir = tempfile::tempdir().unwrap();
+            let terms = terms();
+            let store = history(seed, dir.path(), seed % 2 == 0);
+            catch_up(&store, &EvidenceSettings::default(), &terms).unwrap();
+            let everyone = store.all_student_ids().unwrap();
+            let mut replica = Replica::new();
+            for s in &everyone {
+                for op in store.ops_about_student(*s).unwrap() {
+                    replica.apply(op).unwrap();
+                }
+            }
+            let cx = FileContext { now: Utc::now(), terms: &terms, photo_present: &|_| true };
+            let files: Vec<StudentFile> = everyone
+                .iter()
+                .map(|s| StudentFile::build(&replica, *s, &cx))
+                .collect();
+            let mut units = vec![ReportScope::County];
+            for f in &files {
+                if let Some(school) = f.current.as_ref().and_then(|s| s.school) {
+                    units.push(ReportScope::School(school));
+                }
+                if let Some(h) = &f.household {
+                    units.push(ReportScope::Township(h.area.township.name.clone()));
+                }
+            }
+            units.dedup();
+            for scope in &units {
+                for ledger in [Ledger::Dropouts, Ledger::Poor] {
+                    let mut want: Vec<LedgerRow> = files
+                        .iter()
+                        .filter(|f| match scope {
+                            ReportScope::County => true,
+                            ReportScope::School(id) => {
+                                f.current.as_ref().and_then(|s| s.school) == Some(*id)
+                            }
+                            ReportScope::Township(t) => {
+                                f.household.as_ref().is_some_and(|h| h.area.township.name == *t)
+                            }
+                        })
+                        .filter_map(|f| {
+                            let line = match ledger {
+                                Ledger::Dropouts => dropout_line(f).map(LedgerLine::Dropout),
+                                Ledger::Poor => poor_line(f).map(LedgerLine::Poor),
+                            }?;
+                            let s = f.current.as_ref()?;
+                            Some(LedgerRow { student: f.student, name: s.name.clone(), school: s.school, line })
+                        })
+                        .collect();
+                    want.sort_by(|a, b| (&a.name, a.student.to_string()).cmp(&(&b.name, b.student.to_string())));
+                    let query = |from| LedgerQuery {
+                        unit: unit(Care::of_students(everyone.clone()), scope),
+                        ledger,
+                        from,
+                        limit: 2,
+                        with_total: true,
+                    };
+                    // Forward two at a time, then back from the last page.
+                    let mut got = Vec::new();
+                    let mut pages = Vec::new();
+                    let mut from = StudentFrom::Start;
+                    loop {
+                        let page = store.ledger_page(&query(from)).unwrap();
+                        prop_assert_eq!(page.total as usize, want.len());
+                        got.extend(page.rows.clone());
+                        let last = page.rows.last().map(|r| r.student);
+                        let more = page.more_after;
+                        pages.push(page);
+                        match last {
+                            Some(l) if more => from = StudentFrom::After(l),
+                            _ => break,
+                        }
+                    }
+                    prop_assert_eq!(&got, &want, "{:?} {:?}", scope, ledger);
+                    for w in pages.windows(2).rev() {
+                        let first = w[1].rows.first().expect("a page after another has rows").student;
+                        let back = store.ledger_page(&query(StudentFrom::Before(first))).unwrap();
+                        prop_assert_eq!(&back.rows, &w[0].rows);
                     }
                 }
             }

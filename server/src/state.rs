@@ -13,8 +13,6 @@ pub struct AppState {
     pub photos: PhotoFiles,
     pub terms: Arc<TermCalendar>,
     pub evidence: crate::review::evidence::EvidenceSettings,
-    /// Reviewers' scopes kept between console requests.
-    pub scopes: crate::review::ScopeCache,
     /// The built web app served at `/app/` (`scripts/build-web.sh`), if any.
     pub web_app: Option<Arc<std::path::PathBuf>>,
     /// A background catch-up of the read models is queued and has not started yet.

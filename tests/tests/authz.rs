@@ -723,7 +723,32 @@ async fn a_report_is_filed_only_for_ones_own_unit_and_shows_what_was_filed() {
         .get(&format!("/console/reports?scope=county&month={mk}"))
         .await;
     assert_eq!(status, 403);
+    // Nor the larger unit's ledgers, as a page or as a file.
+    for path in [
+        "/console/ledgers/dropouts?scope=county",
+        "/console/ledgers/poor?scope=county",
+        "/console/exports/dropouts.xlsx?scope=county",
+        "/console/exports/poor.xlsx?scope=county",
+    ] {
+        let (status, _) = township.get(path).await;
+        assert_eq!(status, 403, "{path}");
+    }
     let county = Browser::login(&server, "county").await;
+    // Each unit's ledger holds its own children: the poor household is the other township's.
+    assert_ne!(w.h1.area.township.name, w.h2.area.township.name);
+    let (status, own_poor) = township
+        .get(&format!(
+            "/console/ledgers/poor?scope={}",
+            own.replace(':', "%3A")
+        ))
+        .await;
+    assert_eq!(status, 200);
+    assert!(own_poor.contains("共 0 人"), "{own_poor}");
+    let (_, county_poor) = county.get("/console/ledgers/poor?scope=county").await;
+    assert!(county_poor.contains("共 2 人"), "{county_poor}");
+    for s in [&w.b, &w.c] {
+        assert!(county_poor.contains(&s.id.to_string()));
+    }
     let page = format!("/console/reports?scope=county&month={mk}");
     let (_, draft) = county.get(&page).await;
     assert!(

@@ -729,3 +729,205 @@ async fn the_report_page_counts_each_teachers_visits_and_each_poor_households_de
     );
     server.stop().await;
 }
+
+/// The cells of an .xlsx sheet below its three heading rows.
+fn sheet_rows(bytes: &[u8], sheet: &str) -> Vec<Vec<String>> {
+    use calamine::{Reader, Xlsx};
+    let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("a real .xlsx");
+    let range = wb.worksheet_range(sheet).expect("the sheet");
+    range
+        .rows()
+        .skip(3)
+        .map(|r| r.iter().map(|c| c.to_string()).collect())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_ledgers_come_a_page_at_a_time_and_download_whole_with_each_childs_history() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = fastrand::Rng::with_seed(8);
+    let mut seeder = Seeder::open(dir.path());
+    let mut all: Vec<(Household, Student)> = Vec::new();
+    for _ in 0..20 {
+        let (h, kids) = seeder.household_with_students(&mut rng, 3);
+        all.extend(kids.into_iter().map(|k| (h.clone(), k)));
+    }
+    let students: Vec<Student> = all.iter().map(|(_, s)| s.clone()).collect();
+    seeder.teacher("teacher", &students);
+    seeder.user(
+        "county",
+        Role::CountySupervisor,
+        vec![baoxue_tests::county_area()],
+    );
+    seeder.close();
+    let server = TestServer::start(dir.path()).await;
+    let mut phone = Phone::login(&server, "teacher").await;
+    phone.pull().await;
+    let b = Browser::login(&server, "county").await;
+
+    // Nobody is out of school yet: the dropout ledger is empty.
+    let (status, empty) = b.get("/console/ledgers/dropouts?scope=county").await;
+    assert_eq!(status, 200);
+    assert!(empty.contains("共 0 人"), "{empty}");
+
+    // Every child but one is reported a suspected dropout; the one left stays in school.
+    let out: Vec<&Student> = students.iter().skip(1).collect();
+    let ops: Vec<_> = out
+        .iter()
+        .map(|s| {
+            phone.make(|a, r| {
+                a.set(
+                    r,
+                    Target::Student {
+                        id: s.id,
+                        set: StudentField::Status(EnrolmentStatus::SuspectedDropout),
+                    },
+                    Utc::now() - Duration::days(3),
+                )
+            })
+        })
+        .collect();
+    phone.push(ops).await.expect("pushed");
+    // Two persuasion visits to one child, the later one by administrative means.
+    let (home, child) = all[5].clone();
+    let mut methods = Vec::new();
+    for days in [2, 1] {
+        let mut v = sample::visit(
+            &mut rng,
+            VisitKind::Persuasion,
+            phone.author.user,
+            child.id,
+            &home,
+            Utc::now() - Duration::days(days),
+        );
+        let p = v.persuasion.as_mut().expect("a persuasion attempt");
+        p.method = if days == 1 {
+            baoxue_shared::observation::MethodLevel::Administrative
+        } else {
+            baoxue_shared::observation::MethodLevel::Reasoning
+        };
+        methods.push(p.method);
+        let at = v.started_at;
+        let op = phone.make(|a, _| a.record(v, at + Duration::minutes(30)));
+        phone.push(vec![op]).await.expect("pushed");
+    }
+
+    // 59 lines: 50 on the first page, 9 on the next, in name order, each child once.
+    let (_, first) = b.get("/console/ledgers/dropouts?scope=county").await;
+    assert!(first.contains("共 59 人"), "{first}");
+    let page1 = students_listed(&first);
+    assert_eq!(page1.len(), 50);
+    let (_, second) = b
+        .get(&link(&first, "next-page").expect("a next page"))
+        .await;
+    let page2 = students_listed(&second);
+    assert_eq!(page2.len(), 9);
+    let mut by_name: Vec<&&Student> = out.iter().collect();
+    by_name.sort_by(|a, b| (&a.name, a.id.to_string()).cmp(&(&b.name, b.id.to_string())));
+    let want: Vec<String> = by_name.iter().map(|s| s.id.to_string()).collect();
+    assert_eq!(
+        page1.iter().chain(&page2).cloned().collect::<Vec<_>>(),
+        want
+    );
+    let (_, back) = b
+        .get(&link(&second, "prev-page").expect("a previous page"))
+        .await;
+    assert_eq!(students_listed(&back), page1);
+    // The persuaded child's line: two attempts, the latest by administrative means.
+    let line = |page: &str| -> String {
+        let at = page
+            .find(&format!("data-student=\"{}\"", child.id))
+            .expect("the child's line");
+        page[at..at + page[at..].find("</tr>").unwrap()].to_string()
+    };
+    let shown = if page1.contains(&child.id.to_string()) {
+        line(&first)
+    } else {
+        line(&second)
+    };
+    assert!(shown.contains("<td class=\"num\">2</td>"), "{shown}");
+    assert!(shown.contains(methods[1].zh()), "{shown}");
+    assert!(
+        shown.contains(EnrolmentStatus::SuspectedDropout.zh()),
+        "{shown}"
+    );
+
+    // The download holds the whole ledger, the same lines in the same order.
+    let (status, bytes) = b
+        .get_bytes("/console/exports/dropouts.xlsx?scope=county")
+        .await;
+    assert_eq!(status, 200);
+    let rows = sheet_rows(&bytes, "辍学台账");
+    let want_names: Vec<String> = by_name.iter().map(|s| s.name.clone()).collect();
+    assert_eq!(
+        rows.iter().map(|r| r[0].clone()).collect::<Vec<_>>(),
+        want_names
+    );
+    let row = rows
+        .iter()
+        .zip(&by_name)
+        .find(|(_, s)| s.id == child.id)
+        .map(|(r, _)| r)
+        .expect("the child's row");
+    assert_eq!(row[11], "2", "attempts, as a number: {row:?}");
+    assert_eq!(row[12], methods[1].zh());
+    assert_eq!(row[14], EnrolmentStatus::SuspectedDropout.zh());
+
+    // The registered-poor children's ledger: one of them checked this morning.
+    let poor: Vec<&(Household, Student)> = all.iter().filter(|(h, _)| h.registered_poor).collect();
+    assert!(
+        !poor.is_empty(),
+        "the seed gives registered-poor households"
+    );
+    let (h, checked) = poor[0].clone();
+    let visit = loop {
+        let v = sample::visit(
+            &mut rng,
+            VisitKind::HomeVisit,
+            phone.author.user,
+            checked.id,
+            &h,
+            Utc::now() - Duration::minutes(90),
+        );
+        if v.device_check.is_some() {
+            break v;
+        }
+    };
+    let works = visit.device_check.as_ref().unwrap().device_works;
+    let at = visit.started_at;
+    let op = phone.make(|a, _| a.record(visit, at + Duration::minutes(20)));
+    phone.push(vec![op]).await.expect("pushed");
+    let (_, page) = b.get("/console/ledgers/poor?scope=county").await;
+    assert!(
+        page.contains(&format!("共 {} 人", poor.len())),
+        "every registered-poor child: {page}"
+    );
+    assert_eq!(students_listed(&page).len(), poor.len());
+    let (_, bytes) = b.get_bytes("/console/exports/poor.xlsx?scope=county").await;
+    let rows = sheet_rows(&bytes, "建档立卡学生台账");
+    assert_eq!(rows.len(), poor.len());
+    let row = rows
+        .iter()
+        .find(|r| r[0] == checked.name && r[3] == h.head)
+        .expect("the checked child's row");
+    assert_eq!(
+        row[5],
+        baoxue_shared::time::china_date(at).to_string(),
+        "{row:?}"
+    );
+    assert_eq!(
+        row[6],
+        if works == baoxue_shared::observation::Answer::Yes {
+            "是"
+        } else {
+            "否"
+        }
+    );
+    let unchecked = rows.iter().filter(|r| r[5] == "未检查").count();
+    assert!(unchecked > 0 && unchecked < rows.len(), "{rows:?}");
+
+    // A ledger there is not is not found.
+    let (status, _) = b.get("/console/ledgers/nothing?scope=county").await;
+    assert_eq!(status, 404);
+    server.stop().await;
+}

@@ -7,6 +7,7 @@
 //! review actions in the reviewer's name).
 
 mod access_log;
+mod ledgers;
 mod map;
 mod queue;
 mod reports;
@@ -44,6 +45,7 @@ pub fn routes() -> Router<AppState> {
         .route("/console/reports", get(reports::page))
         .route("/console/reports/file", post(reports::file))
         .route("/console/exports/{file}", get(reports::download))
+        .route("/console/ledgers/{ledger}", get(ledgers::page))
         .route("/console/access-log", get(access_log::page))
         .layer(axum::middleware::map_response(render_errors))
 }

@@ -10,14 +10,12 @@ use crate::report::monthly::{
     self, Amendment, Figures, LateRecord, ReportScope, month_key, parse_month, period_zh,
 };
 use crate::report::xlsx;
-use crate::review::ScopeView;
 use crate::state::AppState;
 use crate::store::{Care, DeviceCheckRow, ReportFiling, Session, StudentRhythm};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
 use baoxue_shared::area::AreaScope;
-use baoxue_shared::file::StudentFile;
 use baoxue_shared::ids::{SchoolId, UserId};
 use baoxue_shared::people::{School, User};
 use baoxue_shared::time::{ReportMonth, china_date, format_zh};
@@ -28,8 +26,8 @@ use std::collections::HashMap;
 
 #[derive(Debug, Default, Deserialize)]
 pub(super) struct ReportQuery {
-    scope: Option<String>,
-    month: Option<String>,
+    pub(super) scope: Option<String>,
+    pub(super) month: Option<String>,
 }
 
 /// The scope a reviewer's report defaults to: their own unit.
@@ -44,7 +42,7 @@ fn default_month(now: DateTime<Utc>) -> ReportMonth {
 }
 
 impl ReportQuery {
-    fn resolve(&self, session: &Session) -> (ReportScope, ReportMonth) {
+    pub(super) fn resolve(&self, session: &Session) -> (ReportScope, ReportMonth) {
         let scope = self
             .scope
             .as_deref()
@@ -79,7 +77,11 @@ struct Month {
 
 /// The heading: the school's, township's or county's name (the county's as the reviewer's
 /// area assignment names it).
-fn title_of(scope: &ReportScope, schools: &HashMap<SchoolId, School>, care: &Care) -> String {
+pub(super) fn title_of(
+    scope: &ReportScope,
+    schools: &HashMap<SchoolId, School>,
+    care: &Care,
+) -> String {
     match scope {
         ReportScope::School(s) => schools
             .get(s)
@@ -147,31 +149,6 @@ async fn compute(
             checks,
             townships,
         })
-    })
-    .await
-}
-
-/// The unit's files, for the ledgers (built from the reviewer's whole scope in memory).
-async fn ledger_files(
-    st: &AppState,
-    session: &Session,
-    scope: ReportScope,
-) -> Result<(std::sync::Arc<ScopeView>, Vec<StudentFile>), ApiError> {
-    let terms = st.terms.clone();
-    let user = session.user.clone();
-    let scopes = st.scopes.clone();
-    st.blocking(move |s| {
-        let view = scopes.get(s, &user)?;
-        let files: Vec<StudentFile> = view
-            .files(&view.replica, &terms, Utc::now())
-            .into_iter()
-            .filter(|f| {
-                f.current
-                    .as_ref()
-                    .is_some_and(|st| scope.contains(&view.replica, st))
-            })
-            .collect();
-        Ok((view, files))
     })
     .await
 }
@@ -261,11 +238,11 @@ pub(super) async fn page(
             table #cases { tr { th { "姓名" } th { "学校" } th { "村" } th { "安置" } th { "劝返次数" } th { "做法" } }
                 @for c in &m.figures.cases { tr { td { a href=(format!("/console/students/{}", c.student)) { (c.name) } } td { (c.school) } td { (c.village) } td { (c.placed) } td.num { (c.attempts) } td { (c.how) } } } }
         }
-        h2 { "下载" }
+        h2 { "台账与下载" }
         ul {
             li { a #download-report href=(format!("/console/exports/monthly.xlsx?{qs}")) { "月报表（Excel）" } }
-            li { a #download-dropouts href=(format!("/console/exports/dropouts.xlsx?{qs}")) { "辍学台账（Excel）" } }
-            li { a #download-poor href=(format!("/console/exports/poor.xlsx?{qs}")) { "建档立卡学生台账（Excel）" } }
+            li { a #view-dropouts href=(format!("/console/ledgers/dropouts?{qs}")) { "辍学台账" } "（" a #download-dropouts href=(format!("/console/exports/dropouts.xlsx?{qs}")) { "Excel" } "）" }
+            li { a #view-poor href=(format!("/console/ledgers/poor?{qs}")) { "建档立卡学生台账" } "（" a #download-poor href=(format!("/console/exports/poor.xlsx?{qs}")) { "Excel" } "）" }
         }
         h2 { "“三个一”落实情况（本学期家访、本月电话）" }
         table #three-ones {
@@ -327,20 +304,23 @@ pub(super) async fn file(
     .into_response())
 }
 
+pub(super) const XLSX_TYPE: &str =
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+
+/// A download's `Content-Disposition`: the Chinese name for browsers that read it, a plain
+/// one for those that don't.
+pub(super) fn attachment(name: &str) -> String {
+    format!(
+        "attachment; filename=\"report.xlsx\"; filename*=UTF-8''{}",
+        urlencode(name)
+    )
+}
+
 fn xlsx_response(bytes: Vec<u8>, name: &str) -> Response {
     (
         [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                format!(
-                    "attachment; filename=\"report.xlsx\"; filename*=UTF-8''{}",
-                    urlencode(name)
-                ),
-            ),
+            (header::CONTENT_TYPE, XLSX_TYPE.to_string()),
+            (header::CONTENT_DISPOSITION, attachment(name)),
         ],
         bytes,
     )
@@ -369,37 +349,20 @@ pub(super) async fn download(
         action: crate::store::AccessAction::LedgerExport,
         subject: format!("{file} {} {}", scope.key(), month_key(month)),
     };
+    if file != "monthly.xlsx" {
+        return super::ledgers::download(&st, &session, &file, scope, entry).await;
+    }
     let m = compute(&st, &session, scope.clone(), month).await?;
     // Logged once the unit is known to be the reviewer's to read, before the file is made.
     st.blocking(move |s| Ok(s.log_access(&entry)?)).await?;
-    let (bytes, name) = match file.as_str() {
-        "monthly.xlsx" => (
-            xlsx::monthly_report(
-                &m.title,
-                month,
-                &m.figures,
-                filed_line(&m).as_deref(),
-                &m.amendments,
-                &m.late,
-            )?,
-            format!("{}控辍保学月报表{}.xlsx", m.title, month_key(month)),
-        ),
-        "dropouts.xlsx" => {
-            let (view, files) = ledger_files(&st, &session, scope).await?;
-            (
-                xlsx::dropout_ledger(&view, &files, &m.title)?,
-                format!("{}辍学台账.xlsx", m.title),
-            )
-        }
-        "poor.xlsx" => {
-            let (view, files) = ledger_files(&st, &session, scope).await?;
-            let coverage = compliance::device_coverage(&files, &st.terms, Utc::now());
-            (
-                xlsx::poor_ledger(&view, &files, &coverage, &m.title)?,
-                format!("{}建档立卡学生台账.xlsx", m.title),
-            )
-        }
-        _ => return Err(ApiError::not_found("export")),
-    };
+    let bytes = xlsx::monthly_report(
+        &m.title,
+        month,
+        &m.figures,
+        filed_line(&m).as_deref(),
+        &m.amendments,
+        &m.late,
+    )?;
+    let name = format!("{}控辍保学月报表{}.xlsx", m.title, month_key(month));
     Ok(xlsx_response(bytes, &name))
 }

@@ -5,6 +5,7 @@
 pub mod compliance;
 pub mod file_pdf;
 pub mod filing;
+pub mod ledgers;
 pub mod monthly;
 pub mod rows;
 pub mod xlsx;

@@ -3,12 +3,10 @@
 //! Excel never turns them into floats), numbers as numbers, CJK-aware column widths, frozen
 //! headers, landscape printing on one page wide.
 
-use super::compliance::DeviceCoverage;
+use super::ledgers::{DROPOUT_HEADERS, POOR_HEADERS};
 use super::monthly::{Amendment, Figures, LateRecord, period_zh};
-use crate::review::ScopeView;
 use crate::roster::display_width;
-use baoxue_shared::file::{Event, StudentFile};
-use baoxue_shared::observation::{Answer, VisitKind};
+use crate::store::Ledger;
 use baoxue_shared::time::{ReportMonth, format_zh};
 use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, Workbook, Worksheet, XlsxError};
 
@@ -36,6 +34,81 @@ impl From<u32> for Cell {
     }
 }
 
+/// A titled table being written row by row: a title row, a subtitle, bold headers, then the
+/// rows — in order, so a sheet in constant-memory mode takes it (a ledger of a whole county).
+struct Table {
+    next: u32,
+    widths: Vec<usize>,
+    cell: Format,
+}
+
+impl Table {
+    fn start(
+        ws: &mut Worksheet,
+        title: &str,
+        subtitle: &str,
+        headers: &[&str],
+    ) -> Result<Self, XlsxError> {
+        let title_fmt = Format::new()
+            .set_bold()
+            .set_font_size(16)
+            .set_align(FormatAlign::Center);
+        let head = Format::new()
+            .set_bold()
+            .set_border(FormatBorder::Thin)
+            .set_align(FormatAlign::Center)
+            .set_text_wrap();
+        let last_col = headers.len().saturating_sub(1) as u16;
+        if last_col > 0 {
+            ws.merge_range(0, 0, 0, last_col, title, &title_fmt)?;
+            ws.merge_range(1, 0, 1, last_col, subtitle, &Format::new())?;
+        } else {
+            ws.write_string_with_format(0, 0, title, &title_fmt)?;
+            ws.write_string(1, 0, subtitle)?;
+        }
+        for (i, h) in headers.iter().enumerate() {
+            ws.write_string_with_format(2, i as u16, *h, &head)?;
+        }
+        Ok(Table {
+            next: 3,
+            widths: headers.iter().map(|h| display_width(h)).collect(),
+            cell: Format::new().set_border(FormatBorder::Thin),
+        })
+    }
+
+    fn row(&mut self, ws: &mut Worksheet, row: &[Cell]) -> Result<(), XlsxError> {
+        let r = self.next;
+        for (i, c) in row.iter().enumerate() {
+            match c {
+                Cell::Text(s) => {
+                    ws.write_string_with_format(r, i as u16, s, &self.cell)?;
+                    if let Some(w) = self.widths.get_mut(i) {
+                        *w = (*w).max(display_width(s));
+                    }
+                }
+                Cell::Number(n) => {
+                    ws.write_number_with_format(r, i as u16, *n, &self.cell)?;
+                }
+            }
+        }
+        self.next += 1;
+        Ok(())
+    }
+
+    /// Column widths from the widest cell, frozen headers, landscape one page wide; returns
+    /// the next free row.
+    fn finish(self, ws: &mut Worksheet) -> Result<u32, XlsxError> {
+        for (i, w) in self.widths.iter().enumerate() {
+            ws.set_column_width(i as u16, (*w as f64 + 2.0).clamp(6.0, 60.0))?;
+        }
+        ws.set_freeze_panes(3, 0)?;
+        ws.set_landscape();
+        ws.set_print_fit_to_pages(1, 0);
+        ws.set_repeat_rows(2, 2)?;
+        Ok(self.next)
+    }
+}
+
 /// Write a titled table on a new sheet; returns the next free row.
 fn table(
     ws: &mut Worksheet,
@@ -44,52 +117,11 @@ fn table(
     headers: &[&str],
     rows: &[Vec<Cell>],
 ) -> Result<u32, XlsxError> {
-    let title_fmt = Format::new()
-        .set_bold()
-        .set_font_size(16)
-        .set_align(FormatAlign::Center);
-    let head = Format::new()
-        .set_bold()
-        .set_border(FormatBorder::Thin)
-        .set_align(FormatAlign::Center)
-        .set_text_wrap();
-    let cell = Format::new().set_border(FormatBorder::Thin);
-    let last_col = headers.len().saturating_sub(1) as u16;
-    if last_col > 0 {
-        ws.merge_range(0, 0, 0, last_col, title, &title_fmt)?;
-        ws.merge_range(1, 0, 1, last_col, subtitle, &Format::new())?;
-    } else {
-        ws.write_string_with_format(0, 0, title, &title_fmt)?;
-        ws.write_string(1, 0, subtitle)?;
+    let mut t = Table::start(ws, title, subtitle, headers)?;
+    for row in rows {
+        t.row(ws, row)?;
     }
-    let mut widths: Vec<usize> = headers.iter().map(|h| display_width(h)).collect();
-    for (i, h) in headers.iter().enumerate() {
-        ws.write_string_with_format(2, i as u16, *h, &head)?;
-    }
-    for (r, row) in rows.iter().enumerate() {
-        let r = r as u32 + 3;
-        for (i, c) in row.iter().enumerate() {
-            match c {
-                Cell::Text(s) => {
-                    ws.write_string_with_format(r, i as u16, s, &cell)?;
-                    if let Some(w) = widths.get_mut(i) {
-                        *w = (*w).max(display_width(s));
-                    }
-                }
-                Cell::Number(n) => {
-                    ws.write_number_with_format(r, i as u16, *n, &cell)?;
-                }
-            }
-        }
-    }
-    for (i, w) in widths.iter().enumerate() {
-        ws.set_column_width(i as u16, (*w as f64 + 2.0).clamp(6.0, 60.0))?;
-    }
-    ws.set_freeze_panes(3, 0)?;
-    ws.set_landscape();
-    ws.set_print_fit_to_pages(1, 0);
-    ws.set_repeat_rows(2, 2)?;
-    Ok(rows.len() as u32 + 3)
+    t.finish(ws)
 }
 
 /// The monthly report: the figures in the form's order, the typical cases, and — when the
@@ -183,185 +215,49 @@ pub fn monthly_report(
     wb.save_to_buffer()
 }
 
-/// 辍学台账: every student who is or was out of school, with the persuasion history.
-pub fn dropout_ledger(
-    view: &ScopeView,
-    files: &[StudentFile],
-    title: &str,
-) -> Result<Vec<u8>, XlsxError> {
-    let mut rows = Vec::new();
-    for f in files {
-        let Some(s) = &f.current else { continue };
-        let moves: Vec<_> = f
-            .timeline
-            .iter()
-            .filter_map(|e| match &e.event {
-                Event::StatusChange { to, .. } => Some((e.at, *to)),
-                _ => None,
-            })
-            .collect();
-        let ever_out =
-            s.status.needs_persuasion() || moves.iter().any(|(_, t)| t.needs_persuasion());
-        if !ever_out {
-            continue;
-        }
-        let dropped = moves
-            .iter()
-            .filter(|(_, t)| t.needs_persuasion())
-            .map(|(at, _)| *at)
-            .min();
-        let attempts: Vec<&baoxue_shared::observation::Visit> = f
-            .live_visits()
-            .filter(|v| v.kind == VisitKind::Persuasion)
-            .collect();
-        let last = attempts.first();
-        let g = f.guardians.first();
-        rows.push(vec![
-            Cell::from(s.name.clone()),
-            s.sex.zh().into(),
-            s.birth_date.format("%Y-%m-%d").to_string().into(),
-            f.resident_id_masked.clone().unwrap_or_default().into(),
-            view.school_name(s.school).into(),
-            s.grade.map(|g| g.zh()).unwrap_or_default().into(),
-            f.household
-                .as_ref()
-                .map(|h| format!("{}{}", h.area.township.name, h.area.village.name))
-                .unwrap_or_default()
-                .into(),
-            g.map(|g| g.name.clone()).unwrap_or_default().into(),
-            g.and_then(|g| g.phone.as_ref().map(|p| p.as_str().to_string()))
-                .unwrap_or_default()
-                .into(),
-            dropped
-                .map(|t| baoxue_shared::time::china_date(t).to_string())
-                .unwrap_or_default()
-                .into(),
-            last.and_then(|v| v.persuasion.as_ref().map(|p| p.reason.zh()))
-                .unwrap_or_default()
-                .into(),
-            (attempts.len() as u32).into(),
-            last.and_then(|v| v.persuasion.as_ref().map(|p| p.method.zh()))
-                .unwrap_or_default()
-                .into(),
-            last.map(|v| baoxue_shared::time::china_date(v.started_at).to_string())
-                .unwrap_or_default()
-                .into(),
-            s.status.zh().into(),
-        ]);
-    }
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.set_name("辍学台账")?;
-    table(
-        ws,
-        "控辍保学辍学学生台账",
-        &format!(
-            "单位：{title}　　导出时间：{}",
-            format_zh(chrono::Utc::now())
-        ),
-        &[
-            "姓名",
-            "性别",
-            "出生日期",
-            "身份证号",
-            "学校",
-            "年级",
-            "乡镇村",
-            "监护人",
-            "联系电话",
-            "辍学时间",
-            "辍学原因",
-            "劝返次数",
-            "劝返方式（四个一批）",
-            "最近劝返日期",
-            "目前状态",
-        ],
-        &rows,
-    )?;
-    wb.save_to_buffer()
+/// One of the two ledgers as an Excel file, written a row at a time: the sheet keeps only
+/// the row being written in memory (the rest goes to a temporary file), so a county's ledger
+/// costs no more memory than a school's.
+pub struct LedgerBook {
+    wb: Workbook,
+    table: Table,
 }
 
-/// 建档立卡学生台账: registered-poor students with their device check and subsidy this term.
-pub fn poor_ledger(
-    view: &ScopeView,
-    files: &[StudentFile],
-    coverage: &DeviceCoverage,
-    title: &str,
-) -> Result<Vec<u8>, XlsxError> {
-    let yes_no = |a: Answer| match a {
-        Answer::Yes => "是",
-        Answer::No => "否",
-        Answer::Unknown => "未问",
-    };
-    let mut rows = Vec::new();
-    for f in files {
-        let (Some(s), Some(h)) = (&f.current, &f.household) else {
-            continue;
+impl LedgerBook {
+    /// `title` is the unit's name; `summary` a line under it (the poor ledger's coverage).
+    pub fn new(ledger: Ledger, title: &str, summary: &str) -> Result<Self, XlsxError> {
+        let mut wb = Workbook::new();
+        let ws = wb.add_worksheet_with_constant_memory()?;
+        let (sheet, heading, headers): (_, _, &[&str]) = match ledger {
+            Ledger::Dropouts => ("辍学台账", "控辍保学辍学学生台账", &DROPOUT_HEADERS),
+            Ledger::Poor => ("建档立卡学生台账", "建档立卡家庭学生台账", &POOR_HEADERS),
         };
-        if !h.registered_poor {
-            continue;
-        }
-        let visits: Vec<&baoxue_shared::observation::Visit> = f.live_visits().collect();
-        let check = visits.iter().find(|v| v.device_check.is_some());
-        let dc = check.and_then(|v| v.device_check.as_ref());
-        let subsidy = visits.iter().find_map(|v| v.subsidy.as_ref());
-        rows.push(vec![
-            Cell::from(s.name.clone()),
-            view.school_name(s.school).into(),
-            s.grade.map(|g| g.zh()).unwrap_or_default().into(),
-            h.head.clone().into(),
-            format!("{}{}", h.area.township.name, h.area.village.name).into(),
-            check
-                .map(|v| baoxue_shared::time::china_date(v.started_at).to_string())
-                .unwrap_or_else(|| "未检查".into())
-                .into(),
-            dc.map(|d| yes_no(d.device_works))
-                .unwrap_or_default()
-                .into(),
-            dc.map(|d| yes_no(d.can_get_online))
-                .unwrap_or_default()
-                .into(),
-            dc.map(|d| {
-                d.open_problems()
-                    .map(|p| p.kind.zh())
-                    .collect::<Vec<_>>()
-                    .join("、")
-            })
-            .unwrap_or_default()
-            .into(),
-            subsidy
-                .map(|s| format!("{}：{}", s.programme, yes_no(s.received)))
-                .unwrap_or_else(|| "未核实".into())
-                .into(),
-        ]);
+        ws.set_name(sheet)?;
+        let subtitle = format!(
+            "单位：{title}　　导出时间：{}{}",
+            format_zh(chrono::Utc::now()),
+            if summary.is_empty() {
+                String::new()
+            } else {
+                format!("　　{summary}")
+            }
+        );
+        let table = Table::start(ws, heading, &subtitle, headers)?;
+        Ok(LedgerBook { wb, table })
     }
-    let mut wb = Workbook::new();
-    let ws = wb.add_worksheet();
-    ws.set_name("建档立卡学生台账")?;
-    table(
-        ws,
-        "建档立卡家庭学生台账",
-        &format!(
-            "单位：{title}　　建档立卡户 {} 户，本学期已检查学习设备 {} 户（{}%），设备可用 {} 户，未解决问题 {} 个",
-            coverage.households,
-            coverage.checked,
-            coverage.coverage_rate(),
-            coverage.working,
-            coverage.problems_open
-        ),
-        &[
-            "姓名",
-            "学校",
-            "年级",
-            "户主",
-            "乡镇村",
-            "设备检查日期",
-            "设备能用",
-            "能上网课",
-            "未解决问题",
-            "资助核实",
-        ],
-        &rows,
-    )?;
-    wb.save_to_buffer()
+
+    pub fn row(&mut self, cells: &[Cell]) -> Result<(), XlsxError> {
+        let ws = self.wb.worksheet_from_index(0)?;
+        self.table.row(ws, cells)
+    }
+
+    /// Finish the sheet and write the file.
+    pub fn save<W: std::io::Write + std::io::Seek + Send>(
+        mut self,
+        out: W,
+    ) -> Result<(), XlsxError> {
+        let ws = self.wb.worksheet_from_index(0)?;
+        self.table.finish(ws)?;
+        self.wb.save_to_writer(out)
+    }
 }

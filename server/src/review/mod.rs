@@ -170,7 +170,8 @@ impl ScopeView {
     }
 }
 
-/// Each reviewer's [`ScopeView`], kept between requests and refreshed incrementally, so a page
+/// Each reviewer's [`ScopeView`], kept between requests and refreshed incrementally (the console
+/// before the read models; the console bench measures it as the baseline), so a page
 /// costs a pull of what is new instead of reloading the county. Readers hold an `Arc`; a
 /// refresh that finds new ops updates in place when nobody is reading, or a copy otherwise.
 #[derive(Clone, Default)]

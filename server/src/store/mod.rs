@@ -13,7 +13,8 @@ pub mod sql;
 pub mod sqlite;
 
 pub use read_model::{
-    Care, Changes, DeviceCheckRow, LateOp, MonthBack, MonthRow, MonthVisit, OpEvent, QueueFrom,
+    Care, Changes, DeviceCheckRow, DropoutLine, LateOp, Ledger, LedgerLine, LedgerPage,
+    LedgerQuery, LedgerRow, MonthBack, MonthRow, MonthVisit, OpEvent, PoorLine, QueueFrom,
     QueueKey, QueuePage, QueuePageQuery, ReadCursor, ReadModelWrite, ReportCountQuery,
     ReportCounts, ReportUnit, StatusSpan, StudentFrom, StudentPage, StudentPageQuery,
     StudentReportRows, StudentRhythm, StudentSummary, VisitRow,
@@ -444,6 +445,9 @@ pub trait Store: Send + Sync + 'static {
     /// or in registered-poor households), and the device checks in
     /// `checks_in` (a term, `[start, end)`; all when `None`) of those in registered-poor
     /// households.
+    /// A page of a ledger (辍学台账 or 建档立卡学生台账) for a report unit, in name order, with
+    /// the number of lines in the whole ledger.
+    fn ledger_page(&self, q: &LedgerQuery) -> Result<LedgerPage, StoreError>;
     fn compliance_rows(
         &self,
         unit: &ReportUnit,

@@ -3,9 +3,13 @@
 
 use baoxue_shared::area::AreaScope;
 use baoxue_shared::ids::{HouseholdId, OpId, RecordId, SchoolId, StudentId, UserId};
-use baoxue_shared::observation::{Sha256, VisitKind};
+use baoxue_shared::observation::{
+    Answer, DropoutReason, MethodLevel, ProblemKind, Sha256, VisitKind,
+};
+use baoxue_shared::people::{Grade, Sex};
 use baoxue_shared::status::EnrolmentStatus;
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
 
 /// How far the read models have followed the store: the last op (server sequence) and the last
 /// photo upload they include.
@@ -302,6 +306,90 @@ pub struct StudentSummary {
     /// What the 三个一 and device-coverage tables need of this child.
     pub rhythm: StudentRhythm,
     pub checks: Vec<DeviceCheckRow>,
+    /// The child's line in the 辍学台账, when they are or ever were out of school.
+    pub dropout: Option<DropoutLine>,
+    /// The child's line in the 建档立卡学生台账, when their household is registered poor.
+    pub poor: Option<PoorLine>,
+}
+
+/// A line of the 辍学台账 (dropout ledger), as `crate::report::ledgers` reads it off a file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DropoutLine {
+    pub sex: Sex,
+    pub birth_date: NaiveDate,
+    pub resident_id_masked: Option<String>,
+    pub grade: Option<Grade>,
+    pub township: String,
+    pub village: String,
+    /// The first guardian on the file, and their phone.
+    pub guardian: Option<String>,
+    pub guardian_phone: Option<String>,
+    /// The first day (China) the child's status said they were out of school.
+    pub dropped_on: Option<NaiveDate>,
+    pub attempts: u32,
+    /// The latest persuasion attempt's reason, method and day.
+    pub last_reason: Option<DropoutReason>,
+    pub last_method: Option<MethodLevel>,
+    pub last_attempt_on: Option<NaiveDate>,
+    pub status: EnrolmentStatus,
+}
+
+/// A line of the 建档立卡学生台账 (registered-poor students' ledger).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PoorLine {
+    pub grade: Option<Grade>,
+    pub head: String,
+    pub township: String,
+    pub village: String,
+    /// The latest device check in force: its day and what it found.
+    pub checked_on: Option<NaiveDate>,
+    pub device_works: Option<Answer>,
+    pub can_get_online: Option<Answer>,
+    pub open_problems: Vec<ProblemKind>,
+    /// The latest subsidy verification: the programme and whether the aid arrived.
+    pub subsidy: Option<(String, Answer)>,
+}
+
+/// Which of the two ledgers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ledger {
+    Dropouts,
+    Poor,
+}
+
+/// A page of a ledger for a report unit, in name order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LedgerQuery {
+    pub unit: ReportUnit,
+    pub ledger: Ledger,
+    pub from: StudentFrom,
+    pub limit: usize,
+    /// Count the whole ledger (a page shows it; a download reading it in chunks doesn't).
+    pub with_total: bool,
+}
+
+/// One child's line in a ledger.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LedgerLine {
+    Dropout(DropoutLine),
+    Poor(PoorLine),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LedgerRow {
+    pub student: StudentId,
+    pub name: String,
+    pub school: Option<SchoolId>,
+    pub line: LedgerLine,
+}
+
+/// A page of a ledger, with the number of lines in the whole ledger.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct LedgerPage {
+    pub rows: Vec<LedgerRow>,
+    pub more_after: bool,
+    pub more_before: bool,
+    pub total: u64,
 }
 
 /// One child as the 三个一 and device-coverage tables count them (`crate::report::compliance`).

@@ -384,6 +384,9 @@ impl<E: Engine> Store for SqlStore<E> {
     fn overdue_students(&self, students: &[StudentId]) -> Result<Vec<StudentId>, StoreError> {
         self.engine.read(|c| summaries::overdue(c, students))
     }
+    fn ledger_page(&self, q: &LedgerQuery) -> Result<LedgerPage, StoreError> {
+        self.engine.read(|c| summaries::ledger_page(c, q))
+    }
     fn compliance_rows(
         &self,
         unit: &ReportUnit,

@@ -21,12 +21,12 @@ pub(super) fn save(c: &dyn Db, rows: &[StudentSummary]) -> Result<(), StoreError
     }
     insert_rows(
         c,
-        "INSERT INTO rm_students(student, name, status, school, township, village, due, overdue, conflicts, missing, last_visit_ms, recheck, home_visit_owed, call_months, poor_household, household_head, household_village)",
+        "INSERT INTO rm_students(student, name, status, school, township, village, due, overdue, conflicts, missing, last_visit_ms, recheck, home_visit_owed, call_months, poor_household, household_head, household_village, dropout_line, poor_line)",
         "",
         rows.iter()
             .map(|r| {
                 let poor = r.rhythm.poor_household.as_ref();
-                vec![
+                Ok(vec![
                     r.student.to_string().into(),
                     (&r.name).into(),
                     r.status.map(|s| s.code()).into(),
@@ -44,9 +44,11 @@ pub(super) fn save(c: &dyn Db, rows: &[StudentSummary]) -> Result<(), StoreError
                     poor.map(|p| p.0.to_string()).into(),
                     poor.map(|p| p.1.clone()).unwrap_or_default().into(),
                     poor.map(|p| p.2.clone()).unwrap_or_default().into(),
-                ]
+                    r.dropout.as_ref().map(json).transpose()?.into(),
+                    r.poor.as_ref().map(json).transpose()?.into(),
+                ])
             })
-            .collect(),
+            .collect::<Result<_, StoreError>>()?,
     )?;
     insert_rows(
         c,
@@ -78,14 +80,7 @@ pub(super) fn compliance(
     checks_in: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
 ) -> Result<(Vec<StudentRhythm>, Vec<DeviceCheckRow>), StoreError> {
     let mut params = Vec::new();
-    let mut filter = care_where(&unit.students, "s", &mut params);
-    if let Some(school) = unit.school {
-        params.push(school.to_string().into());
-        filter.push_str(&format!(" AND s.school = ${}", params.len()));
-    } else if let Some(township) = &unit.township {
-        params.push(township.into());
-        filter.push_str(&format!(" AND s.township = ${}", params.len()));
-    }
+    let filter = unit_where(unit, "s", &mut params);
     let mut students = Vec::new();
     c.each(
         &format!(
@@ -151,6 +146,97 @@ pub(super) fn compliance(
     Ok((students, checks))
 }
 
+/// The condition that a row of `rm_students` (as `alias`) is one of the unit's children.
+fn unit_where(unit: &ReportUnit, alias: &str, params: &mut Vec<V>) -> String {
+    let mut filter = care_where(&unit.students, alias, params);
+    if let Some(school) = unit.school {
+        params.push(school.to_string().into());
+        filter.push_str(&format!(" AND {alias}.school = ${}", params.len()));
+    } else if let Some(township) = &unit.township {
+        params.push(township.into());
+        filter.push_str(&format!(" AND {alias}.township = ${}", params.len()));
+    }
+    filter
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<String, StoreError> {
+    serde_json::to_string(v).map_err(|e| StoreError::Corrupt(format!("ledger line: {e}")))
+}
+
+/// A page of a ledger: the unit's children with a line in it, in name order.
+pub(super) fn ledger_page(c: &dyn Db, q: &LedgerQuery) -> Result<LedgerPage, StoreError> {
+    let mut params = Vec::new();
+    let column = match q.ledger {
+        Ledger::Dropouts => "dropout_line",
+        Ledger::Poor => "poor_line",
+    };
+    let filter = format!(
+        "{} AND s.{column} IS NOT NULL",
+        unit_where(&q.unit, "s", &mut params)
+    );
+    let total = if q.with_total {
+        c.one(
+            &format!("SELECT count(*) FROM rm_students s WHERE {filter}"),
+            &params,
+        )?
+        .int(0)?
+    } else {
+        0
+    };
+    let limit = q.limit.max(1);
+    let (order, key, toward) = match &q.from {
+        StudentFrom::Start => ("s.name, s.student", None, Toward::Start),
+        StudentFrom::After(s) => ("s.name, s.student", Some((">", s)), Toward::After),
+        StudentFrom::Before(s) => (
+            "s.name DESC, s.student DESC",
+            Some(("<", s)),
+            Toward::Before,
+        ),
+    };
+    let mut cmp = String::new();
+    if let Some((op, student)) = key {
+        params.push(student.to_string().into());
+        let k = params.len();
+        cmp = format!(
+            " AND (s.name, s.student) {op} ((SELECT name FROM rm_students WHERE student = ${k}), ${k})"
+        );
+    }
+    params.push((limit as i64 + 1).into());
+    let rows = c
+        .query(
+            &format!(
+                "SELECT s.student, s.name, s.school, s.{column} FROM rm_students s
+                 WHERE {filter}{cmp} ORDER BY {order} LIMIT ${}",
+                params.len()
+            ),
+            &params,
+        )?
+        .iter()
+        .map(|r| {
+            let text = r.text(3)?;
+            let bad = |e: serde_json::Error| corrupt("ledger line", e);
+            Ok(LedgerRow {
+                student: parse_id(&r.text(0)?)?,
+                name: r.text(1)?,
+                school: r.opt_text(2)?.map(|s| parse_id(&s)).transpose()?,
+                line: match q.ledger {
+                    Ledger::Dropouts => {
+                        LedgerLine::Dropout(serde_json::from_str(&text).map_err(bad)?)
+                    }
+                    Ledger::Poor => LedgerLine::Poor(serde_json::from_str(&text).map_err(bad)?),
+                },
+            })
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    let (rows, more_after, more_before) = keyset_page(rows, limit, toward);
+    Ok(LedgerPage {
+        rows,
+        more_after,
+        more_before,
+        total: total as u64,
+    })
+}
+
 pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {
     c.empty("rm_students")?;
     c.empty("rm_device_checks")
@@ -210,6 +296,8 @@ fn summary(r: &Row) -> Result<StudentSummary, StoreError> {
             ..StudentRhythm::default()
         },
         checks: Vec::new(),
+        dropout: None,
+        poor: None,
     })
 }
 

@@ -383,6 +383,16 @@ const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX rm_students_township ON rm_students(township, care_county_code, care_county_name);
     "#,
+    // 11: each child's line in the two ledgers (辍学台账, 建档立卡学生台账), JSON, absent when
+    // the child is in neither; each ledger pages in name order over its own index. The cursor
+    // is rewound so the next catch-up fills them.
+    r#"
+    ALTER TABLE rm_students ADD COLUMN dropout_line TEXT;
+    ALTER TABLE rm_students ADD COLUMN poor_line TEXT;
+    CREATE INDEX rm_students_dropouts ON rm_students(name, student) WHERE dropout_line IS NOT NULL;
+    CREATE INDEX rm_students_poor ON rm_students(name, student) WHERE poor_line IS NOT NULL;
+    DELETE FROM rm_cursor;
+    "#,
 ];
 
 /// The schema version this build writes.
