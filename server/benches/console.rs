@@ -349,17 +349,12 @@ fn main() {
         let _ = (rhythm, coverage, townships, store.schools().unwrap());
         figures
     });
-    // What `/console/ledgers/poor` does: catch up, care, the coverage line, a page of 50.
+    // What `/console/ledgers/poor` does: catch up, care, a page of 50 and the total.
     use baoxue_server::store::{Ledger, LedgerQuery, StudentFrom};
     let ledger_unit = || monthly::unit(care(), &monthly::ReportScope::County);
     let (ledger_ms, ledger_page) = time(runs, || {
         baoxue_server::readmodel::catch_up(store.as_ref(), &settings, &terms).unwrap();
         let unit = ledger_unit();
-        let term = terms
-            .current_or_last(baoxue_shared::time::china_date(now))
-            .map(|t| t.period());
-        let (rows, checks) = store.compliance_rows(&unit, term).unwrap();
-        let _ = compliance::device_coverage_of(&rows, &checks, &terms, now);
         store
             .ledger_page(&LedgerQuery {
                 unit,

@@ -906,6 +906,24 @@ async fn the_ledgers_come_a_page_at_a_time_and_download_whole_with_each_childs_h
     let (_, bytes) = b.get_bytes("/console/exports/poor.xlsx?scope=county").await;
     let rows = sheet_rows(&bytes, "建档立卡学生台账");
     assert_eq!(rows.len(), poor.len());
+    // Under the title, this term's coverage: every poor household, the one checked.
+    let households: std::collections::BTreeSet<_> = poor.iter().map(|(h, _)| h.id).collect();
+    let subtitle = {
+        use calamine::{Reader, Xlsx};
+        let mut wb: Xlsx<_> = Xlsx::new(std::io::Cursor::new(bytes.clone())).unwrap();
+        let range = wb.worksheet_range("建档立卡学生台账").unwrap();
+        range
+            .get_value((1, 0))
+            .map(|c| c.to_string())
+            .unwrap_or_default()
+    };
+    assert!(
+        subtitle.contains(&format!(
+            "建档立卡户 {} 户，本学期已检查学习设备 1 户",
+            households.len()
+        )),
+        "{subtitle}"
+    );
     let row = rows
         .iter()
         .find(|r| r[0] == checked.name && r[3] == h.head)

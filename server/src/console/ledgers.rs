@@ -61,13 +61,17 @@ impl Unit {
     }
 }
 
-/// Refused unless the unit is the reviewer's to read; the read models caught up first.
+/// Refused unless the unit is the reviewer's to read; the read models caught up first. The
+/// poor ledger's file carries this term's device-check coverage under its title (a count over
+/// the unit's poor children, so only the file has it: a page reads what it shows, and the
+/// report page has the coverage table).
 fn unit(
     s: &dyn Store,
     st: &AppState,
     session: &Session,
     scope: &ReportScope,
     ledger: Ledger,
+    with_summary: bool,
 ) -> Result<Unit, ApiError> {
     let schools: HashMap<SchoolId, School> =
         s.schools()?.into_iter().map(|sc| (sc.id, sc)).collect();
@@ -79,8 +83,7 @@ fn unit(
     let title = title_of(scope, &schools, &care);
     let unit = monthly::unit(care, scope);
     let summary = match ledger {
-        Ledger::Dropouts => String::new(),
-        Ledger::Poor => {
+        Ledger::Poor if with_summary => {
             let now = Utc::now();
             let term = st
                 .terms
@@ -97,6 +100,7 @@ fn unit(
                 c.problems_open
             )
         }
+        _ => String::new(),
     };
     Ok(Unit {
         title,
@@ -139,7 +143,7 @@ pub(super) async fn page(
     let (unit, page): (Unit, LedgerPage) = {
         let (st2, session, scope) = (st.clone(), session.clone(), scope.clone());
         st.blocking(move |s| {
-            let unit = unit(s, &st2, &session, &scope, ledger)?;
+            let unit = unit(s, &st2, &session, &scope, ledger, false)?;
             let page = s.ledger_page(&LedgerQuery {
                 unit: unit.unit.clone(),
                 ledger,
@@ -163,7 +167,7 @@ pub(super) async fn page(
     let link = |key: &str, s: StudentId| format!("/console/ledgers/{name}?{qs}&{key}={s}");
     let body = html! {
         h1 { (unit.title) " · " (zh(ledger)) }
-        p.muted #ledger-total { "共 " (page.total) " 人。" (unit.summary) }
+        p.muted #ledger-total { "共 " (page.total) " 人。" }
         p { a #download-ledger href=(format!("/console/exports/{name}.xlsx?{qs}")) { "下载全部（Excel）" }
             " · " a href=(format!("/console/reports?{qs}")) { "返回月报" } }
         table #ledger {
@@ -209,7 +213,7 @@ pub(super) async fn download(
     let (st2, session) = (st.clone(), session.clone());
     let (out, title) = st
         .blocking(move |s| {
-            let unit = unit(s, &st2, &session, &scope, ledger)?;
+            let unit = unit(s, &st2, &session, &scope, ledger, true)?;
             // Logged once the unit is known to be the reviewer's to read, before the file is made.
             s.log_access(&entry)?;
             let mut out = tempfile::tempfile().map_err(ApiError::internal)?;
