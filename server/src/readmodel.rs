@@ -750,6 +750,39 @@ mod tests {
         let got: BTreeSet<StudentId> = listed.rows.iter().map(|r| r.student).collect();
         prop_assert_eq!(&got, &want, "student list, {:?}", care);
         prop_assert_eq!(listed.in_scope, want.len() as u64);
+        let owing = listed.rows.iter().filter(|r| r.due > 0).count() as u64;
+        let overdue = listed.rows.iter().filter(|r| r.overdue > 0).count() as u64;
+        prop_assert_eq!(
+            (listed.matching, listed.owing, listed.overdue),
+            (want.len() as u64, owing, overdue),
+            "student list counts, {:?}",
+            care
+        );
+        // Filtered as a reviewer filters: the counts are those of the rows the filter lists.
+        for r in listed.rows.iter().take(3) {
+            for (owing, conflicted) in [(None, false), (Some(false), false), (Some(true), true)] {
+                let q = crate::store::StudentPageQuery {
+                    students: care.clone(),
+                    township: Some(r.township.clone()),
+                    status: r.status,
+                    owing,
+                    conflicted,
+                    limit: 1_000,
+                    ..Default::default()
+                };
+                let page = store.student_page(&q).unwrap();
+                let due = page.rows.iter().filter(|r| r.due > 0).count() as u64;
+                let late = page.rows.iter().filter(|r| r.overdue > 0).count() as u64;
+                prop_assert_eq!(
+                    (page.in_scope, page.matching, page.owing, page.overdue),
+                    (want.len() as u64, page.rows.len() as u64, due, late),
+                    "filtered {:?}, {:?}",
+                    q,
+                    care
+                );
+                prop_assert!(page.townships.contains(&r.township) || r.township.is_empty());
+            }
+        }
         let queue = store
             .queue_page(&crate::store::QueuePageQuery::everything(
                 care.clone(),

@@ -13,6 +13,7 @@ pub(super) fn save(c: &dyn Db, rows: &[StudentSummary]) -> Result<(), StoreError
         return Ok(());
     }
     let students = V::list(rows.iter().map(|r| r.student));
+    count_delta(c, &students, -1)?;
     for table in ["rm_students", "rm_device_checks"] {
         c.execute(
             &format!("DELETE FROM {table} WHERE student = ANY($1)"),
@@ -68,7 +69,57 @@ pub(super) fn save(c: &dyn Db, rows: &[StudentSummary]) -> Result<(), StoreError
             })
             .collect(),
     )?;
-    stamp_care(c, "rm_students", &students)
+    stamp_care(c, "rm_students", &students)?;
+    count_delta(c, &students, 1)?;
+    c.execute("DELETE FROM rm_student_counts WHERE n = 0", &[])?;
+    Ok(())
+}
+
+/// What a group of `rm_student_counts` is: the care columns a reviewer's areas and schools are
+/// tested on, and the columns the list filters by. Every row of a group answers each test
+/// alike, so a care of areas and schools counts by summing groups — a county's list counts a
+/// few thousand groups instead of every child.
+const GROUP_COLUMNS: [&str; 11] = [
+    "care_county_code",
+    "care_county_name",
+    "care_township_code",
+    "care_township_name",
+    "care_village_code",
+    "care_village_name",
+    "care_school",
+    "township",
+    "village",
+    "school",
+    "status",
+];
+
+/// Add (`sign` 1) or take away (-1) these students' summaries in their groups' counts.
+fn count_delta(c: &dyn Db, students: &V, sign: i64) -> Result<(), StoreError> {
+    let cols = GROUP_COLUMNS.join(", ");
+    let key: Vec<String> = GROUP_COLUMNS
+        .iter()
+        .map(|c| format!("COALESCE({c}, '∅')"))
+        .chain([
+            "CAST(owing AS TEXT)".into(),
+            "CAST(conflicted AS TEXT)".into(),
+        ])
+        .collect();
+    c.execute(
+        &format!(
+            "INSERT INTO rm_student_counts(gkey, {cols}, owing, conflicted, n)
+             SELECT {key}, {cols}, owing, conflicted, {sign} * count(*)
+             FROM (SELECT {cols},
+                          CASE WHEN overdue > 0 THEN 2 WHEN due > 0 THEN 1 ELSE 0 END AS owing,
+                          CASE WHEN conflicts > 0 THEN 1 ELSE 0 END AS conflicted
+                   FROM rm_students WHERE student = ANY($1)) g
+             WHERE true
+             GROUP BY {cols}, owing, conflicted
+             ON CONFLICT (gkey) DO UPDATE SET n = rm_student_counts.n + excluded.n",
+            key = key.join(" || '|' || ")
+        ),
+        std::slice::from_ref(students),
+    )?;
+    Ok(())
 }
 
 /// The unit's children as the 三个一 and device-coverage tables count them — those paired
@@ -239,6 +290,7 @@ pub(super) fn ledger_page(c: &dyn Db, q: &LedgerQuery) -> Result<LedgerPage, Sto
 
 pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {
     c.empty("rm_students")?;
+    c.empty("rm_student_counts")?;
     c.empty("rm_device_checks")
 }
 
@@ -302,13 +354,36 @@ fn summary(r: &Row) -> Result<StudentSummary, StoreError> {
 }
 
 pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, StoreError> {
+    // A care of areas and schools counts from the groups; one naming households or students
+    // (a teacher's, a liaison's: a few children) counts its rows.
+    let grouped = q.students.students.is_empty() && q.students.households.is_empty();
+    let (counts_from, owing_due, owing_overdue, conflicted) = if grouped {
+        (
+            "rm_student_counts",
+            "owing >= 1",
+            "owing = 2",
+            "conflicted = 1",
+        )
+    } else {
+        ("rm_students", "due > 0", "overdue > 0", "conflicts > 0")
+    };
+    let count = |what: &str| {
+        if grouped {
+            format!("CAST(COALESCE(SUM(n){what}, 0) AS BIGINT)")
+        } else {
+            format!("count(*){what}")
+        }
+    };
     let mut params: Vec<V> = Vec::new();
-    let scope = care_where(&q.students, "rm_students", &mut params);
+    let scope = care_where(&q.students, "t", &mut params);
     let care_params = params.len();
     let mut filters = String::new();
+    let mut row_filters = String::new();
     let mut add = |sql: &str, v: V, params: &mut Vec<V>| {
         params.push(v);
-        filters.push_str(&sql.replace('?', &format!("${}", params.len())));
+        let f = sql.replace('?', &format!("${}", params.len()));
+        filters.push_str(&f);
+        row_filters.push_str(&f);
     };
     if let Some(t) = &q.township {
         add(" AND township = ?", t.into(), &mut params);
@@ -323,18 +398,27 @@ pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, Stor
         add(" AND status = ?", s.code().into(), &mut params);
     }
     match q.owing {
-        Some(true) => filters.push_str(" AND overdue > 0"),
-        Some(false) => filters.push_str(" AND due > 0"),
+        Some(true) => {
+            filters.push_str(&format!(" AND {owing_overdue}"));
+            row_filters.push_str(" AND overdue > 0");
+        }
+        Some(false) => {
+            filters.push_str(&format!(" AND {owing_due}"));
+            row_filters.push_str(" AND due > 0");
+        }
         None => {}
     }
     if q.conflicted {
-        filters.push_str(" AND conflicts > 0");
+        filters.push_str(&format!(" AND {conflicted}"));
+        row_filters.push_str(" AND conflicts > 0");
     }
     // Without filters the list is the whole care: one count of it serves both.
     let counts = c.one(
         &format!(
-            "SELECT count(*), count(*) FILTER (WHERE due > 0), count(*) FILTER (WHERE overdue > 0)
-             FROM rm_students WHERE {scope}{filters}"
+            "SELECT {}, {}, {} FROM {counts_from} t WHERE {scope}{filters}",
+            count(""),
+            count(&format!(" FILTER (WHERE {owing_due})")),
+            count(&format!(" FILTER (WHERE {owing_overdue})")),
         ),
         &params,
     )?;
@@ -342,12 +426,13 @@ pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, Stor
         counts.int(0)?
     } else {
         c.one(
-            &format!("SELECT count(*) FROM rm_students WHERE {scope}"),
+            &format!("SELECT {} FROM {counts_from} t WHERE {scope}", count("")),
             &params[..care_params],
         )?
         .int(0)?
     };
-    let townships = townships_of(c, "rm_students", &q.students)?;
+    let townships = townships_of(c, counts_from, &q.students)?;
+    let filters = row_filters;
     let limit = q.limit.max(1);
     let mut page_params = params.clone();
     let (order, key) = match &q.from {
@@ -369,7 +454,7 @@ pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, Stor
         .query(
             &format!(
                 "SELECT student, name, status, school, township, village, due, overdue, conflicts, missing, last_visit_ms, recheck
-                 FROM rm_students WHERE {scope}{filters}{cmp} ORDER BY {order} LIMIT ${}",
+                 FROM rm_students t WHERE {scope}{filters}{cmp} ORDER BY {order} LIMIT ${}",
                 page_params.len()
             ),
             &page_params,

@@ -393,6 +393,36 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX rm_students_poor ON rm_students(name, student) WHERE poor_line IS NOT NULL;
     DELETE FROM rm_cursor;
     "#,
+    // 12: the student list's counts by group (`store::sql::summaries`): children counted per
+    // care columns, filter columns, owing work (0 none, 1 due, 2 overdue) and conflicts, kept
+    // with each write of `rm_students`, so a county's totals sum groups instead of children.
+    // `gkey` is the group's columns in one value (NULLs included), the key an upsert finds.
+    r#"
+    CREATE TABLE rm_student_counts (
+        gkey TEXT PRIMARY KEY,
+        care_county_code TEXT,
+        care_county_name TEXT,
+        care_township_code TEXT,
+        care_township_name TEXT,
+        care_village_code TEXT,
+        care_village_name TEXT,
+        care_school TEXT,
+        township TEXT NOT NULL,
+        village TEXT NOT NULL,
+        school TEXT,
+        status TEXT,
+        owing INTEGER NOT NULL,
+        conflicted INTEGER NOT NULL,
+        n INTEGER NOT NULL
+    );
+    INSERT INTO rm_student_counts(gkey, care_county_code, care_county_name, care_township_code, care_township_name, care_village_code, care_village_name, care_school, township, village, school, status, owing, conflicted, n)
+    SELECT COALESCE(care_county_code, '∅') || '|' || COALESCE(care_county_name, '∅') || '|' || COALESCE(care_township_code, '∅') || '|' || COALESCE(care_township_name, '∅') || '|' || COALESCE(care_village_code, '∅') || '|' || COALESCE(care_village_name, '∅') || '|' || COALESCE(care_school, '∅') || '|' || COALESCE(township, '∅') || '|' || COALESCE(village, '∅') || '|' || COALESCE(school, '∅') || '|' || COALESCE(status, '∅') || '|' || CAST(owing AS TEXT) || '|' || CAST(conflicted AS TEXT), care_county_code, care_county_name, care_township_code, care_township_name, care_village_code, care_village_name, care_school, township, village, school, status, owing, conflicted, count(*)
+    FROM (SELECT care_county_code, care_county_name, care_township_code, care_township_name, care_village_code, care_village_name, care_school, township, village, school, status,
+                 CASE WHEN overdue > 0 THEN 2 WHEN due > 0 THEN 1 ELSE 0 END AS owing,
+                 CASE WHEN conflicts > 0 THEN 1 ELSE 0 END AS conflicted
+          FROM rm_students) g
+    GROUP BY care_county_code, care_county_name, care_township_code, care_township_name, care_village_code, care_village_name, care_school, township, village, school, status, owing, conflicted;
+    "#,
 ];
 
 /// The schema version this build writes.
