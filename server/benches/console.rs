@@ -509,14 +509,20 @@ fn ceilings(
             &[&code, &name],
         ) + count(
             &format!(
-                "SELECT count(*), count(*) FILTER (WHERE q.open = 1), count(*) FILTER (WHERE q.flags <> '')
-                 FROM rm_queue q WHERE {}",
+                "SELECT SUM(q.n), SUM(q.n) FILTER (WHERE q.open = 1), SUM(q.n) FILTER (WHERE q.flags <> '')
+                 FROM rm_queue_counts q WHERE {}",
                 care_sql("q")
             ),
             &[&code, &name],
         ) + count(
             &format!(
-                "SELECT DISTINCT q.township FROM rm_queue q WHERE {} AND q.township <> '' ORDER BY 1",
+                "SELECT count(DISTINCT q.record) FROM rm_queue q WHERE q.n > 1 AND {}",
+                care_sql("q")
+            ),
+            &[&code, &name],
+        ) + count(
+            &format!(
+                "SELECT DISTINCT q.township FROM rm_queue_counts q WHERE {} AND q.township <> '' ORDER BY 1",
                 care_sql("q")
             ),
             &[&code, &name],
@@ -531,14 +537,14 @@ fn ceilings(
             &[&code, &name],
         ) + count(
             &format!(
-                "SELECT count(*), count(*) FILTER (WHERE due > 0), count(*) FILTER (WHERE overdue > 0)
-                 FROM rm_students s WHERE {}",
+                "SELECT SUM(n), SUM(n) FILTER (WHERE owing >= 1), SUM(n) FILTER (WHERE owing = 2)
+                 FROM rm_student_counts s WHERE {}",
                 care_sql("s")
             ),
             &[&code, &name],
         ) + count(
             &format!(
-                "SELECT DISTINCT s.township FROM rm_students s WHERE {} AND s.township <> '' ORDER BY 1",
+                "SELECT DISTINCT s.township FROM rm_student_counts s WHERE {} AND s.township <> '' ORDER BY 1",
                 care_sql("s")
             ),
             &[&code, &name],

@@ -798,6 +798,39 @@ mod tests {
         prop_assert_eq!(&got, &seen, "queue, {:?}", care);
         prop_assert_eq!(queue.in_scope, seen.len() as u64, "each visit counted once");
         prop_assert_eq!(queue.open, seen.len() as u64);
+        // Filtered as a reviewer filters: each visit counted once, open and flagged as they are.
+        let shown = store
+            .visit_rows(&queue.rows.iter().map(|(k, _)| k.record).collect::<Vec<_>>())
+            .unwrap();
+        for v in shown.iter().take(3) {
+            for (kind, state, flag) in [
+                (None, None, None),
+                (Some(v.kind), Some(v.state.clone()), None),
+                (None, None, Some("any".to_string())),
+            ] {
+                let q = crate::store::QueuePageQuery {
+                    township: Some(v.township.clone()),
+                    kind,
+                    state,
+                    flag,
+                    ..crate::store::QueuePageQuery::everything(care.clone(), 1_000)
+                };
+                let page = store.queue_page(&q).unwrap();
+                let listed = store
+                    .visit_rows(&page.rows.iter().map(|(k, _)| k.record).collect::<Vec<_>>())
+                    .unwrap();
+                let open = listed.iter().filter(|r| r.open).count() as u64;
+                let flagged = listed.iter().filter(|r| !r.flags.is_empty()).count() as u64;
+                prop_assert_eq!(
+                    (page.in_scope, page.matching, page.open, page.flagged),
+                    (seen.len() as u64, page.rows.len() as u64, open, flagged),
+                    "queue filtered {:?}, {:?}",
+                    q,
+                    care
+                );
+                prop_assert!(page.townships.contains(&v.township) || v.township.is_empty());
+            }
+        }
         let month = baoxue_shared::time::ReportMonth::containing(Utc::now());
         let scope = report::monthly::ReportScope::County;
         let by_rows =

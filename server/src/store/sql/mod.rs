@@ -613,6 +613,74 @@ pub(super) fn stamp_care(c: &dyn Db, table: &str, students: &V) -> Result<(), St
     Ok(())
 }
 
+/// A table of counts by group kept beside a read model: how many of its rows share each
+/// combination of `text` and `numeric` columns. A page's totals for a care of areas and schools
+/// (the care columns are among the group's) and its filters (also among them) sum the groups
+/// instead of counting rows, so they cost the same in a county of 100,000 children as in a
+/// township. Kept by difference in the transaction that writes the rows: the rows a write may
+/// change are taken away before it and added back after.
+pub(super) struct GroupCounts {
+    pub counts: &'static str,
+    pub rows: &'static str,
+    /// Text columns of the rows (NULL allowed).
+    pub text: &'static [&'static str],
+    /// Numeric columns of the counts: their names and the expressions over a row.
+    pub numeric: &'static [(&'static str, &'static str)],
+    /// Which rows count.
+    pub counted: &'static str,
+}
+
+impl GroupCounts {
+    /// Add (`sign` 1) or take away (-1) the rows matching `rows_where` in their groups.
+    pub fn delta(
+        &self,
+        c: &dyn Db,
+        rows_where: &str,
+        params: &[V],
+        sign: i64,
+    ) -> Result<(), StoreError> {
+        let text = self.text.join(", ");
+        let names: Vec<&str> = self.numeric.iter().map(|(n, _)| *n).collect();
+        let names = names.join(", ");
+        let exprs: Vec<String> = self
+            .numeric
+            .iter()
+            .map(|(n, e)| format!("{e} AS {n}"))
+            .collect();
+        // The group's columns in one value, NULLs included: the key an upsert finds.
+        let key: Vec<String> = self
+            .text
+            .iter()
+            .map(|c| format!("COALESCE({c}, '∅')"))
+            .chain(
+                self.numeric
+                    .iter()
+                    .map(|(n, _)| format!("CAST({n} AS TEXT)")),
+            )
+            .collect();
+        let counts = self.counts;
+        c.execute(
+            &format!(
+                "INSERT INTO {counts}(gkey, {text}, {names}, n)
+                 SELECT {key}, {text}, {names}, {sign} * count(*)
+                 FROM (SELECT {text}, {exprs} FROM {rows} WHERE ({rows_where}) AND {counted}) g
+                 WHERE true
+                 GROUP BY {text}, {names}
+                 ON CONFLICT (gkey) DO UPDATE SET n = {counts}.n + excluded.n",
+                key = key.join(" || '|' || "),
+                exprs = exprs.join(", "),
+                rows = self.rows,
+                counted = self.counted,
+            ),
+            params,
+        )?;
+        if sign > 0 {
+            c.execute(&format!("DELETE FROM {counts} WHERE n = 0"), &[])?;
+        }
+        Ok(())
+    }
+}
+
 /// Whether the row aliased `t` (a read model with `student` and the care columns) is about a
 /// student in `care` — the rule of [`care_sql`], on the row's own columns.
 pub(super) fn care_where(care: &Care, t: &str, params: &mut Vec<V>) -> String {

@@ -1,7 +1,7 @@
 //! The read models' rows (`crate::store::read_model`).
 
 use super::db::{Db, V, p};
-use super::{corrupt, insert_rows, parse_id};
+use super::{GroupCounts, corrupt, insert_rows, parse_id};
 use crate::store::{
     Changes, QueueFrom, QueueKey, QueuePage, QueuePageQuery, ReadCursor, StoreError, VisitRow,
 };
@@ -224,6 +224,12 @@ pub(super) fn save_visit_rows(
     gone: &[RecordId],
 ) -> Result<(), StoreError> {
     let records = V::list(rows.iter().map(|r| r.record).chain(gone.iter().copied()));
+    let students: BTreeSet<StudentId> = rows.iter().flat_map(|r| r.students.clone()).collect();
+    let students = V::list(students);
+    // The queue rows this write may change: the visits' own, and the other rows of their
+    // students (`stamp_care` rewrites those).
+    let touched = [records.clone(), students.clone()];
+    QUEUE_COUNTS.delta(c, "record = ANY($1) OR student = ANY($2)", &touched, -1)?;
     for table in [
         "rm_visits",
         "rm_visit_students",
@@ -306,9 +312,35 @@ pub(super) fn save_visit_rows(
             }
         }
     }
-    let students: BTreeSet<StudentId> = rows.iter().flat_map(|r| r.students.clone()).collect();
-    super::stamp_care(c, "rm_queue", &V::list(students))
+    super::stamp_care(c, "rm_queue", &students)?;
+    QUEUE_COUNTS.delta(c, "record = ANY($1) OR student = ANY($2)", &touched, 1)
 }
+
+/// The queue's totals by group (`rm_queue_counts`), as the student list's: the care columns
+/// and the filters a reviewer can set but the worker and the dates (those count rows). Only
+/// rows of visits about one student: a visit about several has a row for each, and those are
+/// counted distinctly from the rows themselves (few: visits to siblings).
+const QUEUE_COUNTS: GroupCounts = GroupCounts {
+    counts: "rm_queue_counts",
+    rows: "rm_queue",
+    text: &[
+        "care_county_code",
+        "care_county_name",
+        "care_township_code",
+        "care_township_name",
+        "care_village_code",
+        "care_village_name",
+        "care_school",
+        "township",
+        "village",
+        "school",
+        "kind",
+        "state",
+        "flags",
+    ],
+    numeric: &[("open", "open")],
+    counted: "n = 1",
+};
 
 pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {
     for table in [
@@ -318,6 +350,7 @@ pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {
         "rm_visit_photos",
         "rm_photo_bands",
         "rm_queue",
+        "rm_queue_counts",
         "rm_cursor",
     ] {
         c.empty(table)?;
@@ -395,29 +428,73 @@ pub(super) fn queue_page(c: &dyn Db, q: &QueuePageQuery) -> Result<QueuePage, St
     if let Some(st) = &q.state {
         add(" AND q.state = ?", V::from(st), &mut params);
     }
-    let counts = c.one(
-        &format!(
-            "SELECT {}, {}, {} FROM rm_queue q WHERE {scope}{filters}",
-            visits_counted(""),
-            visits_counted(" AND q.open = 1"),
-            visits_counted(" AND q.flags <> ''"),
-        ),
-        &params,
-    )?;
+    // A care of areas and schools, filtered by what the groups hold, sums the groups; the
+    // rest counts rows.
+    let grouped = q.students.students.is_empty()
+        && q.students.households.is_empty()
+        && q.worker.is_none()
+        && q.from.is_none()
+        && q.until.is_none();
+    let count = |filters: &str, params: &[V]| -> Result<[i64; 3], StoreError> {
+        let r = if grouped {
+            let sum = |cond: &str| format!("CAST(COALESCE(SUM(q.n){cond}, 0) AS BIGINT)");
+            let distinct = |cond: &str| format!("count(DISTINCT q.record){cond}");
+            let single = c.one(
+                &format!(
+                    "SELECT {}, {}, {} FROM rm_queue_counts q WHERE {scope}{filters}",
+                    sum(""),
+                    sum(" FILTER (WHERE q.open = 1)"),
+                    sum(" FILTER (WHERE q.flags <> '')"),
+                ),
+                params,
+            )?;
+            let multi = c.one(
+                &format!(
+                    "SELECT {}, {}, {} FROM rm_queue q WHERE q.n > 1 AND {scope}{filters}",
+                    distinct(""),
+                    distinct(" FILTER (WHERE q.open = 1)"),
+                    distinct(" FILTER (WHERE q.flags <> '')"),
+                ),
+                params,
+            )?;
+            [
+                single.int(0)? + multi.int(0)?,
+                single.int(1)? + multi.int(1)?,
+                single.int(2)? + multi.int(2)?,
+            ]
+        } else {
+            let r = c.one(
+                &format!(
+                    "SELECT {}, {}, {} FROM rm_queue q WHERE {scope}{filters}",
+                    visits_counted(""),
+                    visits_counted(" AND q.open = 1"),
+                    visits_counted(" AND q.flags <> ''"),
+                ),
+                params,
+            )?;
+            [r.int(0)?, r.int(1)?, r.int(2)?]
+        };
+        Ok(r)
+    };
+    let counts = count(&filters, &params)?;
     // Without filters the matching rows are the whole care: one count serves both.
     let in_scope = if filters.is_empty() {
-        counts.int(0)?
+        counts[0]
     } else {
-        c.one(
-            &format!(
-                "SELECT {} FROM rm_queue q WHERE {scope}",
-                visits_counted("")
-            ),
-            &params[..care_params],
-        )?
-        .int(0)?
+        count("", &params[..care_params])?[0]
     };
-    let townships = super::townships_of(c, "rm_queue", &q.students)?;
+    let townships = if grouped {
+        let cols = "township, care_school, care_county_code, care_county_name, care_township_code, care_township_name, care_village_code, care_village_name";
+        super::townships_of(
+            c,
+            &format!(
+                "(SELECT {cols} FROM rm_queue_counts UNION ALL SELECT {cols} FROM rm_queue WHERE n > 1)"
+            ),
+            &q.students,
+        )?
+    } else {
+        super::townships_of(c, "rm_queue", &q.students)?
+    };
     let limit = q.limit.max(1);
     let (order, key) = match q.from_key {
         QueueFrom::First => ("q.rank, q.started_ms DESC, q.record", None),
@@ -490,9 +567,9 @@ pub(super) fn queue_page(c: &dyn Db, q: &QueuePageQuery) -> Result<QueuePage, St
         more_after,
         more_before,
         in_scope: in_scope as u64,
-        matching: counts.int(0)? as u64,
-        open: counts.int(1)? as u64,
-        flagged: counts.int(2)? as u64,
+        matching: counts[0] as u64,
+        open: counts[1] as u64,
+        flagged: counts[2] as u64,
         townships,
     })
 }

@@ -2,7 +2,8 @@
 
 use super::db::{Db, Row, V, p};
 use super::{
-    Toward, care_where, corrupt, insert_rows, keyset_page, parse_id, stamp_care, townships_of,
+    GroupCounts, Toward, care_where, corrupt, insert_rows, keyset_page, parse_id, stamp_care,
+    townships_of,
 };
 use crate::store::*;
 use chrono::NaiveDate;
@@ -70,56 +71,42 @@ pub(super) fn save(c: &dyn Db, rows: &[StudentSummary]) -> Result<(), StoreError
             .collect(),
     )?;
     stamp_care(c, "rm_students", &students)?;
-    count_delta(c, &students, 1)?;
-    c.execute("DELETE FROM rm_student_counts WHERE n = 0", &[])?;
-    Ok(())
+    count_delta(c, &students, 1)
 }
 
-/// What a group of `rm_student_counts` is: the care columns a reviewer's areas and schools are
-/// tested on, and the columns the list filters by. Every row of a group answers each test
-/// alike, so a care of areas and schools counts by summing groups — a county's list counts a
-/// few thousand groups instead of every child.
-const GROUP_COLUMNS: [&str; 11] = [
-    "care_county_code",
-    "care_county_name",
-    "care_township_code",
-    "care_township_name",
-    "care_village_code",
-    "care_village_name",
-    "care_school",
-    "township",
-    "village",
-    "school",
-    "status",
-];
+/// The student list's totals by group (`rm_student_counts`): the care columns a reviewer's
+/// areas and schools are tested on and the columns the list filters by; every row of a group
+/// answers each test alike, so a care of areas and schools counts by summing groups — a
+/// county's list counts a few thousand groups instead of every child.
+const COUNTS: GroupCounts = GroupCounts {
+    counts: "rm_student_counts",
+    rows: "rm_students",
+    text: &[
+        "care_county_code",
+        "care_county_name",
+        "care_township_code",
+        "care_township_name",
+        "care_village_code",
+        "care_village_name",
+        "care_school",
+        "township",
+        "village",
+        "school",
+        "status",
+    ],
+    numeric: &[
+        (
+            "owing",
+            "CASE WHEN overdue > 0 THEN 2 WHEN due > 0 THEN 1 ELSE 0 END",
+        ),
+        ("conflicted", "CASE WHEN conflicts > 0 THEN 1 ELSE 0 END"),
+    ],
+    counted: "true",
+};
 
 /// Add (`sign` 1) or take away (-1) these students' summaries in their groups' counts.
 fn count_delta(c: &dyn Db, students: &V, sign: i64) -> Result<(), StoreError> {
-    let cols = GROUP_COLUMNS.join(", ");
-    let key: Vec<String> = GROUP_COLUMNS
-        .iter()
-        .map(|c| format!("COALESCE({c}, '∅')"))
-        .chain([
-            "CAST(owing AS TEXT)".into(),
-            "CAST(conflicted AS TEXT)".into(),
-        ])
-        .collect();
-    c.execute(
-        &format!(
-            "INSERT INTO rm_student_counts(gkey, {cols}, owing, conflicted, n)
-             SELECT {key}, {cols}, owing, conflicted, {sign} * count(*)
-             FROM (SELECT {cols},
-                          CASE WHEN overdue > 0 THEN 2 WHEN due > 0 THEN 1 ELSE 0 END AS owing,
-                          CASE WHEN conflicts > 0 THEN 1 ELSE 0 END AS conflicted
-                   FROM rm_students WHERE student = ANY($1)) g
-             WHERE true
-             GROUP BY {cols}, owing, conflicted
-             ON CONFLICT (gkey) DO UPDATE SET n = rm_student_counts.n + excluded.n",
-            key = key.join(" || '|' || ")
-        ),
-        std::slice::from_ref(students),
-    )?;
-    Ok(())
+    COUNTS.delta(c, "student = ANY($1)", std::slice::from_ref(students), sign)
 }
 
 /// The unit's children as the 三个一 and device-coverage tables count them — those paired

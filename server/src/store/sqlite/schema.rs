@@ -423,6 +423,34 @@ const MIGRATIONS: &[&str] = &[
           FROM rm_students) g
     GROUP BY care_county_code, care_county_name, care_township_code, care_township_name, care_village_code, care_village_name, care_school, township, village, school, status, owing, conflicted;
     "#,
+    // 13: the queue's counts by group (`store::sql::read_model`), as the student list's: rows
+    // of visits about one student by care columns, filter columns and whether open; visits
+    // about several students are counted from their rows, found by their own index.
+    r#"
+    CREATE TABLE rm_queue_counts (
+        gkey TEXT PRIMARY KEY,
+        care_county_code TEXT,
+        care_county_name TEXT,
+        care_township_code TEXT,
+        care_township_name TEXT,
+        care_village_code TEXT,
+        care_village_name TEXT,
+        care_school TEXT,
+        township TEXT NOT NULL,
+        village TEXT NOT NULL,
+        school TEXT,
+        kind TEXT NOT NULL,
+        state TEXT NOT NULL,
+        flags TEXT NOT NULL,
+        open INTEGER NOT NULL,
+        n INTEGER NOT NULL
+    );
+    INSERT INTO rm_queue_counts(gkey, care_county_code, care_county_name, care_township_code, care_township_name, care_village_code, care_village_name, care_school, township, village, school, kind, state, flags, open, n)
+    SELECT COALESCE(care_county_code, '∅') || '|' || COALESCE(care_county_name, '∅') || '|' || COALESCE(care_township_code, '∅') || '|' || COALESCE(care_township_name, '∅') || '|' || COALESCE(care_village_code, '∅') || '|' || COALESCE(care_village_name, '∅') || '|' || COALESCE(care_school, '∅') || '|' || COALESCE(township, '∅') || '|' || COALESCE(village, '∅') || '|' || COALESCE(school, '∅') || '|' || COALESCE(kind, '∅') || '|' || COALESCE(state, '∅') || '|' || COALESCE(flags, '∅') || '|' || CAST(open AS TEXT), care_county_code, care_county_name, care_township_code, care_township_name, care_village_code, care_village_name, care_school, township, village, school, kind, state, flags, open, count(*)
+    FROM rm_queue WHERE n = 1
+    GROUP BY care_county_code, care_county_name, care_township_code, care_township_name, care_village_code, care_village_name, care_school, township, village, school, kind, state, flags, open;
+    CREATE INDEX rm_queue_multi ON rm_queue(record) WHERE n > 1;
+    "#,
 ];
 
 /// The schema version this build writes.
