@@ -1082,57 +1082,71 @@ mod tests {
                 }
             }
             units.dedup();
-            for scope in &units {
-                for ledger in [Ledger::Dropouts, Ledger::Poor] {
-                    let mut want: Vec<LedgerRow> = files
-                        .iter()
-                        .filter(|f| match scope {
-                            ReportScope::County => true,
-                            ReportScope::School(id) => {
-                                f.current.as_ref().and_then(|s| s.school) == Some(*id)
+            // Everyone by name (a list of children counts rows) and by their counties (a care of
+            // areas sums the groups).
+            let counties: Vec<AreaScope> = files
+                .iter()
+                .filter_map(|f| f.household.as_ref())
+                .map(|h| AreaScope::County(h.area.county.clone()))
+                .collect::<Vec<_>>();
+            let by_area = Care { areas: counties, ..Care::default() };
+            for (care, by_area) in [
+                (Care::of_students(everyone.clone()), None),
+                (by_area.clone(), Some(())),
+            ] {
+                for scope in &units {
+                    for ledger in [Ledger::Dropouts, Ledger::Poor] {
+                        let mut want: Vec<LedgerRow> = files
+                            .iter()
+                            .filter(|f| by_area.is_none() || f.household.is_some())
+                            .filter(|f| match scope {
+                                ReportScope::County => true,
+                                ReportScope::School(id) => {
+                                    f.current.as_ref().and_then(|s| s.school) == Some(*id)
+                                }
+                                ReportScope::Township(t) => {
+                                    f.household.as_ref().is_some_and(|h| h.area.township.name == *t)
+                                }
+                            })
+                            .filter_map(|f| {
+                                let line = match ledger {
+                                    Ledger::Dropouts => dropout_line(f).map(LedgerLine::Dropout),
+                                    Ledger::Poor => poor_line(f).map(LedgerLine::Poor),
+                                }?;
+                                let s = f.current.as_ref()?;
+                                Some(LedgerRow { student: f.student, name: s.name.clone(), school: s.school, line })
+                            })
+                            .collect();
+                        want.sort_by(|a, b| (&a.name, a.student.to_string()).cmp(&(&b.name, b.student.to_string())));
+                        let query = |from| LedgerQuery {
+                            unit: unit(care.clone(), scope),
+                            ledger,
+                            from,
+                            limit: 2,
+                            with_total: true,
+                        };
+                        // Forward two at a time, then back from the last page.
+                        let mut got = Vec::new();
+                        let mut pages = Vec::new();
+                        let mut from = StudentFrom::Start;
+                        loop {
+                            let page = store.ledger_page(&query(from)).unwrap();
+                            prop_assert_eq!(page.total as usize, want.len());
+                            got.extend(page.rows.clone());
+                            let last = page.rows.last().map(|r| r.student);
+                            let more = page.more_after;
+                            pages.push(page);
+                            match last {
+                                Some(l) if more => from = StudentFrom::After(l),
+                                _ => break,
                             }
-                            ReportScope::Township(t) => {
-                                f.household.as_ref().is_some_and(|h| h.area.township.name == *t)
-                            }
-                        })
-                        .filter_map(|f| {
-                            let line = match ledger {
-                                Ledger::Dropouts => dropout_line(f).map(LedgerLine::Dropout),
-                                Ledger::Poor => poor_line(f).map(LedgerLine::Poor),
-                            }?;
-                            let s = f.current.as_ref()?;
-                            Some(LedgerRow { student: f.student, name: s.name.clone(), school: s.school, line })
-                        })
-                        .collect();
-                    want.sort_by(|a, b| (&a.name, a.student.to_string()).cmp(&(&b.name, b.student.to_string())));
-                    let query = |from| LedgerQuery {
-                        unit: unit(Care::of_students(everyone.clone()), scope),
-                        ledger,
-                        from,
-                        limit: 2,
-                        with_total: true,
-                    };
-                    // Forward two at a time, then back from the last page.
-                    let mut got = Vec::new();
-                    let mut pages = Vec::new();
-                    let mut from = StudentFrom::Start;
-                    loop {
-                        let page = store.ledger_page(&query(from)).unwrap();
-                        prop_assert_eq!(page.total as usize, want.len());
-                        got.extend(page.rows.clone());
-                        let last = page.rows.last().map(|r| r.student);
-                        let more = page.more_after;
-                        pages.push(page);
-                        match last {
-                            Some(l) if more => from = StudentFrom::After(l),
-                            _ => break,
                         }
-                    }
-                    prop_assert_eq!(&got, &want, "{:?} {:?}", scope, ledger);
-                    for w in pages.windows(2).rev() {
-                        let first = w[1].rows.first().expect("a page after another has rows").student;
-                        let back = store.ledger_page(&query(StudentFrom::Before(first))).unwrap();
-                        prop_assert_eq!(&back.rows, &w[0].rows);
+                        prop_assert_eq!(&got, &want, "{:?} {:?}", scope, ledger);
+                        for w in pages.windows(2).rev() {
+                            let first = w[1].rows.first().expect("a page after another has rows").student;
+                            let back = store.ledger_page(&query(StudentFrom::Before(first))).unwrap();
+                            prop_assert_eq!(&back.rows, &w[0].rows);
+                        }
                     }
                 }
             }

@@ -429,6 +429,41 @@ const MIGRATIONS: &[&str] = &[
     GROUP BY care_county_code, care_county_name, care_township_code, care_township_name, care_village_code, care_village_name, care_school, township, village, school, kind, state, flags, open;
     CREATE INDEX rm_queue_multi ON rm_queue(record) WHERE n > 1;
     "#,
+    // 9: the flagged visits' own index (the queue filtered to flagged pages through it), and
+    // the student counts by whether the child has a line in each ledger (a ledger's total sums
+    // groups).
+    r#"
+    CREATE INDEX rm_queue_flagged ON rm_queue(rank, started_ms DESC, record) WHERE flags <> '';
+    DROP TABLE rm_student_counts;
+    CREATE TABLE rm_student_counts (
+        gkey TEXT PRIMARY KEY,
+        care_county_code TEXT,
+        care_county_name TEXT,
+        care_township_code TEXT,
+        care_township_name TEXT,
+        care_village_code TEXT,
+        care_village_name TEXT,
+        care_school TEXT,
+        township TEXT NOT NULL,
+        village TEXT NOT NULL,
+        school TEXT,
+        status TEXT,
+        owing BIGINT NOT NULL,
+        conflicted BIGINT NOT NULL,
+        dropout BIGINT NOT NULL,
+        poor BIGINT NOT NULL,
+        n BIGINT NOT NULL
+    );
+    INSERT INTO rm_student_counts(gkey, care_county_code, care_county_name, care_township_code, care_township_name, care_village_code, care_village_name, care_school, township, village, school, status, owing, conflicted, dropout, poor, n)
+    SELECT COALESCE(care_county_code, '∅') || '|' || COALESCE(care_county_name, '∅') || '|' || COALESCE(care_township_code, '∅') || '|' || COALESCE(care_township_name, '∅') || '|' || COALESCE(care_village_code, '∅') || '|' || COALESCE(care_village_name, '∅') || '|' || COALESCE(care_school, '∅') || '|' || COALESCE(township, '∅') || '|' || COALESCE(village, '∅') || '|' || COALESCE(school, '∅') || '|' || COALESCE(status, '∅') || '|' || owing::text || '|' || conflicted::text || '|' || dropout::text || '|' || poor::text, care_county_code, care_county_name, care_township_code, care_township_name, care_village_code, care_village_name, care_school, township, village, school, status, owing, conflicted, dropout, poor, count(*)
+    FROM (SELECT care_county_code, care_county_name, care_township_code, care_township_name, care_village_code, care_village_name, care_school, township, village, school, status,
+                 CASE WHEN overdue > 0 THEN 2 WHEN due > 0 THEN 1 ELSE 0 END AS owing,
+                 CASE WHEN conflicts > 0 THEN 1 ELSE 0 END AS conflicted,
+                 CASE WHEN dropout_line IS NOT NULL THEN 1 ELSE 0 END AS dropout,
+                 CASE WHEN poor_line IS NOT NULL THEN 1 ELSE 0 END AS poor
+          FROM rm_students) g
+    GROUP BY care_county_code, care_county_name, care_township_code, care_township_name, care_village_code, care_village_name, care_school, township, village, school, status, owing, conflicted, dropout, poor;
+    "#,
 ];
 
 /// The schema version this build writes.

@@ -213,10 +213,21 @@ impl<E: Engine> Store for SqlStore<E> {
         students: &[StudentId],
     ) -> Result<Vec<StudentId>, StoreError> {
         self.engine.read(|c| {
+            // The given students with their care columns as the read models stamp them, then
+            // the rule the pages use on those columns: the cost is that of the few asked.
             let mut params = vec![V::list(students)];
-            let care = care_sql(care, &mut params);
+            let cols: Vec<String> = CARE_COLUMNS
+                .iter()
+                .map(|(col, src)| format!("{src} AS {col}"))
+                .collect();
+            let care = care_where(care, "t", &mut params);
             c.query(
-                &format!("SELECT id FROM students WHERE id = ANY($1) AND id IN {care}"),
+                &format!(
+                    "SELECT t.student FROM (SELECT s.id AS student, {} FROM students s
+                     LEFT JOIN households h ON h.id = s.household WHERE s.id = ANY($1)) t
+                     WHERE {care}",
+                    cols.join(", ")
+                ),
                 &params,
             )?
             .into_iter()
@@ -537,45 +548,6 @@ pub(super) fn keyset_page<T>(
     }
 }
 
-/// The students in `care`, as a subquery (`(SELECT id …)`); its parameters are appended to
-/// `params`.
-pub(super) fn care_sql(care: &Care, params: &mut Vec<V>) -> String {
-    let arg = |params: &mut Vec<V>, v: V| {
-        params.push(v);
-        format!("${}", params.len())
-    };
-    let mut parts = Vec::new();
-    if !care.students.is_empty() {
-        let a = arg(params, V::list(&care.students));
-        parts.push(format!("SELECT id FROM students WHERE id = ANY({a})"));
-    }
-    if !care.households.is_empty() {
-        let a = arg(params, V::list(&care.households));
-        parts.push(format!(
-            "SELECT id FROM students WHERE household = ANY({a})"
-        ));
-    }
-    if !care.schools.is_empty() {
-        let a = arg(params, V::list(&care.schools));
-        parts.push(format!("SELECT id FROM students WHERE school = ANY({a})"));
-    }
-    if !care.areas.is_empty() {
-        let within: Vec<String> = care
-            .areas
-            .iter()
-            .map(|a| area_sql(a, "h.", params))
-            .collect();
-        parts.push(format!(
-            "SELECT s.id FROM students s JOIN households h ON h.id = s.household WHERE {}",
-            within.join(" OR ")
-        ));
-    }
-    if parts.is_empty() {
-        return "(SELECT id FROM students WHERE 1 = 0)".into();
-    }
-    format!("({})", parts.join(" UNION "))
-}
-
 /// The columns a read-model row keeps of its student for care (`care_where`): their household,
 /// school and divisions as `students` and `households` hold them.
 const CARE_COLUMNS: [(&str, &str); 8] = [
@@ -682,7 +654,8 @@ impl GroupCounts {
 }
 
 /// Whether the row aliased `t` (a read model with `student` and the care columns) is about a
-/// student in `care` — the rule of [`care_sql`], on the row's own columns.
+/// student in `care`: one of its students, in one of its households or schools, or living in one
+/// of its areas (`area_sql`).
 pub(super) fn care_where(care: &Care, t: &str, params: &mut Vec<V>) -> String {
     let arg = |params: &mut Vec<V>, v: V| {
         params.push(v);

@@ -100,6 +100,11 @@ const COUNTS: GroupCounts = GroupCounts {
             "CASE WHEN overdue > 0 THEN 2 WHEN due > 0 THEN 1 ELSE 0 END",
         ),
         ("conflicted", "CASE WHEN conflicts > 0 THEN 1 ELSE 0 END"),
+        (
+            "dropout",
+            "CASE WHEN dropout_line IS NOT NULL THEN 1 ELSE 0 END",
+        ),
+        ("poor", "CASE WHEN poor_line IS NOT NULL THEN 1 ELSE 0 END"),
     ],
     counted: "true",
 };
@@ -212,14 +217,32 @@ pub(super) fn ledger_page(c: &dyn Db, q: &LedgerQuery) -> Result<LedgerPage, Sto
         "{} AND s.{column} IS NOT NULL",
         unit_where(&q.unit, "s", &mut params)
     );
-    let total = if q.with_total {
-        c.one(
-            &format!("SELECT count(*) FROM rm_students s WHERE {filter}"),
-            &params,
-        )?
-        .int(0)?
-    } else {
-        0
+    let grouped = q.unit.students.students.is_empty() && q.unit.students.households.is_empty();
+    let total = match (q.with_total, grouped) {
+        (false, _) => 0,
+        // The ledger's lines counted by group (`COUNTS`), as the student list counts.
+        (true, true) => {
+            let flag = match q.ledger {
+                Ledger::Dropouts => "dropout",
+                Ledger::Poor => "poor",
+            };
+            let mut params = Vec::new();
+            let filter = unit_where(&q.unit, "s", &mut params);
+            c.one(
+                &format!(
+                    "SELECT CAST(COALESCE(SUM(s.n), 0) AS BIGINT) FROM rm_student_counts s
+                     WHERE {filter} AND s.{flag} = 1"
+                ),
+                &params,
+            )?
+            .int(0)?
+        }
+        (true, false) => c
+            .one(
+                &format!("SELECT count(*) FROM rm_students s WHERE {filter}"),
+                &params,
+            )?
+            .int(0)?,
     };
     let limit = q.limit.max(1);
     let (order, key, toward) = match &q.from {
