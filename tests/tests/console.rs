@@ -945,7 +945,11 @@ async fn the_ledgers_come_a_page_at_a_time_and_download_whole_with_each_childs_h
     assert!(unchecked > 0 && unchecked < rows.len(), "{rows:?}");
 
     // A ledger there is not is not found.
-    let (status, _) = b.get("/console/ledgers/nothing?scope=county").await;
-    assert_eq!(status, 404);
+    for path in ["nothing", "poor.xlsx"] {
+        let (status, _) = b
+            .get(&format!("/console/ledgers/{path}?scope=county"))
+            .await;
+        assert_eq!(status, 404, "{path}");
+    }
     server.stop().await;
 }

@@ -29,10 +29,11 @@ use std::io::Seek;
 /// Lines on one page.
 pub const PAGE: usize = 50;
 
+/// The ledger a page's path names (`dropouts`, `poor`).
 fn ledger_of(name: &str) -> Option<Ledger> {
     match name {
-        "dropouts" | "dropouts.xlsx" => Some(Ledger::Dropouts),
-        "poor" | "poor.xlsx" => Some(Ledger::Poor),
+        "dropouts" => Some(Ledger::Dropouts),
+        "poor" => Some(Ledger::Poor),
         _ => None,
     }
 }
@@ -209,7 +210,10 @@ pub(super) async fn download(
     scope: ReportScope,
     entry: AccessEntry,
 ) -> ConsoleResult {
-    let ledger = ledger_of(file).ok_or_else(|| ApiError::not_found("export"))?;
+    let ledger = file
+        .strip_suffix(".xlsx")
+        .and_then(ledger_of)
+        .ok_or_else(|| ApiError::not_found("export"))?;
     let (st2, session) = (st.clone(), session.clone());
     let (out, title) = st
         .blocking(move |s| {
