@@ -729,6 +729,61 @@ mod tests {
     /// What a reviewer with `care` is shown — the queue, the student list, the month's
     /// figures — is about exactly the students `Store::students_in_care` finds in the roster
     /// tables as they are now.
+    /// Every child's file as the whole log makes it (a correction that moved a visit to
+    /// another child takes it out of the first child's file).
+    fn log_files(
+        store: &dyn Store,
+        terms: &TermCalendar,
+        now: chrono::DateTime<Utc>,
+    ) -> (Vec<StudentId>, Vec<StudentFile>) {
+        let everyone = store.all_student_ids().unwrap();
+        let mut replica = Replica::new();
+        for s in &everyone {
+            for op in store.ops_about_student(*s).unwrap() {
+                replica.apply(op).unwrap();
+            }
+        }
+        let cx = FileContext {
+            now,
+            terms,
+            photo_present: &|_| true,
+        };
+        let files = everyone
+            .iter()
+            .map(|s| StudentFile::build(&replica, *s, &cx))
+            .collect();
+        (everyone, files)
+    }
+
+    /// The report units these files fall in: the county, their townships and schools.
+    fn units_of(files: &[StudentFile]) -> Vec<report::monthly::ReportScope> {
+        use report::monthly::ReportScope;
+        let mut units = vec![ReportScope::County];
+        for f in files {
+            if let Some(school) = f.current.as_ref().and_then(|s| s.school) {
+                units.push(ReportScope::School(school));
+            }
+            if let Some(h) = &f.household {
+                units.push(ReportScope::Township(h.area.township.name.clone()));
+            }
+        }
+        units.dedup();
+        units
+    }
+
+    /// The file's child is in the report unit.
+    fn in_unit(f: &StudentFile, scope: &report::monthly::ReportScope) -> bool {
+        use report::monthly::ReportScope;
+        match scope {
+            ReportScope::County => true,
+            ReportScope::School(id) => f.current.as_ref().and_then(|s| s.school) == Some(*id),
+            ReportScope::Township(t) => f
+                .household
+                .as_ref()
+                .is_some_and(|h| h.area.township.name == *t),
+        }
+    }
+
     fn shown_is_care(
         store: &dyn Store,
         care: &Care,
@@ -950,26 +1005,13 @@ mod tests {
         #[test]
         fn the_compliance_tables_from_the_rows_are_those_from_the_files(seed in any::<u64>()) {
             use report::compliance::{device_coverage, device_coverage_of, three_ones_of, rhythm_of};
-            use report::monthly::{ReportScope, unit};
+            use report::monthly::unit;
             let dir = tempfile::tempdir().unwrap();
             let terms = terms();
             let store = history(seed, dir.path(), seed % 2 == 0);
             catch_up(&store, &EvidenceSettings::default(), &terms).unwrap();
             let now = Utc::now();
-            let everyone = store.all_student_ids().unwrap();
-            // The files as the whole log makes them (a correction that moved a visit to another
-            // child takes it out of the first child's file).
-            let mut replica = Replica::new();
-            for s in &everyone {
-                for op in store.ops_about_student(*s).unwrap() {
-                    replica.apply(op).unwrap();
-                }
-            }
-            let cx = FileContext { now, terms: &terms, photo_present: &|_| true };
-            let files: Vec<StudentFile> = everyone
-                .iter()
-                .map(|s| StudentFile::build(&replica, *s, &cx))
-                .collect();
+            let (everyone, files) = log_files(&store, &terms, now);
             let mut rng = fastrand::Rng::with_seed(seed);
             let teachers: Vec<User> = (0..3)
                 .map(|i| User {
@@ -987,29 +1029,12 @@ mod tests {
             for t in &teachers {
                 store.add_account(t, "x").unwrap();
             }
-            let mut units = vec![ReportScope::County];
-            for f in &files {
-                if let Some(school) = f.current.as_ref().and_then(|s| s.school) {
-                    units.push(ReportScope::School(school));
-                }
-                if let Some(h) = &f.household {
-                    units.push(ReportScope::Township(h.area.township.name.clone()));
-                }
-            }
-            units.dedup();
+            let units = units_of(&files);
             let visits_month = Utc::now() - Duration::days(17);
             for scope in &units {
                 let inside: Vec<StudentFile> = files
                     .iter()
-                    .filter(|f| match scope {
-                        ReportScope::County => true,
-                        ReportScope::School(id) => {
-                            f.current.as_ref().and_then(|s| s.school) == Some(*id)
-                        }
-                        ReportScope::Township(t) => {
-                            f.household.as_ref().is_some_and(|h| h.area.township.name == *t)
-                        }
-                    })
+                    .filter(|f| in_unit(f, scope))
                     .cloned()
                     .collect();
                 // All checks, and the term's as the page asks: the tables are the same.
@@ -1054,34 +1079,14 @@ mod tests {
         #[test]
         fn the_ledgers_from_the_rows_are_the_lines_of_the_files(seed in any::<u64>()) {
             use report::ledgers::{dropout_line, poor_line};
-            use report::monthly::{ReportScope, unit};
+            use report::monthly::unit;
             use crate::store::{Ledger, LedgerLine, LedgerQuery, LedgerRow, StudentFrom};
             let dir = tempfile::tempdir().unwrap();
             let terms = terms();
             let store = history(seed, dir.path(), seed % 2 == 0);
             catch_up(&store, &EvidenceSettings::default(), &terms).unwrap();
-            let everyone = store.all_student_ids().unwrap();
-            let mut replica = Replica::new();
-            for s in &everyone {
-                for op in store.ops_about_student(*s).unwrap() {
-                    replica.apply(op).unwrap();
-                }
-            }
-            let cx = FileContext { now: Utc::now(), terms: &terms, photo_present: &|_| true };
-            let files: Vec<StudentFile> = everyone
-                .iter()
-                .map(|s| StudentFile::build(&replica, *s, &cx))
-                .collect();
-            let mut units = vec![ReportScope::County];
-            for f in &files {
-                if let Some(school) = f.current.as_ref().and_then(|s| s.school) {
-                    units.push(ReportScope::School(school));
-                }
-                if let Some(h) = &f.household {
-                    units.push(ReportScope::Township(h.area.township.name.clone()));
-                }
-            }
-            units.dedup();
+            let (everyone, files) = log_files(&store, &terms, Utc::now());
+            let units = units_of(&files);
             // Everyone by name (a list of children counts rows) and by their counties (a care of
             // areas sums the groups).
             let counties: Vec<AreaScope> = files
@@ -1099,15 +1104,7 @@ mod tests {
                         let mut want: Vec<LedgerRow> = files
                             .iter()
                             .filter(|f| by_area.is_none() || f.household.is_some())
-                            .filter(|f| match scope {
-                                ReportScope::County => true,
-                                ReportScope::School(id) => {
-                                    f.current.as_ref().and_then(|s| s.school) == Some(*id)
-                                }
-                                ReportScope::Township(t) => {
-                                    f.household.as_ref().is_some_and(|h| h.area.township.name == *t)
-                                }
-                            })
+                            .filter(|f| in_unit(f, scope))
                             .filter_map(|f| {
                                 let line = match ledger {
                                     Ledger::Dropouts => dropout_line(f).map(LedgerLine::Dropout),

@@ -945,6 +945,12 @@ async fn the_ledgers_come_a_page_at_a_time_and_download_whole_with_each_childs_h
     assert!(unchecked > 0 && unchecked < rows.len(), "{rows:?}");
 
     // A ledger there is not is not found.
+    // A key that names no student is refused naming the parameter.
+    let (status, bad) = b
+        .get("/console/ledgers/poor?scope=county&after=garbage")
+        .await;
+    assert_eq!(status, 400);
+    assert!(bad.contains("after"), "{bad}");
     for path in ["nothing", "poor.xlsx"] {
         let (status, _) = b
             .get(&format!("/console/ledgers/{path}?scope=county"))

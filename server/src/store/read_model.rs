@@ -469,6 +469,13 @@ pub struct Care {
 }
 
 impl Care {
+    /// Only areas and schools, no households or children by name: every row of a place and
+    /// school answers for the care alike, so counts kept by group answer for it
+    /// (`store::sql::GroupCounts`).
+    pub fn is_of_places(&self) -> bool {
+        self.students.is_empty() && self.households.is_empty()
+    }
+
     /// Exactly these students.
     pub fn of_students(students: Vec<StudentId>) -> Self {
         Care {

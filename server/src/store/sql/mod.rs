@@ -585,6 +585,18 @@ pub(super) fn stamp_care(c: &dyn Db, table: &str, students: &V) -> Result<(), St
     Ok(())
 }
 
+/// The care columns every count table groups by, first in its key: all of a row's care but
+/// the household (a care naming households counts rows).
+pub(super) const GROUP_CARE: [&str; 7] = [
+    "care_county_code",
+    "care_county_name",
+    "care_township_code",
+    "care_township_name",
+    "care_village_code",
+    "care_village_name",
+    "care_school",
+];
+
 /// A table of counts by group kept beside a read model: how many of its rows share each
 /// combination of `text` and `numeric` columns. A page's totals for a care of areas and schools
 /// (the care columns are among the group's) and its filters (also among them) sum the groups
@@ -594,7 +606,7 @@ pub(super) fn stamp_care(c: &dyn Db, table: &str, students: &V) -> Result<(), St
 pub(super) struct GroupCounts {
     pub counts: &'static str,
     pub rows: &'static str,
-    /// Text columns of the rows (NULL allowed).
+    /// Text columns of the rows (NULL allowed) the groups hold beside [`GROUP_CARE`].
     pub text: &'static [&'static str],
     /// Numeric columns of the counts: their names and the expressions over a row.
     pub numeric: &'static [(&'static str, &'static str)],
@@ -611,7 +623,8 @@ impl GroupCounts {
         params: &[V],
         sign: i64,
     ) -> Result<(), StoreError> {
-        let text = self.text.join(", ");
+        let columns: Vec<&str> = GROUP_CARE.iter().chain(self.text).copied().collect();
+        let text = columns.join(", ");
         let names: Vec<&str> = self.numeric.iter().map(|(n, _)| *n).collect();
         let names = names.join(", ");
         let exprs: Vec<String> = self
@@ -620,8 +633,7 @@ impl GroupCounts {
             .map(|(n, e)| format!("{e} AS {n}"))
             .collect();
         // The group's columns in one value, NULLs included: the key an upsert finds.
-        let key: Vec<String> = self
-            .text
+        let key: Vec<String> = columns
             .iter()
             .map(|c| format!("COALESCE({c}, '∅')"))
             .chain(

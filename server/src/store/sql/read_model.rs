@@ -323,21 +323,7 @@ pub(super) fn save_visit_rows(
 const QUEUE_COUNTS: GroupCounts = GroupCounts {
     counts: "rm_queue_counts",
     rows: "rm_queue",
-    text: &[
-        "care_county_code",
-        "care_county_name",
-        "care_township_code",
-        "care_township_name",
-        "care_village_code",
-        "care_village_name",
-        "care_school",
-        "township",
-        "village",
-        "school",
-        "kind",
-        "state",
-        "flags",
-    ],
+    text: &["township", "village", "school", "kind", "state", "flags"],
     numeric: &[("open", "open")],
     counted: "n = 1",
 };
@@ -435,11 +421,8 @@ pub(super) fn queue_page(c: &dyn Db, q: &QueuePageQuery) -> Result<QueuePage, St
     }
     // A care of areas and schools, filtered by what the groups hold, sums the groups; the
     // rest counts rows.
-    let grouped = q.students.students.is_empty()
-        && q.students.households.is_empty()
-        && q.worker.is_none()
-        && q.from.is_none()
-        && q.until.is_none();
+    let grouped =
+        q.students.is_of_places() && q.worker.is_none() && q.from.is_none() && q.until.is_none();
     let count = |filters: &str, params: &[V]| -> Result<[i64; 3], StoreError> {
         let r = if grouped {
             let sum = |cond: &str| format!("CAST(COALESCE(SUM(q.n){cond}, 0) AS BIGINT)");
@@ -489,7 +472,7 @@ pub(super) fn queue_page(c: &dyn Db, q: &QueuePageQuery) -> Result<QueuePage, St
         count("", &params[..care_params])?[0]
     };
     let townships = if grouped {
-        let cols = "township, care_school, care_county_code, care_county_name, care_township_code, care_township_name, care_village_code, care_village_name";
+        let cols = format!("township, {}", super::GROUP_CARE.join(", "));
         super::townships_of(
             c,
             &format!(

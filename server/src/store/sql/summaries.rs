@@ -81,19 +81,7 @@ pub(super) fn save(c: &dyn Db, rows: &[StudentSummary]) -> Result<(), StoreError
 const COUNTS: GroupCounts = GroupCounts {
     counts: "rm_student_counts",
     rows: "rm_students",
-    text: &[
-        "care_county_code",
-        "care_county_name",
-        "care_township_code",
-        "care_township_name",
-        "care_village_code",
-        "care_village_name",
-        "care_school",
-        "township",
-        "village",
-        "school",
-        "status",
-    ],
+    text: &["township", "village", "school", "status"],
     numeric: &[
         (
             "owing",
@@ -189,6 +177,30 @@ pub(super) fn compliance(
     Ok((students, checks))
 }
 
+/// A page in name order continuing from `from` (rows of `rm_students` aliased `t`): the ORDER
+/// BY, the condition after the key (its parameter appended) and the direction read.
+fn by_name(from: &StudentFrom, t: &str, params: &mut Vec<V>) -> (String, String, Toward) {
+    let (key, toward) = match from {
+        StudentFrom::Start => (None, Toward::Start),
+        StudentFrom::After(s) => (Some((">", s)), Toward::After),
+        StudentFrom::Before(s) => (Some(("<", s)), Toward::Before),
+    };
+    let order = match toward {
+        Toward::Before => format!("{t}.name DESC, {t}.student DESC"),
+        _ => format!("{t}.name, {t}.student"),
+    };
+    let mut cmp = String::new();
+    if let Some((op, student)) = key {
+        // The key is the student the page continues from, in name order as the list has it.
+        params.push(student.to_string().into());
+        let k = params.len();
+        cmp = format!(
+            " AND ({t}.name, {t}.student) {op} ((SELECT name FROM rm_students WHERE student = ${k}), ${k})"
+        );
+    }
+    (order, cmp, toward)
+}
+
 /// The condition that a row of `rm_students` (as `alias`) is one of the unit's children.
 fn unit_where(unit: &ReportUnit, alias: &str, params: &mut Vec<V>) -> String {
     let mut filter = care_where(&unit.students, alias, params);
@@ -217,7 +229,7 @@ pub(super) fn ledger_page(c: &dyn Db, q: &LedgerQuery) -> Result<LedgerPage, Sto
         "{} AND s.{column} IS NOT NULL",
         unit_where(&q.unit, "s", &mut params)
     );
-    let grouped = q.unit.students.students.is_empty() && q.unit.students.households.is_empty();
+    let grouped = q.unit.students.is_of_places();
     let total = match (q.with_total, grouped) {
         (false, _) => 0,
         // The ledger's lines counted by group (`COUNTS`), as the student list counts.
@@ -245,23 +257,7 @@ pub(super) fn ledger_page(c: &dyn Db, q: &LedgerQuery) -> Result<LedgerPage, Sto
             .int(0)?,
     };
     let limit = q.limit.max(1);
-    let (order, key, toward) = match &q.from {
-        StudentFrom::Start => ("s.name, s.student", None, Toward::Start),
-        StudentFrom::After(s) => ("s.name, s.student", Some((">", s)), Toward::After),
-        StudentFrom::Before(s) => (
-            "s.name DESC, s.student DESC",
-            Some(("<", s)),
-            Toward::Before,
-        ),
-    };
-    let mut cmp = String::new();
-    if let Some((op, student)) = key {
-        params.push(student.to_string().into());
-        let k = params.len();
-        cmp = format!(
-            " AND (s.name, s.student) {op} ((SELECT name FROM rm_students WHERE student = ${k}), ${k})"
-        );
-    }
+    let (order, cmp, toward) = by_name(&q.from, "s", &mut params);
     params.push((limit as i64 + 1).into());
     let rows = c
         .query(
@@ -366,7 +362,7 @@ fn summary(r: &Row) -> Result<StudentSummary, StoreError> {
 pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, StoreError> {
     // A care of areas and schools counts from the groups; one naming households or students
     // (a teacher's, a liaison's: a few children) counts its rows.
-    let grouped = q.students.students.is_empty() && q.students.households.is_empty();
+    let grouped = q.students.is_of_places();
     let (counts_from, owing_due, owing_overdue, conflicted) = if grouped {
         (
             "rm_student_counts",
@@ -445,20 +441,7 @@ pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, Stor
     let filters = row_filters;
     let limit = q.limit.max(1);
     let mut page_params = params.clone();
-    let (order, key) = match &q.from {
-        StudentFrom::Start => ("name, student", None),
-        StudentFrom::After(s) => ("name, student", Some((">", s))),
-        StudentFrom::Before(s) => ("name DESC, student DESC", Some(("<", s))),
-    };
-    let mut cmp = String::new();
-    if let Some((op, student)) = key {
-        // The key is the student the page continues from, in name order as the list has it.
-        page_params.push(student.to_string().into());
-        let k = page_params.len();
-        cmp = format!(
-            " AND (name, student) {op} ((SELECT name FROM rm_students WHERE student = ${k}), ${k})"
-        );
-    }
+    let (order, cmp, toward) = by_name(&q.from, "t", &mut page_params);
     page_params.push((limit as i64 + 1).into());
     let rows = c
         .query(
@@ -472,11 +455,6 @@ pub(super) fn page(c: &dyn Db, q: &StudentPageQuery) -> Result<StudentPage, Stor
         .iter()
         .map(summary)
         .collect::<Result<Vec<_>, _>>()?;
-    let toward = match q.from {
-        StudentFrom::Start => Toward::Start,
-        StudentFrom::After(..) => Toward::After,
-        StudentFrom::Before(..) => Toward::Before,
-    };
     let (rows, more_after, more_before) = keyset_page(rows, limit, toward);
     Ok(StudentPage {
         rows,
