@@ -20,6 +20,8 @@ bash scripts/with-postgres.sh cargo test --workspace \
   --test api_contract --test server_kill --test tls --test web_app_served \
   --test app_sync --test login_screen --test postgres_two_servers \
   -- --include-ignored 2>&1 | tee -a "$log"
+bash scripts/with-postgres.sh cargo test -p baoxue-server --lib on_postgres \
+  -- --include-ignored 2>&1 | tee -a "$log"
 # The app's store contract again, over IndexedDB in headless Chromium.
 CHROMEDRIVER=/usr/bin/chromedriver cargo test -p baoxue-app --target wasm32-unknown-unknown \
   --test web_store 2>&1 | tee -a "$log"

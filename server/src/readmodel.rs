@@ -18,7 +18,7 @@ use crate::report;
 use crate::review::evidence::{self, EvidenceSettings, VisitFacts};
 use crate::review::{self, QueueItem};
 use crate::store::{
-    PhotoMeta, ReadCursor, ReadModelWrite, Store, StoreError, StudentSummary, VisitRow,
+    PhotoMeta, ReadCursor, ReadModelWrite, Store, StoreError, StudentSummary, TravelKey, VisitRow,
 };
 use baoxue_shared::file::{FileContext, StudentFile};
 use baoxue_shared::ids::{RecordId, StudentId};
@@ -155,30 +155,33 @@ fn refresh(
     let mut loaded: BTreeSet<StudentId> = BTreeSet::new();
     let mut reports = Vec::new();
     let mut revisions: BTreeSet<RecordId> = BTreeSet::new();
-    let mut next: Vec<StudentId> = students.to_vec();
-    while let Some(s) = next.pop() {
-        if !loaded.insert(s) {
-            continue;
-        }
-        let ops = store.ops_about_student(s)?;
-        reports.push(report::rows::student_rows(s, &ops, terms));
-        for op in ops {
-            if let OpBody::Record(v) = &op.body {
-                next.extend(v.students.iter().filter(|o| !loaded.contains(o)));
-                if let Some(orig) = v.corrects {
-                    // The corrected record's children: its reviews and voids are theirs.
-                    for held in store.held_records(&[orig])?.into_values() {
-                        next.extend(
-                            held.subjects
-                                .students
-                                .into_iter()
-                                .filter(|o| !loaded.contains(o)),
-                        );
+    // A wave at a time, each wave's students in one round trip.
+    let mut next: BTreeSet<StudentId> = students.iter().copied().collect();
+    while !next.is_empty() {
+        let wave: Vec<StudentId> = std::mem::take(&mut next).into_iter().collect();
+        loaded.extend(wave.iter().copied());
+        let mut about = store.ops_about_students(&wave)?;
+        for s in wave {
+            let ops = about.remove(&s).unwrap_or_default();
+            reports.push(report::rows::student_rows(s, &ops, terms));
+            for op in ops {
+                if let OpBody::Record(v) = &op.body {
+                    next.extend(v.students.iter().filter(|o| !loaded.contains(o)));
+                    if let Some(orig) = v.corrects {
+                        // The corrected record's children: its reviews and voids are theirs.
+                        for held in store.held_records(&[orig])?.into_values() {
+                            next.extend(
+                                held.subjects
+                                    .students
+                                    .into_iter()
+                                    .filter(|o| !loaded.contains(o)),
+                            );
+                        }
                     }
+                    revisions.insert(v.id);
                 }
-                revisions.insert(v.id);
+                replica.apply(op)?;
             }
-            replica.apply(op)?;
         }
     }
     // Which cited photos' bytes have arrived: a summary counts the ones still missing.
@@ -229,34 +232,26 @@ fn refresh(
         .values()
         .map(|i| row_of(i, &photos, settings))
         .collect();
-    for r in old.iter().chain(&new_rows) {
-        dirty.extend(partners(store, r, &rewritten)?);
-        for w in &r.visitors {
-            if r.travel {
-                dirty.extend(
-                    store
-                        .travel_neighbours(*w, r.started_at, r.record, &rewritten)?
-                        .1,
-                );
-            }
-        }
-    }
+    let before: Vec<&VisitRow> = old.iter().chain(&new_rows).collect();
+    dirty.extend(partners(store, &before, &rewritten)?);
+    dirty.extend(
+        store
+            .travel_neighbours(&travel_keys(&before), &rewritten)?
+            .into_iter()
+            .filter_map(|n| n.after),
+    );
     // Everything the checks of changed and dirty visits compare with: their partners and each
     // worker's previous visit.
     let dirty_rows = store.visit_rows(&dirty.iter().copied().collect::<Vec<_>>())?;
-    let mut context: BTreeSet<RecordId> = BTreeSet::new();
-    for r in new_rows.iter().chain(&dirty_rows) {
-        context.extend(partners(store, r, &rewritten)?);
-        if r.travel {
-            for w in &r.visitors {
-                context.extend(
-                    store
-                        .travel_neighbours(*w, r.started_at, r.record, &rewritten)?
-                        .0,
-                );
-            }
-        }
-    }
+    let checked: Vec<&VisitRow> = new_rows.iter().chain(&dirty_rows).collect();
+    let mut context: BTreeSet<RecordId> =
+        partners(store, &checked, &rewritten)?.into_iter().collect();
+    context.extend(
+        store
+            .travel_neighbours(&travel_keys(&checked), &rewritten)?
+            .into_iter()
+            .filter_map(|n| n.before),
+    );
     for r in &dirty {
         context.remove(r);
     }
@@ -335,22 +330,35 @@ fn photo_meta<'a>(
     store.photos_meta(&hashes)
 }
 
-/// Stored visits (not among `except`) that may show the same picture as `r`.
+/// Stored visits (not among `except`) that may show the same picture as one of `rows`.
 fn partners(
     store: &dyn Store,
-    r: &VisitRow,
+    rows: &[&VisitRow],
     except: &BTreeSet<RecordId>,
 ) -> Result<Vec<RecordId>, StoreError> {
-    if r.photos.is_empty() {
+    let photos = rows.iter().flat_map(|r| &r.photos);
+    let shas: Vec<Sha256> = photos.clone().map(|(h, _)| *h).collect();
+    if shas.is_empty() {
         return Ok(vec![]);
     }
-    let shas: Vec<Sha256> = r.photos.iter().map(|(h, _)| *h).collect();
-    let bands: Vec<(usize, i64)> = r
-        .photos
-        .iter()
+    let bands: Vec<(usize, i64)> = photos
         .flat_map(|(_, b)| b.iter().copied().enumerate())
         .collect();
     store.photo_partners(&shas, &bands, except)
+}
+
+/// Where each travel-checked row sits on each of its visitors' timelines.
+fn travel_keys(rows: &[&VisitRow]) -> Vec<TravelKey> {
+    rows.iter()
+        .filter(|r| r.travel)
+        .flat_map(|r| {
+            r.visitors.iter().map(|w| TravelKey {
+                worker: *w,
+                at: r.started_at,
+                record: r.record,
+            })
+        })
+        .collect()
 }
 
 /// The row of a queue entry (its flags and state already set).
@@ -516,9 +524,15 @@ mod tests {
     /// A random county history: visits by two workers with photos drawn from a small pool
     /// (some the same bytes, some near copies), positions near home or far off, reviews, voids
     /// and corrections, photos' bytes arriving late; pushed in random batches, the read model
-    /// catching up after some of them. Returns the store and whether to catch up as it goes.
+    /// catching up after some of them (`catch_as_it_goes`), into a new SQLite store in `dir`.
     fn history(seed: u64, dir: &std::path::Path, catch_as_it_goes: bool) -> SqliteStore {
         let store = SqliteStore::open(dir).unwrap();
+        history_in(&store, seed, catch_as_it_goes);
+        store
+    }
+
+    /// [`history`] into `store`, whichever engine.
+    fn history_in(store: &dyn Store, seed: u64, catch_as_it_goes: bool) {
         let terms = terms();
         let settings = EvidenceSettings::default();
         let mut rng = fastrand::Rng::with_seed(seed);
@@ -537,7 +551,7 @@ mod tests {
                 homes.push((h.clone(), s.id));
             }
         }
-        push_trusted(&store, admin.user, admin.device, ops, t0).unwrap();
+        push_trusted(store, admin.user, admin.device, ops, t0).unwrap();
         let mut workers = [
             Author::new(UserId::new(), DeviceId::new()),
             Author::new(UserId::new(), DeviceId::new()),
@@ -557,7 +571,8 @@ mod tests {
         let mut visits: Vec<(RecordId, usize)> = Vec::new();
         let mut uploaded = std::collections::HashSet::new();
         for step in 0..24 {
-            let at = t0 + Duration::hours(step * 6 + rng.i64(0..5));
+            // Steps an hour or two apart: a drive far off and back is often too fast to be true.
+            let at = t0 + Duration::minutes(step * 100 + rng.i64(0..90));
             let w = rng.usize(..2);
             match rng.u8(..11) {
                 0..=5 => {
@@ -592,7 +607,7 @@ mod tests {
                         .collect();
                     visits.push((v.id, w));
                     let op = workers[w].record(v, at);
-                    push_trusted(&store, workers[w].user, workers[w].device, vec![op], at).unwrap();
+                    push_trusted(store, workers[w].user, workers[w].device, vec![op], at).unwrap();
                 }
                 6 if !visits.is_empty() => {
                     let (r, _) = visits[rng.usize(..visits.len())];
@@ -602,7 +617,7 @@ mod tests {
                         ReviewAction::RequestEvidence,
                     ][rng.usize(..3)];
                     let op = reviewer.review(r, action, "请核实", at);
-                    push_trusted(&store, reviewer.user, reviewer.device, vec![op], at).unwrap();
+                    push_trusted(store, reviewer.user, reviewer.device, vec![op], at).unwrap();
                 }
                 7 if !visits.is_empty() => {
                     let (r, w) = visits[rng.usize(..visits.len())];
@@ -612,12 +627,12 @@ mod tests {
                         sample::visit(&mut rng, VisitKind::HomeVisit, workers[w].user, s, &h, at);
                     v.corrects = Some(r);
                     let op = workers[w].record(v, at);
-                    let _ = push_trusted(&store, workers[w].user, workers[w].device, vec![op], at);
+                    let _ = push_trusted(store, workers[w].user, workers[w].device, vec![op], at);
                 }
                 8 if !visits.is_empty() => {
                     let (r, _) = visits[rng.usize(..visits.len())];
                     let op = reviewer.void(r, "重复录入", at);
-                    push_trusted(&store, reviewer.user, reviewer.device, vec![op], at).unwrap();
+                    push_trusted(store, reviewer.user, reviewer.device, vec![op], at).unwrap();
                 }
                 9 => {
                     // A child's status as the worker last saw it moves on (out of school, being
@@ -638,7 +653,7 @@ mod tests {
                         set: StudentField::Status(to),
                     };
                     let op = workers[w].set(&seen, target, at);
-                    let _ = push_trusted(&store, workers[w].user, workers[w].device, vec![op], at);
+                    let _ = push_trusted(store, workers[w].user, workers[w].device, vec![op], at);
                 }
                 _ => {
                     let (sha, hash) = pool[rng.usize(..pool.len())];
@@ -665,10 +680,9 @@ mod tests {
                 }
             }
             if catch_as_it_goes && rng.u8(..3) > 0 {
-                catch_up(&store, &settings, &terms).unwrap();
+                catch_up(store, &settings, &terms).unwrap();
             }
         }
-        store
     }
 
     proptest! {
@@ -688,6 +702,31 @@ mod tests {
             prop_assert!(kept == want, "{}", differences(&kept, &want));
             rebuild(&store, &EvidenceSettings::default(), &terms).unwrap();
             prop_assert_eq!(&held(&store, &records), &kept);
+            store.close();
+        }
+    }
+
+    /// The same on PostgreSQL, whose queries for a visit's neighbours and photo partners are
+    /// the same text run by another engine (`scripts/test.sh` runs it with a server).
+    #[test]
+    #[ignore = "needs PostgreSQL: scripts/test.sh runs it with BAOXUE_TEST_POSTGRES set"]
+    fn the_kept_queue_is_the_queue_recomputed_from_the_log_on_postgres() {
+        let url = format!(
+            "{}/postgres",
+            std::env::var("BAOXUE_TEST_POSTGRES").expect("BAOXUE_TEST_POSTGRES")
+        );
+        let terms = terms();
+        for seed in 0..8u64 {
+            crate::store::postgres::PostgresStore::wipe(&url).unwrap();
+            let store = crate::store::postgres::PostgresStore::connect(&url).unwrap();
+            history_in(&store, seed, seed % 4 != 0);
+            catch_up(&store, &EvidenceSettings::default(), &terms).unwrap();
+            let want = recomputed(&store, &terms);
+            let records: Vec<RecordId> = want.keys().copied().collect();
+            let kept = held(&store, &records);
+            assert!(kept == want, "seed {seed}: {}", differences(&kept, &want));
+            rebuild(&store, &EvidenceSettings::default(), &terms).unwrap();
+            assert_eq!(held(&store, &records), kept, "seed {seed}");
             store.close();
         }
     }

@@ -14,10 +14,10 @@ pub mod sqlite;
 
 pub use read_model::{
     Care, Changes, DeviceCheckRow, DropoutLine, LateOp, Ledger, LedgerLine, LedgerPage,
-    LedgerQuery, LedgerRow, MonthBack, MonthRow, MonthVisit, OpEvent, PoorLine, QueueFrom,
-    QueueKey, QueuePage, QueuePageQuery, ReadCursor, ReadModelWrite, ReportCountQuery,
+    LedgerQuery, LedgerRow, MonthBack, MonthRow, MonthVisit, Neighbours, OpEvent, PoorLine,
+    QueueFrom, QueueKey, QueuePage, QueuePageQuery, ReadCursor, ReadModelWrite, ReportCountQuery,
     ReportCounts, ReportUnit, StatusSpan, StudentFrom, StudentPage, StudentPageQuery,
-    StudentReportRows, StudentRhythm, StudentSummary, VisitRow,
+    StudentReportRows, StudentRhythm, StudentSummary, TravelKey, VisitRow,
 };
 
 // Rows the API sends as they are: declared with the protocol, in shared.
@@ -32,7 +32,7 @@ use baoxue_shared::op::Op;
 use baoxue_shared::people::{Assignment, School, User};
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use thiserror::Error;
 
 /// What can go wrong in storage.
@@ -356,6 +356,11 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<LogPage, StoreError>;
     /// Every op about a student (roster, guardians, household, visits, voids).
     fn ops_about_student(&self, student: StudentId) -> Result<Vec<Op>, StoreError>;
+    /// [`Store::ops_about_student`] for several students in one round trip.
+    fn ops_about_students(
+        &self,
+        students: &[StudentId],
+    ) -> Result<BTreeMap<StudentId, Vec<Op>>, StoreError>;
     /// The students already on the roster with these resident IDs.
     fn students_by_resident_id(
         &self,
@@ -417,15 +422,13 @@ pub trait Store: Send + Sync + 'static {
         bands: &[(usize, i64)],
         except: &BTreeSet<RecordId>,
     ) -> Result<Vec<RecordId>, StoreError>;
-    /// `worker`'s travel-checked visits just before and just after `(at, record)`, not among
-    /// `except`.
+    /// For each key, its worker's travel-checked visits just before and just after `(at,
+    /// record)`, not among `except`: in one round trip for all of them.
     fn travel_neighbours(
         &self,
-        worker: UserId,
-        at: DateTime<Utc>,
-        record: RecordId,
+        keys: &[TravelKey],
         except: &BTreeSet<RecordId>,
-    ) -> Result<(Option<RecordId>, Option<RecordId>), StoreError>;
+    ) -> Result<Vec<Neighbours>, StoreError>;
     /// Replace these visits' and children's rows, drop the rows of `gone` and, when given,
     /// move the cursor: all in one transaction.
     fn save_read_models(&self, w: ReadModelWrite) -> Result<(), StoreError>;

@@ -55,6 +55,21 @@ pub struct VisitRow {
     pub detail: String,
 }
 
+/// A worker's visit, as a place on their timeline to find the visits either side of.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TravelKey {
+    pub worker: UserId,
+    pub at: DateTime<Utc>,
+    pub record: RecordId,
+}
+
+/// A worker's travel-checked visits either side of a [`TravelKey`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Neighbours {
+    pub before: Option<RecordId>,
+    pub after: Option<RecordId>,
+}
+
 /// Where a queue row sorts: open and flagged first (0), then open (1), then the rest (2); newest
 /// first within each; the record breaks ties. Pages continue from a key (keyset pagination).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -103,10 +103,17 @@ impl SqlStore<PostgresEngine> {
 
 impl PostgresEngine {
     fn open(&self) -> Result<Conn, StoreError> {
-        let client = self
+        let mut client = self
             .config
             .connect(NoTls)
             .map_err(|e| StoreError::Database(format!("cannot connect to {}: {e}", self.shown)))?;
+        // A statement is prepared once per connection and kept; left to itself PostgreSQL
+        // settles on one generic plan after five runs, and one chosen while a table was nearly
+        // empty (the start of a rebuild) scanned it whole for every `= ANY(list)` from then on:
+        // planned per run instead, with the list and the table as they are.
+        client
+            .batch_execute("SET plan_cache_mode = force_custom_plan")
+            .map_err(pg_error)?;
         Ok(Conn {
             client,
             statements: HashMap::new(),

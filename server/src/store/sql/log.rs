@@ -11,7 +11,7 @@ use baoxue_shared::people::{Assignment, User};
 use baoxue_shared::replica::Replica;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256 as Sha};
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 fn decode_op(body: &str) -> Result<Op, StoreError> {
     serde_json::from_str(body).map_err(|e| corrupt("stored op", e))
@@ -683,18 +683,36 @@ pub(super) fn pull(
 }
 
 pub(super) fn ops_about_student(c: &dyn Db, student: StudentId) -> Result<Vec<Op>, StoreError> {
-    c.query(
-        "SELECT o.body FROM ops o WHERE o.seq IN (
-             SELECT seq FROM op_subjects WHERE student = $1
+    Ok(ops_about_students(c, &[student])?
+        .remove(&student)
+        .unwrap_or_default())
+}
+
+/// Each student's ops (theirs, and their household's that name no student), in server order.
+pub(super) fn ops_about_students(
+    c: &dyn Db,
+    students: &[StudentId],
+) -> Result<BTreeMap<StudentId, Vec<Op>>, StoreError> {
+    let mut out: BTreeMap<StudentId, Vec<Op>> = BTreeMap::new();
+    c.each(
+        "SELECT x.student, o.body FROM (
+             SELECT student, seq FROM op_subjects WHERE student = ANY($1)
              UNION
-             SELECT s.seq FROM op_subjects s WHERE s.household = (SELECT household FROM students WHERE id = $1)
-                 AND NOT EXISTS (SELECT 1 FROM op_subjects t WHERE t.seq = s.seq AND t.student IS NOT NULL))
-         ORDER BY o.seq",
-        p![student.to_string()],
-    )?
-    .into_iter()
-    .map(|mut r| decode_op(&r.take_text(0)?))
-    .collect()
+             SELECT st.id, s.seq FROM students st JOIN op_subjects s ON s.household = st.household
+                 WHERE st.id = ANY($1)
+                 AND NOT EXISTS (SELECT 1 FROM op_subjects t WHERE t.seq = s.seq AND t.student IS NOT NULL)
+         ) AS x JOIN ops o ON o.seq = x.seq
+         ORDER BY x.student, o.seq",
+        &[V::list(students)],
+        &mut |mut r| {
+            let student: StudentId = parse_id(&r.text(0)?)?;
+            out.entry(student)
+                .or_default()
+                .push(decode_op(&r.take_text(1)?)?);
+            Ok(())
+        },
+    )?;
+    Ok(out)
 }
 
 pub(super) fn students_by_resident_id(

@@ -286,6 +286,12 @@ impl<E: Engine> Store for SqlStore<E> {
     fn ops_about_student(&self, student: StudentId) -> Result<Vec<Op>, StoreError> {
         self.engine.read(|c| log::ops_about_student(c, student))
     }
+    fn ops_about_students(
+        &self,
+        students: &[StudentId],
+    ) -> Result<BTreeMap<StudentId, Vec<Op>>, StoreError> {
+        self.engine.read(|c| log::ops_about_students(c, students))
+    }
     fn students_by_resident_id(
         &self,
         ids: &[baoxue_shared::resident_id::ResidentId],
@@ -310,15 +316,7 @@ impl<E: Engine> Store for SqlStore<E> {
         self.engine.read(|c| photos::get(c, sha256))
     }
     fn photos_meta(&self, hashes: &[Sha256]) -> Result<HashMap<Sha256, PhotoMeta>, StoreError> {
-        self.engine.read(|c| {
-            let mut out = HashMap::new();
-            for h in hashes {
-                if let Some(m) = photos::get(c, h)? {
-                    out.insert(*h, m);
-                }
-            }
-            Ok(out)
-        })
+        self.engine.read(|c| photos::get_many(c, hashes))
     }
     fn file_report(&self, filing: &ReportFiling) -> Result<ReportFiling, StoreError> {
         let f = filing.clone();
@@ -363,13 +361,11 @@ impl<E: Engine> Store for SqlStore<E> {
     }
     fn travel_neighbours(
         &self,
-        worker: UserId,
-        at: DateTime<Utc>,
-        record: RecordId,
+        keys: &[TravelKey],
         except: &BTreeSet<RecordId>,
-    ) -> Result<(Option<RecordId>, Option<RecordId>), StoreError> {
+    ) -> Result<Vec<Neighbours>, StoreError> {
         self.engine
-            .read(|c| read_model::travel_neighbours(c, worker, at, record, except))
+            .read(|c| read_model::travel_neighbours(c, keys, except))
     }
     fn save_read_models(&self, w: ReadModelWrite) -> Result<(), StoreError> {
         self.engine.write(move |c| {
@@ -475,6 +471,39 @@ fn report_filing(c: &dyn Db, scope: &str, month: &str) -> Result<Option<ReportFi
         filed_by: parse_id(&r.text(1)?)?,
         figures: r.text(2)?,
     }))
+}
+
+/// `WITH name(columns) AS (VALUES ($n, …), …) ` for `rows`, parameters numbered from `$first`:
+/// a list of tuples as a table both engines join with. A column typed `Some("BIGINT")` is cast
+/// (PostgreSQL reads a bare parameter in VALUES as text).
+pub(super) fn values_cte(
+    name: &str,
+    columns: &[(&str, Option<&str>)],
+    rows: &[Vec<V>],
+    first: usize,
+) -> (String, Vec<V>) {
+    let names: Vec<&str> = columns.iter().map(|(n, _)| *n).collect();
+    let mut sql = format!("WITH {name}({}) AS (VALUES ", names.join(", "));
+    let mut n = first;
+    for (i, _) in rows.iter().enumerate() {
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push('(');
+        for (k, (_, cast)) in columns.iter().enumerate() {
+            if k > 0 {
+                sql.push(',');
+            }
+            match cast {
+                Some(t) => sql.push_str(&format!("CAST(${n} AS {t})")),
+                None => sql.push_str(&format!("${n}")),
+            }
+            n += 1;
+        }
+        sql.push(')');
+    }
+    sql.push_str(") ");
+    (sql, rows.iter().flatten().cloned().collect())
 }
 
 /// Insert `rows` (all of one width) with as few statements as the engines' parameter limits

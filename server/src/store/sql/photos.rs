@@ -4,7 +4,7 @@ use super::db::{Db, V, p};
 use super::{corrupt, parse_id, parse_time};
 use crate::store::{PhotoMeta, StoreError, Subjects};
 use baoxue_shared::observation::Sha256;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 pub(super) fn present(c: &dyn Db, hashes: &[Sha256]) -> Result<HashSet<Sha256>, StoreError> {
     c.query(
@@ -17,27 +17,42 @@ pub(super) fn present(c: &dyn Db, hashes: &[Sha256]) -> Result<HashSet<Sha256>, 
 }
 
 pub(super) fn get(c: &dyn Db, sha: &Sha256) -> Result<Option<PhotoMeta>, StoreError> {
-    let Some(r) = c.query_opt(
-        "SELECT bytes, width, height, mime, captured_at, lat, lon, phash, uploaded_by, uploaded_at
-         FROM photos WHERE sha256 = $1",
-        p![sha.to_hex()],
-    )?
-    else {
-        return Ok(None);
-    };
-    Ok(Some(PhotoMeta {
-        sha256: *sha,
-        bytes: r.int(0)? as u64,
-        width: r.int(1)? as u32,
-        height: r.int(2)? as u32,
-        mime: r.text(3)?,
-        captured_at: r.opt_text(4)?.map(|t| parse_time(&t)).transpose()?,
-        lat: r.opt_real(5)?,
-        lon: r.opt_real(6)?,
-        phash: r.text(7)?,
-        uploaded_by: parse_id(&r.text(8)?)?,
-        uploaded_at: parse_time(&r.text(9)?)?,
-    }))
+    Ok(get_many(c, std::slice::from_ref(sha))?.remove(sha))
+}
+
+/// The metadata of those of `hashes` whose bytes have arrived, in one query.
+pub(super) fn get_many(
+    c: &dyn Db,
+    hashes: &[Sha256],
+) -> Result<HashMap<Sha256, PhotoMeta>, StoreError> {
+    let mut out = HashMap::new();
+    if hashes.is_empty() {
+        return Ok(out);
+    }
+    for r in c.query(
+        "SELECT sha256, bytes, width, height, mime, captured_at, lat, lon, phash, uploaded_by, uploaded_at
+         FROM photos WHERE sha256 = ANY($1)",
+        &[V::list(hashes.iter().map(Sha256::to_hex))],
+    )? {
+        let sha256 = Sha256::parse(&r.text(0)?).map_err(|e| corrupt("photo hash", e.en()))?;
+        out.insert(
+            sha256,
+            PhotoMeta {
+                sha256,
+                bytes: r.int(1)? as u64,
+                width: r.int(2)? as u32,
+                height: r.int(3)? as u32,
+                mime: r.text(4)?,
+                captured_at: r.opt_text(5)?.map(|t| parse_time(&t)).transpose()?,
+                lat: r.opt_real(6)?,
+                lon: r.opt_real(7)?,
+                phash: r.text(8)?,
+                uploaded_by: parse_id(&r.text(9)?)?,
+                uploaded_at: parse_time(&r.text(10)?)?,
+            },
+        );
+    }
+    Ok(out)
 }
 
 pub(super) fn save(c: &dyn Db, m: &PhotoMeta) -> Result<(), StoreError> {

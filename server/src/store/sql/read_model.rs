@@ -1,9 +1,10 @@
 //! The read models' rows (`crate::store::read_model`).
 
 use super::db::{Db, V, p};
-use super::{GroupCounts, corrupt, insert_rows, parse_id};
+use super::{GroupCounts, corrupt, insert_rows, parse_id, values_cte};
 use crate::store::{
-    Changes, QueueFrom, QueueKey, QueuePage, QueuePageQuery, ReadCursor, StoreError, VisitRow,
+    Changes, Neighbours, QueueFrom, QueueKey, QueuePage, QueuePageQuery, ReadCursor, StoreError,
+    TravelKey, VisitRow,
 };
 use baoxue_shared::ids::{RecordId, StudentId, UserId};
 use baoxue_shared::observation::Sha256;
@@ -152,8 +153,8 @@ pub(super) fn visit_rows(c: &dyn Db, records: &[RecordId]) -> Result<Vec<VisitRo
     Ok(out)
 }
 
-// `except` is filtered here, not in the query: a catch-up asks once per visit with the
-// thousand records it is rewriting, and a list parameter that size costs more than the rows.
+// `except` is filtered here, not in the query: a catch-up asks with the thousand records it is
+// rewriting, and a list parameter that size costs more than the rows.
 pub(super) fn photo_partners(
     c: &dyn Db,
     photos: &[Sha256],
@@ -161,16 +162,32 @@ pub(super) fn photo_partners(
     except: &BTreeSet<RecordId>,
 ) -> Result<Vec<RecordId>, StoreError> {
     let mut out = BTreeSet::new();
-    for r in c.query(
-        "SELECT DISTINCT record FROM rm_visit_photos WHERE sha256 = ANY($1)",
-        &[V::list(photos.iter().map(|h| h.to_hex()))],
-    )? {
-        out.insert(parse_id::<RecordId>(&r.text(0)?)?);
-    }
-    for (band, value) in bands {
+    if !photos.is_empty() {
         for r in c.query(
-            "SELECT DISTINCT record FROM rm_photo_bands WHERE band = $1 AND value = $2",
-            &[V::Int(*band as i64), V::Int(*value)],
+            "SELECT DISTINCT record FROM rm_visit_photos WHERE sha256 = ANY($1)",
+            &[V::list(photos.iter().map(|h| h.to_hex()))],
+        )? {
+            out.insert(parse_id::<RecordId>(&r.text(0)?)?);
+        }
+    }
+    let bands: Vec<Vec<V>> = bands
+        .iter()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .map(|(b, v)| vec![V::Int(*b as i64), V::Int(*v)])
+        .collect();
+    for chunk in bands.chunks(10_000) {
+        let (with, params) = values_cte(
+            "k",
+            &[("band", Some("BIGINT")), ("value", Some("BIGINT"))],
+            chunk,
+            1,
+        );
+        for r in c.query(
+            &format!(
+                "{with}SELECT DISTINCT b.record FROM k JOIN rm_photo_bands b ON b.band = k.band AND b.value = k.value"
+            ),
+            &params,
         )? {
             out.insert(parse_id::<RecordId>(&r.text(0)?)?);
         }
@@ -180,42 +197,58 @@ pub(super) fn photo_partners(
 
 pub(super) fn travel_neighbours(
     c: &dyn Db,
-    worker: UserId,
-    at: DateTime<Utc>,
-    record: RecordId,
+    keys: &[TravelKey],
     except: &BTreeSet<RecordId>,
-) -> Result<(Option<RecordId>, Option<RecordId>), StoreError> {
-    // The nearest visit not in `except`, a few candidates at a time from the key onwards.
-    let nearest = |before: bool| -> Result<Option<RecordId>, StoreError> {
-        let (cmp, order) = if before {
-            ("<", "started_ms DESC, record DESC")
-        } else {
-            (">", "started_ms, record")
-        };
-        let sql = format!(
-            "SELECT record, started_ms FROM rm_visit_visitors WHERE worker = $1 AND travel = 1
-                 AND (started_ms, record) {cmp} ($2, $3)
-             ORDER BY {order} LIMIT 16"
-        );
-        let mut key = (at.timestamp_millis(), record.to_string());
-        loop {
-            let rows = c.query(&sql, p![worker.to_string(), key.0, key.1.clone()])?;
-            let Some(last) = rows.last() else {
-                return Ok(None);
-            };
-            key = (last.int(1)?, last.text(0)?);
-            for r in &rows {
-                let id: RecordId = parse_id(&r.text(0)?)?;
-                if !except.contains(&id) {
-                    return Ok(Some(id));
-                }
-            }
-            if rows.len() < 16 {
-                return Ok(None);
-            }
-        }
+) -> Result<Vec<Neighbours>, StoreError> {
+    let mut out = vec![Neighbours::default(); keys.len()];
+    let except = V::list(except);
+    // Each key's nearest visit either side, by the partial index on travel-checked visits.
+    let nearest = |cmp: &str, order: &str, n: usize| {
+        format!(
+            "(SELECT v.record FROM rm_visit_visitors v WHERE v.worker = k.worker AND v.travel = 1
+                 AND (v.started_ms, v.record) {cmp} (k.ms, k.record) AND v.record <> ALL(${n})
+              ORDER BY {order} LIMIT 1)"
+        )
     };
-    Ok((nearest(true)?, nearest(false)?))
+    let rows: Vec<Vec<V>> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| {
+            vec![
+                V::Int(i as i64),
+                k.worker.to_string().into(),
+                k.at.timestamp_millis().into(),
+                k.record.to_string().into(),
+            ]
+        })
+        .collect();
+    for chunk in rows.chunks(5_000) {
+        let (with, mut params) = values_cte(
+            "k",
+            &[
+                ("i", Some("BIGINT")),
+                ("worker", None),
+                ("ms", Some("BIGINT")),
+                ("record", None),
+            ],
+            chunk,
+            2,
+        );
+        params.insert(0, except.clone());
+        let sql = format!(
+            "{with}SELECT k.i, {}, {} FROM k",
+            nearest("<", "v.started_ms DESC, v.record DESC", 1),
+            nearest(">", "v.started_ms, v.record", 1),
+        );
+        for r in c.query(&sql, &params)? {
+            let id = |i: usize| r.opt_text(i)?.map(|t| parse_id::<RecordId>(&t)).transpose();
+            out[r.int(0)? as usize] = Neighbours {
+                before: id(1)?,
+                after: id(2)?,
+            };
+        }
+    }
+    Ok(out)
 }
 
 pub(super) fn save_visit_rows(
@@ -243,74 +276,90 @@ pub(super) fn save_visit_rows(
             std::slice::from_ref(&records),
         )?;
     }
+    // Each table's rows in as few statements as the parameter limit allows: on PostgreSQL a
+    // statement per row was most of a rebuild's time (a round trip each).
+    let (mut visits, mut of_students, mut queue, mut visitors, mut photos, mut bands) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
     for r in rows {
         let id = r.record.to_string();
         let ms = r.started_at.timestamp_millis();
-        c.execute(
-            "INSERT INTO rm_visits(record, started_ms, kind, school, township, village, state, flags, open, rank, detail)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-            p![
-                &id,
-                ms,
-                r.kind.code(),
-                r.school.map(|s| s.to_string()),
-                &r.township,
-                &r.village,
-                &r.state,
-                r.flags.join(","),
-                r.open,
-                rank(r.open, !r.flags.is_empty()),
-                &r.detail,
-            ],
-        )?;
+        let rank = rank(r.open, !r.flags.is_empty());
+        let flags = r.flags.join(",");
+        let school = r.school.map(|s| s.to_string());
+        visits.push(vec![
+            V::from(&id),
+            ms.into(),
+            r.kind.code().into(),
+            school.clone().into(),
+            (&r.township).into(),
+            (&r.village).into(),
+            (&r.state).into(),
+            (&flags).into(),
+            r.open.into(),
+            rank.into(),
+            (&r.detail).into(),
+        ]);
         for s in &r.students {
-            c.execute(
-                "INSERT INTO rm_visit_students(record, student) VALUES ($1, $2)",
-                p![&id, s.to_string()],
-            )?;
+            of_students.push(vec![V::from(&id), s.to_string().into()]);
+            queue.push(vec![
+                V::from(&id),
+                s.to_string().into(),
+                (r.students.len() as i64).into(),
+                rank.into(),
+                ms.into(),
+                r.open.into(),
+                (&flags).into(),
+                r.kind.code().into(),
+                (&r.state).into(),
+                school.clone().into(),
+                (&r.township).into(),
+                (&r.village).into(),
+            ]);
         }
-        insert_rows(
-            c,
-            "INSERT INTO rm_queue(record, student, n, rank, started_ms, open, flags, kind, state, school, township, village)",
-            "",
-            r.students
-                .iter()
-                .map(|s| {
-                    vec![
-                        V::from(&id),
-                        s.to_string().into(),
-                        (r.students.len() as i64).into(),
-                        rank(r.open, !r.flags.is_empty()).into(),
-                        ms.into(),
-                        r.open.into(),
-                        r.flags.join(",").into(),
-                        r.kind.code().into(),
-                        (&r.state).into(),
-                        r.school.map(|s| s.to_string()).into(),
-                        (&r.township).into(),
-                        (&r.village).into(),
-                    ]
-                })
-                .collect(),
-        )?;
         for w in &r.visitors {
-            c.execute(
-                "INSERT INTO rm_visit_visitors(record, worker, started_ms, travel) VALUES ($1, $2, $3, $4)",
-                p![&id, w.to_string(), ms, r.travel],
-            )?;
+            visitors.push(vec![
+                V::from(&id),
+                w.to_string().into(),
+                ms.into(),
+                r.travel.into(),
+            ]);
         }
-        for (i, (sha, bands)) in r.photos.iter().enumerate() {
-            c.execute(
-                "INSERT INTO rm_visit_photos(record, photo, sha256) VALUES ($1, $2, $3)",
-                p![&id, i as i64, sha.to_hex()],
-            )?;
-            for (b, v) in bands.iter().enumerate() {
-                c.execute(
-                    "INSERT INTO rm_photo_bands(record, photo, band, value) VALUES ($1, $2, $3, $4)",
-                    p![&id, i as i64, b as i64, *v],
-                )?;
+        for (i, (sha, bs)) in r.photos.iter().enumerate() {
+            photos.push(vec![V::from(&id), (i as i64).into(), sha.to_hex().into()]);
+            for (b, v) in bs.iter().enumerate() {
+                bands.push(vec![
+                    V::from(&id),
+                    (i as i64).into(),
+                    (b as i64).into(),
+                    (*v).into(),
+                ]);
             }
         }
+    }
+    for (head, rows) in [
+        (
+            "INSERT INTO rm_visits(record, started_ms, kind, school, township, village, state, flags, open, rank, detail)",
+            visits,
+        ),
+        (
+            "INSERT INTO rm_visit_students(record, student)",
+            of_students,
+        ),
+        (
+            "INSERT INTO rm_queue(record, student, n, rank, started_ms, open, flags, kind, state, school, township, village)",
+            queue,
+        ),
+        (
+            "INSERT INTO rm_visit_visitors(record, worker, started_ms, travel)",
+            visitors,
+        ),
+        ("INSERT INTO rm_visit_photos(record, photo, sha256)", photos),
+        (
+            "INSERT INTO rm_photo_bands(record, photo, band, value)",
+            bands,
+        ),
+    ] {
+        insert_rows(c, head, "", rows)?;
     }
     super::stamp_care(c, "rm_queue", &students)?;
     QUEUE_COUNTS.delta(c, "record = ANY($1) OR student = ANY($2)", &touched, 1)
