@@ -143,6 +143,19 @@ pub async fn serve_with(
     state.web_app = settings.web_app.map(Arc::new);
     // A database from before the read models (or with records they missed) is taken in now.
     state.catch_up_soon();
+    // Each China day's start: the files whose due work the calendar changed overnight (a term
+    // starting changes every one) are recomputed then, not by the first reviewer's page.
+    let daily = state.clone();
+    tokio::spawn(async move {
+        loop {
+            let now = chrono::Utc::now();
+            let wait = (readmodel::next_recheck_after(now) - now)
+                .to_std()
+                .unwrap_or_default();
+            tokio::time::sleep(wait).await;
+            daily.catch_up_soon();
+        }
+    });
     tracing::info!(addr = ?listener.local_addr().ok(), data = %settings.data_dir.display(), tls = tls.is_some(), "serving");
     match tls {
         None => {

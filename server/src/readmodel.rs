@@ -26,7 +26,7 @@ use baoxue_shared::observation::Sha256;
 use baoxue_shared::op::OpBody;
 use baoxue_shared::replica::Replica;
 use baoxue_shared::time::{TermCalendar, china_date};
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Mutex;
 
@@ -39,18 +39,30 @@ static RUNNING: Mutex<()> = Mutex::new(());
 
 /// Take in everything that arrived since the read models' cursor. Returns how many visits'
 /// rows were written. Read models never built (a new or upgraded database) are built whole,
-/// every student once.
+/// every student once. What pages call before they read: the calendar's changes to files are
+/// [`recheck`]'s, in the background.
 pub fn catch_up(
     store: &dyn Store,
     settings: &EvidenceSettings,
     terms: &TermCalendar,
 ) -> Result<usize, StoreError> {
-    catch_up_once_started(store, settings, terms, || {})
+    follow_log(store, settings, terms, || {})
 }
 
-/// [`catch_up`], calling `started` once this catch-up has its turn (the one before it, if
-/// any, has finished): what arrived before then, it takes in.
+/// The background catch-up (after a push, at start, at the start of each China day): [`catch_up`],
+/// calling `started` once it has its turn (the one before it, if any, has finished: what
+/// arrived before then, it takes in), then [`recheck`] as of now.
 pub fn catch_up_once_started(
+    store: &dyn Store,
+    settings: &EvidenceSettings,
+    terms: &TermCalendar,
+    started: impl FnOnce(),
+) -> Result<usize, StoreError> {
+    let written = follow_log(store, settings, terms, started)?;
+    Ok(written + recheck(store, settings, terms, Utc::now())?)
+}
+
+fn follow_log(
     store: &dyn Store,
     settings: &EvidenceSettings,
     terms: &TermCalendar,
@@ -67,7 +79,7 @@ pub fn catch_up_once_started(
             let cursor = store.read_cursor()?;
             let changes = store.changes_after(cursor, STEP)?;
             if changes.next == cursor {
-                break;
+                return Ok(written);
             }
             written += refresh(
                 store,
@@ -75,19 +87,48 @@ pub fn catch_up_once_started(
                 terms,
                 &changes.students,
                 Some(changes.next),
+                Utc::now(),
             )?;
         }
-        // Files whose due work the calendar has changed since they were summarised (a term
-        // began or ended, a follow-up fell due): recomputed as if something had arrived.
-        let today = china_date(Utc::now());
-        loop {
-            let stale = store.summaries_to_recheck(today, REBUILD_CHUNK)?;
-            if stale.is_empty() {
-                return Ok(written);
-            }
-            written += refresh(store, settings, terms, &stale, None)?;
-        }
     })
+}
+
+/// Recompute, as of `now`, the files whose due work the calendar has changed since they were
+/// summarised (a term began or ended, a follow-up fell due) as if something had arrived. A
+/// chunk at a time, each its own turn, so that pages following the log are not kept waiting
+/// behind a term start's every file; each file at most once.
+pub fn recheck(
+    store: &dyn Store,
+    settings: &EvidenceSettings,
+    terms: &TermCalendar,
+    now: DateTime<Utc>,
+) -> Result<usize, StoreError> {
+    let today = china_date(now);
+    let mut after = None;
+    let mut written = 0;
+    loop {
+        let _one = RUNNING.lock().unwrap_or_else(|p| p.into_inner());
+        let mut done = false;
+        written += store.one_catch_up_at_a_time(&mut || {
+            let stale = store.summaries_to_recheck(today, after, REBUILD_CHUNK)?;
+            let Some(last) = stale.last() else {
+                done = true;
+                return Ok(0);
+            };
+            after = Some(*last);
+            let students: Vec<StudentId> = stale.iter().map(|(_, s)| *s).collect();
+            refresh(store, settings, terms, &students, None, now)
+        })?;
+        if done {
+            return Ok(written);
+        }
+    }
+}
+
+/// When the background catch-up next rechecks the calendar: a minute into the next China day.
+pub fn next_recheck_after(now: DateTime<Utc>) -> DateTime<Utc> {
+    let tomorrow = china_date(now).succ_opt().expect("a date before 262143");
+    baoxue_shared::time::start_of_china_day(tomorrow) + chrono::Duration::minutes(1)
 }
 
 /// Throw the read models away and build them again from the op log.
@@ -116,7 +157,14 @@ fn build_all(
     let mut written = 0;
     for (i, chunk) in chunks.iter().enumerate() {
         let last = i + 1 == chunks.len();
-        written += refresh(store, settings, terms, chunk, last.then_some(all.next))?;
+        written += refresh(
+            store,
+            settings,
+            terms,
+            chunk,
+            last.then_some(all.next),
+            Utc::now(),
+        )?;
     }
     Ok(written)
 }
@@ -139,14 +187,15 @@ fn bands(bytes: &[u8], n: usize) -> Vec<i64> {
         .collect()
 }
 
-/// Recompute the rows of every visit in `students`' files, and the flags of the visits those
-/// affect; save them with `cursor`.
+/// Recompute the rows of every visit in `students`' files as of `now`, and the flags of the
+/// visits those affect; save them with `cursor`.
 fn refresh(
     store: &dyn Store,
     settings: &EvidenceSettings,
     terms: &TermCalendar,
     students: &[StudentId],
     cursor: Option<ReadCursor>,
+    now: DateTime<Utc>,
 ) -> Result<usize, StoreError> {
     // The students' ops and, transitively, those of every other student their visits concern:
     // a review or void is indexed under the record it judges, and a correction that moved the
@@ -197,7 +246,6 @@ fn refresh(
         .collect();
     let arrived = store.photos_meta(&cited)?;
     let present = |h: &Sha256| arrived.contains_key(h);
-    let now = Utc::now();
     let cx = FileContext {
         now,
         terms,
@@ -415,7 +463,7 @@ mod tests {
     use baoxue_shared::people::{Household, Role, Student, User};
     use baoxue_shared::sample;
     use baoxue_shared::status::EnrolmentStatus;
-    use chrono::Duration;
+    use chrono::{Duration, TimeZone};
     use proptest::prelude::*;
 
     fn terms() -> TermCalendar {
@@ -704,6 +752,71 @@ mod tests {
             prop_assert_eq!(&held(&store, &records), &kept);
             store.close();
         }
+    }
+
+    /// A child's follow-up falling due makes their line overdue at that day's recheck, with
+    /// no new record about them; the recheck takes each file once.
+    #[test]
+    fn a_follow_up_falls_due_at_that_days_recheck_without_new_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path()).unwrap();
+        let (terms, settings) = (terms(), EvidenceSettings::default());
+        let now = Utc::now();
+        let month_ago = now - Duration::days(30);
+        let mut rng = fastrand::Rng::with_seed(7);
+        let mut admin = Author::new(UserId::new(), DeviceId::new());
+        let h = sample::household(&mut rng);
+        let mut s = sample::student(&mut rng, &h, china_date(now));
+        s.status = EnrolmentStatus::InSchool;
+        let mut ops = admin.household_ops(&Replica::new(), &h, month_ago);
+        ops.extend(admin.student_ops(&Replica::new(), &s, month_ago));
+        push_trusted(&store, admin.user, admin.device, ops, month_ago).unwrap();
+        let mut seen = Replica::new();
+        seen.apply_all(store.ops_about_student(s.id).unwrap())
+            .unwrap();
+        let yesterday = now - Duration::days(1);
+        let dropped = admin.set(
+            &seen,
+            Target::Student {
+                id: s.id,
+                set: StudentField::Status(EnrolmentStatus::DroppedOut),
+            },
+            yesterday,
+        );
+        push_trusted(&store, admin.user, admin.device, vec![dropped], yesterday).unwrap();
+        catch_up(&store, &settings, &terms).unwrap();
+        // The first persuasion visit is owed within a week of the status: not yet late.
+        assert_eq!(store.overdue_students(&[s.id]).unwrap(), vec![]);
+        recheck(&store, &settings, &terms, now).unwrap();
+        assert_eq!(store.overdue_students(&[s.id]).unwrap(), vec![]);
+
+        let later = now + Duration::days(8);
+        let stale = store
+            .summaries_to_recheck(china_date(later), None, 10)
+            .unwrap();
+        assert_eq!(
+            stale.iter().map(|(_, s)| *s).collect::<Vec<_>>(),
+            vec![s.id]
+        );
+        recheck(&store, &settings, &terms, later).unwrap();
+        assert_eq!(store.overdue_students(&[s.id]).unwrap(), vec![s.id]);
+        assert_eq!(
+            store
+                .summaries_to_recheck(china_date(later), None, 10)
+                .unwrap(),
+            vec![],
+            "rechecked once, next due after that day"
+        );
+    }
+
+    #[test]
+    fn the_daily_recheck_is_a_minute_into_the_next_china_day() {
+        let utc = |d: u32, h: u32, m: u32| Utc.with_ymd_and_hms(2026, 12, d, h, m, 0).unwrap();
+        // 23:59 on 2 December in China is 15:59 UTC; 00:01 on 3 December is 16:01 UTC.
+        assert_eq!(next_recheck_after(utc(2, 15, 59)), utc(2, 16, 1));
+        // Just after the recheck, the next is a day on; a UTC date change is nothing to it.
+        assert_eq!(next_recheck_after(utc(2, 16, 1)), utc(3, 16, 1));
+        assert_eq!(next_recheck_after(utc(3, 0, 30)), utc(3, 16, 1));
     }
 
     /// The same on PostgreSQL, whose queries for a visit's neighbours and photo partners are

@@ -436,12 +436,14 @@ pub trait Store: Send + Sync + 'static {
     fn clear_read_models(&self) -> Result<(), StoreError>;
     /// A page of the student list, with its counts.
     fn student_page(&self, q: &StudentPageQuery) -> Result<StudentPage, StoreError>;
-    /// Students whose summaries are to be recomputed by `today` (at most `limit`).
+    /// Students whose summaries are to be recomputed by `today`, with the day they were due
+    /// to be: at most `limit`, in that order, continuing after `after`.
     fn summaries_to_recheck(
         &self,
         today: NaiveDate,
+        after: Option<(NaiveDate, StudentId)>,
         limit: usize,
-    ) -> Result<Vec<StudentId>, StoreError>;
+    ) -> Result<Vec<(NaiveDate, StudentId)>, StoreError>;
     /// Of these students, those owing overdue work by their summaries.
     fn overdue_students(&self, students: &[StudentId]) -> Result<Vec<StudentId>, StoreError>;
     /// The 三个一 and device-coverage rows of the unit's children (those paired with someone

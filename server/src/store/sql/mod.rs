@@ -384,9 +384,11 @@ impl<E: Engine> Store for SqlStore<E> {
     fn summaries_to_recheck(
         &self,
         today: NaiveDate,
+        after: Option<(NaiveDate, StudentId)>,
         limit: usize,
-    ) -> Result<Vec<StudentId>, StoreError> {
-        self.engine.read(|c| summaries::to_recheck(c, today, limit))
+    ) -> Result<Vec<(NaiveDate, StudentId)>, StoreError> {
+        self.engine
+            .read(|c| summaries::to_recheck(c, today, after, limit))
     }
     fn overdue_students(&self, students: &[StudentId]) -> Result<Vec<StudentId>, StoreError> {
         self.engine.read(|c| summaries::overdue(c, students))

@@ -1,6 +1,6 @@
 //! The students' file summaries (`rm_students`): the console's student list, paged by key.
 
-use super::db::{Db, Row, V, p};
+use super::db::{Db, Row, V};
 use super::{
     GroupCounts, Toward, care_where, corrupt, insert_rows, keyset_page, parse_id, stamp_care,
     townships_of,
@@ -303,14 +303,31 @@ pub(super) fn clear(c: &dyn Db) -> Result<(), StoreError> {
 pub(super) fn to_recheck(
     c: &dyn Db,
     today: NaiveDate,
+    after: Option<(NaiveDate, StudentId)>,
     limit: usize,
-) -> Result<Vec<StudentId>, StoreError> {
+) -> Result<Vec<(NaiveDate, StudentId)>, StoreError> {
+    let mut params: Vec<V> = vec![today.to_string().into(), (limit as i64).into()];
+    let mut from = String::new();
+    if let Some((day, student)) = after {
+        params.push(day.to_string().into());
+        params.push(student.to_string().into());
+        from = " AND (recheck, student) > ($3, $4)".into();
+    }
     c.query(
-        "SELECT student FROM rm_students WHERE recheck <= $1 ORDER BY recheck, student LIMIT $2",
-        p![today.to_string(), limit as i64],
+        &format!(
+            "SELECT recheck, student FROM rm_students WHERE recheck <= $1{from}
+             ORDER BY recheck, student LIMIT $2"
+        ),
+        &params,
     )?
     .into_iter()
-    .map(|r| parse_id(&r.text(0)?))
+    .map(|r| {
+        let day = r.text(0)?;
+        Ok((
+            day.parse().map_err(|_| corrupt("recheck date", &day))?,
+            parse_id(&r.text(1)?)?,
+        ))
+    })
     .collect()
 }
 
