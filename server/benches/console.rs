@@ -341,13 +341,35 @@ fn main() {
         let term = terms
             .current_or_last(baoxue_shared::time::china_date(now))
             .map(|t| t.period());
-        let (rows, checks) = store.compliance_rows(&unit, term).unwrap();
+        let month_now = compliance::month_code(baoxue_shared::time::YearMonth::of(now));
+        let counts = store
+            .three_ones(&unit, &month_now, &compliance::owing_contact())
+            .unwrap();
         let users = store.users().unwrap();
-        let rhythm = compliance::three_ones_of(users.iter(), &rows, now);
-        let coverage = compliance::device_coverage_of(&rows, &checks, &terms, now);
+        let rhythm = compliance::three_ones_from(users.iter(), &counts);
+        let coverage = store.device_coverage(&unit, term, 30).unwrap();
         let townships = store.townships_in_care(&care()).unwrap();
         let _ = (rhythm, coverage, townships, store.schools().unwrap());
         figures
+    });
+    // The report page's two parts on their own: the figures, and the 三个一 and coverage tables.
+    let report_unit = monthly::unit(care(), &monthly::ReportScope::County);
+    let (report_figures_ms, _) = time(runs, || {
+        monthly::figures_now(store.as_ref(), report_unit.clone(), month).unwrap()
+    });
+    let (report_tables_ms, _) = time(runs, || {
+        let term = terms
+            .current_or_last(baoxue_shared::time::china_date(now))
+            .map(|t| t.period());
+        let month_now = compliance::month_code(baoxue_shared::time::YearMonth::of(now));
+        let counts = store
+            .three_ones(&report_unit, &month_now, &compliance::owing_contact())
+            .unwrap();
+        let users = store.users().unwrap();
+        (
+            compliance::three_ones_from(users.iter(), &counts),
+            store.device_coverage(&report_unit, term, 30).unwrap(),
+        )
     });
     // What `/console/ledgers/poor` does: catch up, care, a page of 50 and the total.
     use baoxue_server::store::{Ledger, LedgerQuery, StudentFrom};
@@ -422,6 +444,9 @@ fn main() {
             Some(f) => format!(", the same figures as from the scope: {}", *f == rm_figures),
             None => String::new(),
         }
+    );
+    println!(
+        "    of which the figures {report_figures_ms:.1}, the 三个一 and coverage tables {report_tables_ms:.1}"
     );
     println!(
         "  poor ledger page as served (50 of {}):        {ledger_ms:.1}",

@@ -5,7 +5,6 @@ use super::reports::{ReportQuery, title_of, urlencode};
 use super::{ConsoleResult, Reviewer, layout};
 use crate::error::ApiError;
 use crate::extract::{AppPath, AppQuery, blank_is_none};
-use crate::report::compliance;
 use crate::report::ledgers::{self, DROPOUT_HEADERS, POOR_HEADERS, cells};
 use crate::report::monthly::{self, ReportScope};
 use crate::report::xlsx::Cell;
@@ -90,8 +89,7 @@ fn unit(
                 .terms
                 .current_or_last(china_date(now))
                 .map(|t| t.period());
-            let (rhythm, checks) = s.compliance_rows(&unit, term)?;
-            let c = compliance::device_coverage_of(&rhythm, &checks, &st.terms, now);
+            let c = s.device_coverage(&unit, term, 0)?;
             format!(
                 "建档立卡户 {} 户，本学期已检查学习设备 {} 户（{}%），设备可用 {} 户，未解决问题 {} 个",
                 c.households,

@@ -4,14 +4,14 @@
 use super::{ConsoleResult, Reviewer, layout};
 use crate::error::ApiError;
 use crate::extract::{AppForm, AppPath, AppQuery};
-use crate::report::compliance::{self, DeviceCoverage, TeacherRhythm};
+use crate::report::compliance::{self, TeacherRhythm};
 use crate::report::filing::{self, ReportError};
 use crate::report::monthly::{
     self, Amendment, Figures, LateRecord, ReportScope, month_key, parse_month, period_zh,
 };
 use crate::report::xlsx;
 use crate::state::AppState;
-use crate::store::{Care, DeviceCheckRow, ReportFiling, Session, StudentRhythm};
+use crate::store::{Care, DeviceCoverage, ReportFiling, Session, TeacherCounts};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -57,6 +57,9 @@ impl ReportQuery {
     }
 }
 
+/// Unchecked households the report page names (the rest it counts).
+const UNCHECKED_SHOWN: usize = 30;
+
 /// Everything the report page shows, from the read models.
 struct Month {
     title: String,
@@ -68,9 +71,9 @@ struct Month {
     late: Vec<LateRecord>,
     users: HashMap<UserId, User>,
     schools: HashMap<SchoolId, School>,
-    /// The unit's children and device checks, for the 三个一 and coverage tables.
-    rhythm: Vec<StudentRhythm>,
-    checks: Vec<DeviceCheckRow>,
+    /// Each teacher's 三个一 counts over the unit's children, and its device-check coverage.
+    three_ones: Vec<TeacherCounts>,
+    coverage: DeviceCoverage,
     /// The townships of the reviewer's children, for choosing a unit.
     townships: Vec<String>,
 }
@@ -134,7 +137,9 @@ async fn compute(
         let term = terms
             .current_or_last(china_date(Utc::now()))
             .map(|t| t.period());
-        let (rhythm, checks) = s.compliance_rows(&unit, term)?;
+        let month_now = compliance::month_code(baoxue_shared::time::YearMonth::of(Utc::now()));
+        let three_ones = s.three_ones(&unit, &month_now, &compliance::owing_contact())?;
+        let coverage = s.device_coverage(&unit, term, UNCHECKED_SHOWN)?;
         let townships = s.townships_in_care(&care)?;
         Ok(Month {
             title: title_of(&scope, &schools, &care),
@@ -145,8 +150,8 @@ async fn compute(
             late,
             users: s.users()?.into_iter().map(|u| (u.id, u)).collect(),
             schools,
-            rhythm,
-            checks,
+            three_ones,
+            coverage,
             townships,
         })
     })
@@ -172,9 +177,8 @@ pub(super) async fn page(
     let (scope, month) = q.resolve(&session);
     let m = compute(&st, &session, scope.clone(), month).await?;
     let now = Utc::now();
-    let rhythm: Vec<TeacherRhythm> = compliance::three_ones_of(m.users.values(), &m.rhythm, now);
-    let coverage: DeviceCoverage =
-        compliance::device_coverage_of(&m.rhythm, &m.checks, &st.terms, now);
+    let rhythm: Vec<TeacherRhythm> = compliance::three_ones_from(m.users.values(), &m.three_ones);
+    let coverage = &m.coverage;
     let townships = &m.townships;
     let key = scope.key();
     let mk = month_key(month);
@@ -257,8 +261,9 @@ pub(super) async fn page(
             tr { td.num { (coverage.households) } td.num { (coverage.checked) } td.num { (coverage.coverage_rate()) "%" } td.num { (coverage.working) } td.num { (coverage.problems_open) } td.num { (coverage.problems_fixed) } }
         }
         @if !coverage.unchecked.is_empty() {
-            p.muted { "未检查：" (coverage.unchecked.iter().take(30).map(|(h, v)| format!("{v}{h}户")).collect::<Vec<_>>().join("、"))
-                @if coverage.unchecked.len() > 30 { " 等 " (coverage.unchecked.len()) " 户" } }
+            @let unchecked = coverage.households - coverage.checked;
+            p.muted { "未检查：" (coverage.unchecked.iter().map(|(h, v)| format!("{v}{h}户")).collect::<Vec<_>>().join("、"))
+                @if unchecked as usize > coverage.unchecked.len() { " 等 " (unchecked) " 户" } }
         }
     };
     Ok(layout("月报与台账", Some(&session), body).into_response())

@@ -3,7 +3,8 @@
 //! phones show.
 
 use crate::review::ScopeView;
-use crate::store::{DeviceCheckRow, StudentRhythm};
+pub use crate::store::DeviceCoverage;
+use crate::store::{DeviceCheckRow, StudentRhythm, TeacherCounts};
 use baoxue_shared::file::{DueWork, StudentFile};
 use baoxue_shared::ids::{HouseholdId, StudentId};
 use baoxue_shared::observation::VisitKind;
@@ -43,6 +44,15 @@ fn rate(done: u32, due: u32) -> u32 {
 fn owes_contact(s: EnrolmentStatus) -> bool {
     use EnrolmentStatus::*;
     matches!(s, InSchool | Returned | RemoteTeaching)
+}
+
+/// The statuses that owe a teacher's home visit each term and a call each month.
+pub fn owing_contact() -> Vec<EnrolmentStatus> {
+    EnrolmentStatus::ALL
+        .iter()
+        .copied()
+        .filter(|s| owes_contact(*s))
+        .collect()
 }
 
 /// What the tables need of one file: the same as the read models keep (`rm_students`).
@@ -113,20 +123,14 @@ pub fn three_ones_of<'a>(
     let by_student: HashMap<StudentId, &StudentRhythm> =
         students.iter().map(|f| (f.student, f)).collect();
     let month = month_code(YearMonth::of(now));
-    let mut out = Vec::new();
-    let mut teachers: Vec<_> = users.filter(|u| u.role == Role::Teacher).collect();
-    teachers.sort_by(|a, b| a.account.cmp(&b.account));
-    for t in teachers {
-        let mut row = TeacherRhythm {
-            name: t.name.clone(),
-            account: t.account.clone(),
-            students: 0,
-            home_visits_due: 0,
-            home_visits_done: 0,
-            calls_due: 0,
-            calls_done: 0,
+    let users: Vec<&User> = users.collect();
+    let mut counts = Vec::new();
+    for u in &users {
+        let mut row = TeacherCounts {
+            teacher: u.id,
+            ..TeacherCounts::default()
         };
-        for a in &t.assignments {
+        for a in &u.assignments {
             let Assignment::Student { student } = a else {
                 continue;
             };
@@ -134,41 +138,46 @@ pub fn three_ones_of<'a>(
                 continue;
             };
             row.students += 1;
-            let Some(status) = f.status else { continue };
-            if !owes_contact(status) {
+            if !f.status.is_some_and(owes_contact) {
                 continue;
             }
-            row.home_visits_due += 1;
+            row.due += 1;
             if !f.home_visit_owed {
-                row.home_visits_done += 1;
+                row.visited += 1;
             }
-            row.calls_due += 1;
             if f.call_months.contains(&month) {
-                row.calls_done += 1;
+                row.called += 1;
             }
         }
-        if row.students > 0 {
-            out.push(row);
-        }
+        counts.push(row);
     }
-    out.sort_by_key(|r| (r.home_visit_rate(), r.account.clone()));
-    out
+    three_ones_from(users.into_iter(), &counts)
 }
 
-/// Device-check coverage of the registered-poor households in scope, this term.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct DeviceCoverage {
-    pub households: u32,
-    /// Checked at least once this term.
-    pub checked: u32,
-    /// The latest check found a working device.
-    pub working: u32,
-    /// Problems the latest check left open.
-    pub problems_open: u32,
-    /// Problems remedied this term.
-    pub problems_fixed: u32,
-    /// Households not yet checked this term: head and village.
-    pub unchecked: Vec<(String, String)>,
+/// The 三个一 table from each teacher's counts (`Store::three_ones`): teachers with paired
+/// children, the lowest home-visit rate first.
+pub fn three_ones_from<'a>(
+    users: impl Iterator<Item = &'a User>,
+    counts: &[TeacherCounts],
+) -> Vec<TeacherRhythm> {
+    let by_teacher: HashMap<_, &TeacherCounts> = counts.iter().map(|c| (c.teacher, c)).collect();
+    let mut out: Vec<TeacherRhythm> = users
+        .filter(|u| u.role == Role::Teacher)
+        .filter_map(|t| {
+            let c = by_teacher.get(&t.id).filter(|c| c.students > 0)?;
+            Some(TeacherRhythm {
+                name: t.name.clone(),
+                account: t.account.clone(),
+                students: c.students,
+                home_visits_due: c.due,
+                home_visits_done: c.visited,
+                calls_due: c.due,
+                calls_done: c.called,
+            })
+        })
+        .collect();
+    out.sort_by_key(|r| (r.home_visit_rate(), r.account.clone()));
+    out
 }
 
 impl DeviceCoverage {

@@ -13,11 +13,12 @@ pub mod sql;
 pub mod sqlite;
 
 pub use read_model::{
-    Care, Changes, DeviceCheckRow, DropoutLine, LateOp, Ledger, LedgerLine, LedgerPage,
-    LedgerQuery, LedgerRow, MonthBack, MonthRow, MonthVisit, Neighbours, OpEvent, PoorLine,
-    QueueFrom, QueueKey, QueuePage, QueuePageQuery, ReadCursor, ReadModelWrite, ReportCountQuery,
-    ReportCounts, ReportUnit, StatusSpan, StudentFrom, StudentPage, StudentPageQuery,
-    StudentReportRows, StudentRhythm, StudentSummary, TravelKey, VisitRow,
+    Care, Changes, DeviceCheckRow, DeviceCoverage, DropoutLine, LateOp, Ledger, LedgerLine,
+    LedgerPage, LedgerQuery, LedgerRow, MonthBack, MonthRow, MonthVisit, Neighbours, OpEvent,
+    PoorLine, QueueFrom, QueueKey, QueuePage, QueuePageQuery, ReadCursor, ReadModelWrite,
+    ReportCountQuery, ReportCounts, ReportUnit, StatusSpan, StudentFrom, StudentPage,
+    StudentPageQuery, StudentReportRows, StudentRhythm, StudentSummary, TeacherCounts, TravelKey,
+    VisitRow,
 };
 
 // Rows the API sends as they are: declared with the protocol, in shared.
@@ -30,6 +31,7 @@ use baoxue_shared::ids::{
 use baoxue_shared::observation::Sha256;
 use baoxue_shared::op::Op;
 use baoxue_shared::people::{Assignment, School, User};
+use baoxue_shared::status::EnrolmentStatus;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
@@ -446,18 +448,26 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<Vec<(NaiveDate, StudentId)>, StoreError>;
     /// Of these students, those owing overdue work by their summaries.
     fn overdue_students(&self, students: &[StudentId]) -> Result<Vec<StudentId>, StoreError>;
-    /// The 三个一 and device-coverage rows of the unit's children (those paired with someone
-    /// or in registered-poor households), and the device checks in
-    /// `checks_in` (a term, `[start, end)`; all when `None`) of those in registered-poor
-    /// households.
     /// A page of a ledger (辍学台账 or 建档立卡学生台账) for a report unit, in name order, with
     /// the number of lines in the whole ledger.
     fn ledger_page(&self, q: &LedgerQuery) -> Result<LedgerPage, StoreError>;
-    fn compliance_rows(
+    /// Each teacher's 三个一 counts over their paired children of `unit`: calls in `month`
+    /// (a month as `StudentRhythm::call_months` holds it), due from the children whose status
+    /// is one of `owing`.
+    fn three_ones(
+        &self,
+        unit: &ReportUnit,
+        month: &str,
+        owing: &[EnrolmentStatus],
+    ) -> Result<Vec<TeacherCounts>, StoreError>;
+    /// Device-check coverage of `unit`'s registered-poor households by their checks within
+    /// `checks_in` (all, if none), naming the first `shown` households unchecked.
+    fn device_coverage(
         &self,
         unit: &ReportUnit,
         checks_in: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    ) -> Result<(Vec<StudentRhythm>, Vec<DeviceCheckRow>), StoreError>;
+        shown: usize,
+    ) -> Result<DeviceCoverage, StoreError>;
     /// The townships of the children in `care`, in order.
     fn townships_in_care(&self, care: &Care) -> Result<Vec<String>, StoreError>;
     /// One month's report counts for a unit.

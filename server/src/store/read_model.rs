@@ -420,6 +420,36 @@ pub struct StudentRhythm {
     pub poor_household: Option<(HouseholdId, String, String)>,
 }
 
+/// A teacher's 三个一 counts over their paired children of a unit (`Store::three_ones`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TeacherCounts {
+    pub teacher: UserId,
+    pub students: u32,
+    /// Children whose status owes contact (a term's home visit, a call a month).
+    pub due: u32,
+    /// Of those, visited at home this term.
+    pub visited: u32,
+    /// Of those, called or visited in the month.
+    pub called: u32,
+}
+
+/// Device-check coverage of the registered-poor households of a unit, this term.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct DeviceCoverage {
+    pub households: u32,
+    /// Checked at least once this term.
+    pub checked: u32,
+    /// The latest check found a working device.
+    pub working: u32,
+    /// Problems the latest check left open.
+    pub problems_open: u32,
+    /// Problems remedied this term.
+    pub problems_fixed: u32,
+    /// The first households (in the order of their ids) not yet checked this term: head and
+    /// village. All of them number `households - checked`.
+    pub unchecked: Vec<(String, String)>,
+}
+
 /// A device check in force in a child's file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceCheckRow {

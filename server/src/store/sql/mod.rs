@@ -396,13 +396,23 @@ impl<E: Engine> Store for SqlStore<E> {
     fn ledger_page(&self, q: &LedgerQuery) -> Result<LedgerPage, StoreError> {
         self.engine.read(|c| summaries::ledger_page(c, q))
     }
-    fn compliance_rows(
+    fn three_ones(
+        &self,
+        unit: &ReportUnit,
+        month: &str,
+        owing: &[EnrolmentStatus],
+    ) -> Result<Vec<TeacherCounts>, StoreError> {
+        self.engine
+            .read(|c| summaries::three_ones(c, unit, month, owing))
+    }
+    fn device_coverage(
         &self,
         unit: &ReportUnit,
         checks_in: Option<(DateTime<Utc>, DateTime<Utc>)>,
-    ) -> Result<(Vec<StudentRhythm>, Vec<DeviceCheckRow>), StoreError> {
+        shown: usize,
+    ) -> Result<DeviceCoverage, StoreError> {
         self.engine
-            .read(|c| summaries::compliance(c, unit, checks_in))
+            .read(|c| summaries::device_coverage(c, unit, checks_in, shown))
     }
     fn townships_in_care(&self, care: &Care) -> Result<Vec<String>, StoreError> {
         self.engine.read(|c| townships_of(c, "rm_students", care))

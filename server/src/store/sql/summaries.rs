@@ -105,44 +105,55 @@ fn count_delta(c: &dyn Db, students: &V, sign: i64) -> Result<(), StoreError> {
 /// The unit's children as the 三个一 and device-coverage tables count them — those paired
 /// with someone and those in registered-poor households; no others count in either — and the
 /// device checks in force of those in registered-poor households.
-pub(super) fn compliance(
+pub(super) fn three_ones(
+    c: &dyn Db,
+    unit: &ReportUnit,
+    month: &str,
+    owing: &[EnrolmentStatus],
+) -> Result<Vec<TeacherCounts>, StoreError> {
+    let mut params = Vec::new();
+    let filter = unit_where(unit, "s", &mut params);
+    params.push(V::list(owing.iter().map(|s| s.code())));
+    let o = params.len();
+    params.push(format!("%,{month},%").into());
+    let m = params.len();
+    let owes = format!("s.status = ANY(${o})");
+    c.query(
+        &format!(
+            "SELECT a.\"user\", count(*),
+                    count(*) FILTER (WHERE {owes}),
+                    count(*) FILTER (WHERE {owes} AND s.home_visit_owed = 0),
+                    count(*) FILTER (WHERE {owes} AND (',' || s.call_months || ',') LIKE ${m})
+             FROM assignments a JOIN rm_students s ON s.student = a.target
+             WHERE a.kind = 'student' AND {filter}
+             GROUP BY a.\"user\""
+        ),
+        &params,
+    )?
+    .into_iter()
+    .map(|r| {
+        let n = |i| r.int(i).map(|v| v as u32);
+        Ok(TeacherCounts {
+            teacher: parse_id(&r.text(0)?)?,
+            students: n(1)?,
+            due: n(2)?,
+            visited: n(3)?,
+            called: n(4)?,
+        })
+    })
+    .collect()
+}
+
+/// Coverage counted in the database (sums cast: PostgreSQL sums integers as numeric): a county's poor households are tens of thousands, its
+/// checks as many, and a row each across to the server was most of the report page's time.
+pub(super) fn device_coverage(
     c: &dyn Db,
     unit: &ReportUnit,
     checks_in: Option<(chrono::DateTime<chrono::Utc>, chrono::DateTime<chrono::Utc>)>,
-) -> Result<(Vec<StudentRhythm>, Vec<DeviceCheckRow>), StoreError> {
+    shown: usize,
+) -> Result<DeviceCoverage, StoreError> {
     let mut params = Vec::new();
     let filter = unit_where(unit, "s", &mut params);
-    let mut students = Vec::new();
-    c.each(
-        &format!(
-            "SELECT s.student, s.status, s.home_visit_owed, s.call_months, s.poor_household, s.household_head, s.household_village
-             FROM rm_students s WHERE {filter}
-                 AND (s.poor_household IS NOT NULL OR s.student IN (SELECT target FROM assignments WHERE kind = 'student'))"
-        ),
-        &params,
-        &mut |r| {
-            let months = r.text(3)?;
-            students.push(StudentRhythm {
-                student: parse_id(&r.text(0)?)?,
-                status: r
-                    .opt_text(1)?
-                    .map(|s| s.parse().map_err(|e| corrupt("status", e)))
-                    .transpose()?,
-                home_visit_owed: r.flag(2)?,
-                call_months: months
-                    .split(',')
-                    .filter(|m| !m.is_empty())
-                    .map(str::to_string)
-                    .collect(),
-                poor_household: r
-                    .opt_text(4)?
-                    .map(|h| Ok::<_, StoreError>((parse_id(&h)?, r.text(5)?, r.text(6)?)))
-                    .transpose()?,
-            });
-            Ok(())
-        },
-    )?;
-    let mut checks = Vec::new();
     let mut within = String::new();
     if let Some((from, to)) = checks_in {
         params.push(from.timestamp_millis().into());
@@ -153,28 +164,64 @@ pub(super) fn compliance(
             params.len()
         );
     }
-    c.each(
-        &format!(
-            "SELECT k.student, k.record, k.started_ms, k.working, k.open_problems, k.fixed_problems
+    // The households of the unit's children, and each household's checks (a visit to several
+    // of its children is one check); the latest check decides working and open problems.
+    let with = format!(
+        "WITH hh AS (
+             SELECT s.poor_household AS h, min(s.household_head) AS head, min(s.household_village) AS village
+             FROM rm_students s WHERE {filter} AND s.poor_household IS NOT NULL
+             GROUP BY s.poor_household),
+         kk AS (
+             SELECT s.poor_household AS h, k.record, max(k.started_ms) AS ms, max(k.working) AS working,
+                    max(k.open_problems) AS open, max(k.fixed_problems) AS fixed
              FROM rm_device_checks k JOIN rm_students s ON s.student = k.student
-             WHERE {filter} AND s.poor_household IS NOT NULL{within}"
+             WHERE {filter} AND s.poor_household IS NOT NULL{within}
+             GROUP BY s.poor_household, k.record),
+         latest AS (
+             SELECT h, working, open,
+                    row_number() OVER (PARTITION BY h ORDER BY ms DESC, record DESC) AS n
+             FROM kk) "
+    );
+    // One statement, so that each table above is made once: the counts (kind 0), then the
+    // first `shown` households unchecked (kind 1).
+    params.push((shown as i64).into());
+    let rows = c.query(
+        &format!(
+            "{with}SELECT 0 AS kind, (SELECT count(*) FROM hh),
+                    (SELECT count(*) FROM latest WHERE n = 1),
+                    (SELECT count(*) FROM latest WHERE n = 1 AND working = 1),
+                    (SELECT CAST(coalesce(sum(open), 0) AS BIGINT) FROM latest WHERE n = 1),
+                    (SELECT CAST(coalesce(sum(fixed), 0) AS BIGINT) FROM kk),
+                    NULL, NULL, NULL
+             UNION ALL
+             SELECT * FROM (
+                 SELECT 1, 0, 0, 0, 0, 0, h, head, village FROM hh
+                 WHERE NOT EXISTS (SELECT 1 FROM kk WHERE kk.h = hh.h)
+                 ORDER BY h LIMIT ${}) AS u",
+            params.len()
         ),
         &params,
-        &mut |r| {
-            let ms = r.int(2)?;
-            checks.push(DeviceCheckRow {
-                student: parse_id(&r.text(0)?)?,
-                record: parse_id(&r.text(1)?)?,
-                started_at: chrono::DateTime::from_timestamp_millis(ms)
-                    .ok_or_else(|| corrupt("check time", ms))?,
-                working: r.flag(3)?,
-                open_problems: r.int(4)? as u32,
-                fixed_problems: r.int(5)? as u32,
-            });
-            Ok(())
-        },
     )?;
-    Ok((students, checks))
+    let mut coverage = DeviceCoverage::default();
+    let mut unchecked = Vec::new();
+    for r in rows {
+        if r.int(0)? == 0 {
+            let n = |i| r.int(i).map(|v| v as u32);
+            coverage = DeviceCoverage {
+                households: n(1)?,
+                checked: n(2)?,
+                working: n(3)?,
+                problems_open: n(4)?,
+                problems_fixed: n(5)?,
+                unchecked: Vec::new(),
+            };
+        } else {
+            unchecked.push((r.text(6)?, r.text(7)?, r.text(8)?));
+        }
+    }
+    unchecked.sort();
+    coverage.unchecked = unchecked.into_iter().map(|(_, h, v)| (h, v)).collect();
+    Ok(coverage)
 }
 
 /// A page in name order continuing from `from` (rows of `rm_students` aliased `t`): the ORDER
