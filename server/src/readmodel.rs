@@ -829,7 +829,7 @@ mod tests {
             std::env::var("BAOXUE_TEST_POSTGRES").expect("BAOXUE_TEST_POSTGRES")
         );
         let terms = terms();
-        for seed in 0..8u64 {
+        for seed in 0..24u64 {
             crate::store::postgres::PostgresStore::wipe(&url).unwrap();
             let store = crate::store::postgres::PostgresStore::connect(&url).unwrap();
             history_in(&store, seed, seed % 4 != 0);
